@@ -1,0 +1,218 @@
+//! The schedule (MODEL.md §3): policies → countries → agents → apply → record, once per tick.
+//!
+//! [`Simulation`] owns the whole state of a run. Every phase reads a snapshot and writes its own
+//! outputs, and every random draw is addressed by (seed, tick, phase, block), so a run is a pure
+//! function of (scenario, seed, version) whatever the thread count.
+
+use crate::agents::{Researchers, Startups};
+use crate::aggregates::Aggregates;
+use crate::apply::{apply, EntrantPlan, TickCounts};
+use crate::choice::ChoiceTables;
+use crate::countries::CountryState;
+use crate::params::Params;
+use crate::policy::{base_relations, effects_at};
+use crate::record::Recorder;
+use crate::rng::Streams;
+use crate::scenario::Scenario;
+use crate::step::{researcher_phase, startup_phase, ResearcherContext, StartupContext};
+
+/// One run of the model.
+#[derive(Clone, Debug)]
+pub struct Simulation {
+    scenario: Scenario,
+    params: Params,
+    seed: u64,
+    streams: Streams,
+    tick: usize,
+    researchers: Researchers,
+    startups: Startups,
+    countries: CountryState,
+    aggregates: Aggregates,
+    base_openness: Vec<f64>,
+    base_partnership: Vec<f64>,
+    recorder: Recorder,
+    last_counts: TickCounts,
+    dropped_initial_startups: u64,
+}
+
+impl Simulation {
+    /// Initialises a run of a checked scenario (see [`crate::scenario::load_file`]).
+    pub fn new(scenario: Scenario, seed: u64) -> Simulation {
+        let params = Params::new(&scenario);
+        let streams = Streams::new(seed);
+        let mut researchers = crate::init::researchers(&scenario, &params, &streams);
+        let (startups, dropped) = crate::init::startups(&scenario, &params, &streams, &mut researchers);
+        let aggregates = Aggregates::measure(params.c, &researchers, &startups);
+        let (base_openness, base_partnership) = base_relations(&scenario);
+        let countries =
+            CountryState::initial(&scenario, &params, &aggregates, base_openness.clone(), base_partnership.clone());
+        let mut recorder = Recorder::new(params.c, params.ticks);
+        recorder.record(0, params.scale, scenario.infrastructure.capex_bn_per_gw, &aggregates, &countries, None);
+        Simulation {
+            last_counts: TickCounts::zero(params.c),
+            scenario,
+            params,
+            seed,
+            streams,
+            tick: 0,
+            researchers,
+            startups,
+            countries,
+            aggregates,
+            base_openness,
+            base_partnership,
+            recorder,
+            dropped_initial_startups: dropped,
+        }
+    }
+
+    /// Ticks done so far.
+    pub fn tick(&self) -> usize {
+        self.tick
+    }
+
+    /// Whether all ticks are done.
+    pub fn is_finished(&self) -> bool {
+        self.tick >= self.params.ticks
+    }
+
+    /// The scenario being run.
+    pub fn scenario(&self) -> &Scenario {
+        &self.scenario
+    }
+
+    /// Derived run parameters.
+    pub fn params(&self) -> &Params {
+        &self.params
+    }
+
+    /// The seed.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// Researcher agents now.
+    pub fn researchers(&self) -> &Researchers {
+        &self.researchers
+    }
+
+    /// Startup agents now.
+    pub fn startups(&self) -> &Startups {
+        &self.startups
+    }
+
+    /// Country state now.
+    pub fn countries(&self) -> &CountryState {
+        &self.countries
+    }
+
+    /// Population aggregates at the end of the last tick.
+    pub fn aggregates(&self) -> &Aggregates {
+        &self.aggregates
+    }
+
+    /// What happened during the last tick (agent units).
+    pub fn last_counts(&self) -> &TickCounts {
+        &self.last_counts
+    }
+
+    /// The observations so far.
+    pub fn recorder(&self) -> &Recorder {
+        &self.recorder
+    }
+
+    /// Initial startups that could not be given a founder (a country with more startups than
+    /// researcher agents); zero in any sensible scenario.
+    pub fn dropped_initial_startups(&self) -> u64 {
+        self.dropped_initial_startups
+    }
+
+    /// Calendar time at the start of tick `tick` (1-based): `start_year + (tick − 1) / tpy`.
+    pub fn year_at_start_of(&self, tick: usize) -> f64 {
+        self.scenario.world.start_year as f64 + (tick as f64 - 1.0) / self.params.tpy
+    }
+
+    /// Runs one tick.
+    pub fn step(&mut self) {
+        assert!(!self.is_finished(), "step() after the last tick");
+        let t = self.tick + 1;
+        let s = &self.scenario;
+        let p = &self.params;
+
+        let fx = effects_at(s, &self.base_openness, &self.base_partnership, self.year_at_start_of(t));
+        self.countries.step(s, p, &self.aggregates, &fx, t);
+        let st = &self.countries;
+        let tables = ChoiceTables::build(s, p, st, &self.aggregates);
+
+        let found_per_skill = st
+            .per_startup
+            .iter()
+            .map(|&a| p.p_found * libm::pow(a.max(crate::countries::CAPITAL_FLOOR) / st.a_ref, s.behaviour.found_capital))
+            .collect();
+        let rctx = ResearcherContext {
+            p_exit: p.p_exit,
+            p_review: p.p_review,
+            mean_mobility: self.aggregates.mean_mobility(),
+            found_per_skill,
+            quality_sigma: s.startups.quality_sigma,
+        };
+        let sctx = StartupContext {
+            per_startup: st.per_startup.clone(),
+            round_m: s.startups.round_m.clone(),
+            runway_ticks: p.runway_ticks,
+            bridge_ticks: p.bridge_ticks,
+            die_on_fail: s.startups.die_on_fail,
+            relocate_rate: s.startups.relocate_rate,
+        };
+        let r_intents = researcher_phase(&self.researchers, &tables, &rctx, &self.streams, t);
+        let s_intents = startup_phase(&mut self.startups, &tables, &sctx, &self.streams, t);
+
+        let weights: Vec<f64> =
+            (0..p.c).map(|k| s.countries[k].origin_share * st.ecosystem[k] / st.e0[k]).collect();
+        let total: f64 = weights.iter().sum();
+        let expected: Vec<f64> = weights
+            .iter()
+            .map(|w| if total > 0.0 { p.entrant_agents_per_tick * w / total } else { 0.0 })
+            .collect();
+        let plan = EntrantPlan {
+            expected: &expected,
+            skill_sigma: s.world.skill_sigma,
+            mobility_skill: s.behaviour.mobility_skill,
+            new_runway_ticks: p.new_runway_ticks,
+        };
+        let counts = apply(
+            &mut self.researchers,
+            &mut self.startups,
+            &r_intents,
+            &s_intents,
+            &plan,
+            &self.streams,
+            t,
+        );
+
+        self.aggregates = Aggregates::measure(p.c, &self.researchers, &self.startups);
+        self.recorder.record(
+            t,
+            p.scale,
+            s.infrastructure.capex_bn_per_gw,
+            &self.aggregates,
+            &self.countries,
+            Some(&counts),
+        );
+        self.last_counts = counts;
+        self.tick = t;
+    }
+
+    /// Runs to the end, calling `progress(tick)` after each tick.
+    pub fn run(&mut self, mut progress: impl FnMut(usize)) {
+        while !self.is_finished() {
+            self.step();
+            progress(self.tick);
+        }
+    }
+
+    /// Finishes the run and returns its observations.
+    pub fn into_recorder(self) -> Recorder {
+        self.recorder
+    }
+}

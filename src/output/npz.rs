@@ -1,0 +1,194 @@
+//! Byte-reproducible `.npz` files: `.npy` arrays (via ndarray-npy) in an uncompressed ZIP with
+//! fixed timestamps, so the same data always gives the same bytes (`numpy.load` reads it).
+
+use ndarray::{ArrayView, IxDyn};
+use ndarray_npy::WriteNpyExt;
+
+/// An array to store: name (without `.npy`), shape, row-major data.
+pub struct NpzArray<'a> {
+    /// Name inside the archive.
+    pub name: String,
+    /// Shape, C order.
+    pub shape: Vec<usize>,
+    /// Contents.
+    pub data: NpzData<'a>,
+}
+
+/// Contents of an [`NpzArray`].
+pub enum NpzData<'a> {
+    /// float64 values.
+    F64(&'a [f64]),
+    /// Fixed-width byte strings (numpy dtype `|S<n>`), e.g. country codes.
+    Bytes(Vec<String>),
+}
+
+/// Errors building an archive.
+#[derive(Debug, thiserror::Error)]
+pub enum NpzError {
+    /// The data did not match the shape, or npy encoding failed.
+    #[error("cannot encode array `{name}`: {message}")]
+    Encode {
+        /// Array name.
+        name: String,
+        /// What failed.
+        message: String,
+    },
+    /// Past the classic ZIP limits (4 GiB per member, 65 535 members).
+    #[error("array `{0}` is too large for a ZIP archive without ZIP64 (4 GiB)")]
+    TooLarge(String),
+}
+
+/// Encodes arrays as an `.npz` archive in memory.
+pub fn encode(arrays: &[NpzArray<'_>]) -> Result<Vec<u8>, NpzError> {
+    let mut zip = ZipWriter::default();
+    for a in arrays {
+        let mut npy = Vec::new();
+        match &a.data {
+            NpzData::F64(data) => {
+                let view = ArrayView::from_shape(IxDyn(&a.shape), data)
+                    .map_err(|e| NpzError::Encode { name: a.name.clone(), message: e.to_string() })?;
+                view.write_npy(&mut npy)
+                    .map_err(|e| NpzError::Encode { name: a.name.clone(), message: e.to_string() })?;
+            }
+            NpzData::Bytes(items) => write_bytes_npy(&mut npy, items),
+        }
+        zip.add(&format!("{}.npy", a.name), &npy)?;
+    }
+    zip.finish()
+}
+
+/// Writes a 1-D `|S<n>` array (.npy format 1.0).
+fn write_bytes_npy(out: &mut Vec<u8>, items: &[String]) {
+    let width = items.iter().map(String::len).max().unwrap_or(1).max(1);
+    let mut header = format!("{{'descr': '|S{width}', 'fortran_order': False, 'shape': ({},), }}", items.len());
+    // Magic (6) + version (2) + length (2) + header + '\n' is padded to a multiple of 64.
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    out.extend_from_slice(b"\x93NUMPY\x01\x00");
+    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    out.extend_from_slice(header.as_bytes());
+    for s in items {
+        out.extend_from_slice(s.as_bytes());
+        out.extend(std::iter::repeat_n(0u8, width - s.len()));
+    }
+}
+
+/// A minimal ZIP writer: stored members, DOS time 1980-01-01 00:00, no extra fields.
+#[derive(Default)]
+struct ZipWriter {
+    out: Vec<u8>,
+    central: Vec<u8>,
+    entries: u16,
+}
+
+const DOS_TIME: u16 = 0;
+const DOS_DATE: u16 = (1 << 5) | 1; // 1980-01-01
+
+impl ZipWriter {
+    fn add(&mut self, name: &str, data: &[u8]) -> Result<(), NpzError> {
+        let size = u32::try_from(data.len()).map_err(|_| NpzError::TooLarge(name.into()))?;
+        let offset = u32::try_from(self.out.len()).map_err(|_| NpzError::TooLarge(name.into()))?;
+        if self.entries == u16::MAX {
+            return Err(NpzError::TooLarge(name.into()));
+        }
+        let crc = crc32(data);
+        let name_len = name.len() as u16;
+        let o = &mut self.out;
+        o.extend_from_slice(&0x0403_4b50u32.to_le_bytes());
+        for v in [20u16, 0, 0, DOS_TIME, DOS_DATE] {
+            o.extend_from_slice(&v.to_le_bytes());
+        }
+        for v in [crc, size, size] {
+            o.extend_from_slice(&v.to_le_bytes());
+        }
+        o.extend_from_slice(&name_len.to_le_bytes());
+        o.extend_from_slice(&0u16.to_le_bytes());
+        o.extend_from_slice(name.as_bytes());
+        o.extend_from_slice(data);
+
+        let c = &mut self.central;
+        c.extend_from_slice(&0x0201_4b50u32.to_le_bytes());
+        for v in [20u16, 20, 0, 0, DOS_TIME, DOS_DATE] {
+            c.extend_from_slice(&v.to_le_bytes());
+        }
+        for v in [crc, size, size] {
+            c.extend_from_slice(&v.to_le_bytes());
+        }
+        for v in [name_len, 0, 0, 0, 0] {
+            c.extend_from_slice(&v.to_le_bytes());
+        }
+        c.extend_from_slice(&0u32.to_le_bytes()); // external attributes
+        c.extend_from_slice(&offset.to_le_bytes());
+        c.extend_from_slice(name.as_bytes());
+        self.entries += 1;
+        Ok(())
+    }
+
+    fn finish(mut self) -> Result<Vec<u8>, NpzError> {
+        let cd_offset = u32::try_from(self.out.len()).map_err(|_| NpzError::TooLarge("central directory".into()))?;
+        let cd_size = self.central.len() as u32;
+        self.out.append(&mut self.central);
+        let o = &mut self.out;
+        o.extend_from_slice(&0x0605_4b50u32.to_le_bytes());
+        for v in [0u16, 0, self.entries, self.entries] {
+            o.extend_from_slice(&v.to_le_bytes());
+        }
+        o.extend_from_slice(&cd_size.to_le_bytes());
+        o.extend_from_slice(&cd_offset.to_le_bytes());
+        o.extend_from_slice(&0u16.to_le_bytes());
+        Ok(self.out)
+    }
+}
+
+/// CRC-32 (IEEE 802.3, as ZIP uses).
+pub fn crc32(data: &[u8]) -> u32 {
+    const fn table() -> [u32; 256] {
+        let mut t = [0u32; 256];
+        let mut i = 0;
+        while i < 256 {
+            let mut c = i as u32;
+            let mut k = 0;
+            while k < 8 {
+                c = if c & 1 != 0 { 0xEDB8_8320 ^ (c >> 1) } else { c >> 1 };
+                k += 1;
+            }
+            t[i] = c;
+            i += 1;
+        }
+        t
+    }
+    const TABLE: [u32; 256] = table();
+    let mut crc = !0u32;
+    for &b in data {
+        crc = TABLE[((crc ^ u32::from(b)) & 0xFF) as usize] ^ (crc >> 8);
+    }
+    !crc
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crc32_check_value() {
+        assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
+    }
+
+    #[test]
+    fn identical_input_identical_bytes() {
+        let data = [1.0, 2.0, 3.0, 4.0];
+        let make = || {
+            encode(&[
+                NpzArray { name: "a".into(), shape: vec![2, 2], data: NpzData::F64(&data) },
+                NpzArray { name: "codes".into(), shape: vec![2], data: NpzData::Bytes(vec!["US".into(), "GBR".into()]) },
+            ])
+            .unwrap()
+        };
+        let a = make();
+        assert_eq!(a, make());
+        assert_eq!(&a[..4], b"PK\x03\x04");
+        assert!(encode(&[NpzArray { name: "bad".into(), shape: vec![3], data: NpzData::F64(&data) }]).is_err());
+    }
+}

@@ -1,0 +1,539 @@
+//! Reading a scenario: TOML text (+ `--set` overrides) → checked [`Scenario`], or every problem.
+//!
+//! The document is parsed twice: once into toml's spanned tree, only to learn where each key sits
+//! (file, line, column), and once into a plain [`toml::Table`] that overrides are applied to and
+//! that is checked against the schema. The schema is not written by hand: it is
+//! [`Scenario::template`] serialised to TOML, so it cannot drift from the Rust types.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use toml::de::{DeTable, DeValue};
+use toml::{Table, Value};
+
+use super::{check, Scenario, COUNTRY_REQUIRED, PARTNERSHIP_REQUIRED, POLICY_REQUIRED};
+
+/// Largest scenario file accepted; real scenarios are a few kB, so this only stops runaway input.
+pub const MAX_SCENARIO_BYTES: u64 = 4 * 1024 * 1024;
+/// Deepest table/array nesting accepted (a scenario needs 3).
+const MAX_DEPTH: usize = 16;
+
+/// Where a scenario came from, for error messages and the manifest.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SourceName {
+    /// A file on disk.
+    File(PathBuf),
+    /// A scenario compiled into the binary.
+    Embedded(&'static str),
+}
+
+impl fmt::Display for SourceName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SourceName::File(p) => write!(f, "{}", p.display()),
+            SourceName::Embedded(name) => write!(f, "<embedded {name}>"),
+        }
+    }
+}
+
+/// One `--set key.path=value` override.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Override {
+    /// Dotted key path as written, e.g. `innovation.lambda` or `country.SAU.wage_k`.
+    pub path: String,
+    /// The value as written (parsed as a TOML value; bare words become strings).
+    pub value: String,
+}
+
+impl Override {
+    /// Parses `key.path=value`.
+    pub fn parse(text: &str) -> Result<Override, String> {
+        let (path, value) = text
+            .split_once('=')
+            .ok_or_else(|| format!("`--set {text}`: expected key.path=value"))?;
+        let path = path.trim();
+        if path.is_empty() || path.split('.').any(|s| s.trim().is_empty()) {
+            return Err(format!("`--set {text}`: empty key in `{path}`"));
+        }
+        Ok(Override { path: path.to_string(), value: value.trim().to_string() })
+    }
+
+    fn value(&self) -> Value {
+        match toml::from_str::<Table>(&format!("v = {}", self.value)) {
+            Ok(mut t) => t.remove("v").unwrap_or_else(|| Value::String(self.value.clone())),
+            Err(_) => Value::String(self.value.clone()),
+        }
+    }
+}
+
+impl fmt::Display for Override {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}={}", self.path, self.value)
+    }
+}
+
+/// One problem found in a scenario, located as precisely as the input allows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    /// `file:line:col`, `--set key=value`, or just the file.
+    pub location: String,
+    /// The key path, e.g. `country[3].wage_k` (empty for syntax errors).
+    pub key: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.key.is_empty() {
+            write!(f, "{}: {}", self.location, self.message)
+        } else {
+            write!(f, "{}: `{}`: {}", self.location, self.key, self.message)
+        }
+    }
+}
+
+/// Every problem found in a scenario.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub struct ScenarioError {
+    /// The scenario's source.
+    pub source_name: String,
+    /// The problems, in document order where known.
+    pub problems: Vec<Problem>,
+}
+
+impl fmt::Display for ScenarioError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.problems.len();
+        writeln!(
+            f,
+            "invalid scenario {}: {n} problem{}",
+            self.source_name,
+            if n == 1 { "" } else { "s" }
+        )?;
+        for (i, p) in self.problems.iter().enumerate() {
+            if i + 1 < n {
+                writeln!(f, "  {p}")?;
+            } else {
+                write!(f, "  {p}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl ScenarioError {
+    fn single(source: &SourceName, location: String, key: &str, message: String) -> Self {
+        ScenarioError {
+            source_name: source.to_string(),
+            problems: vec![Problem { location, key: key.to_string(), message }],
+        }
+    }
+}
+
+/// Reads and checks a scenario file, applying `overrides`.
+pub fn load_file(path: &Path, overrides: &[Override]) -> Result<Scenario, ScenarioError> {
+    let source = SourceName::File(path.to_path_buf());
+    let loc = source.to_string();
+    let meta = std::fs::metadata(path)
+        .map_err(|e| ScenarioError::single(&source, loc.clone(), "", format!("cannot read: {e}")))?;
+    if !meta.is_file() {
+        return Err(ScenarioError::single(&source, loc, "", "not a regular file".into()));
+    }
+    if meta.len() > MAX_SCENARIO_BYTES {
+        return Err(ScenarioError::single(
+            &source,
+            loc,
+            "",
+            format!("file is {} bytes; scenarios larger than {MAX_SCENARIO_BYTES} bytes are refused", meta.len()),
+        ));
+    }
+    let bytes = std::fs::read(path)
+        .map_err(|e| ScenarioError::single(&source, loc.clone(), "", format!("cannot read: {e}")))?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let offset = e.utf8_error().valid_up_to();
+        let (line, col) = line_col(&String::from_utf8_lossy(&e.into_bytes()[..offset]), offset);
+        ScenarioError::single(&source, format!("{loc}:{line}:{col}"), "", "file is not valid UTF-8".into())
+    })?;
+    load_str(&text, &source, overrides)
+}
+
+/// Parses and checks scenario text, applying `overrides`.
+pub fn load_str(text: &str, source: &SourceName, overrides: &[Override]) -> Result<Scenario, ScenarioError> {
+    let name = source.to_string();
+    if text.len() as u64 > MAX_SCENARIO_BYTES {
+        return Err(ScenarioError::single(source, name, "", "scenario text too large".into()));
+    }
+    if let Some(offset) = excessive_nesting(text) {
+        let (line, col) = line_col(text, offset);
+        return Err(ScenarioError::single(
+            source,
+            format!("{name}:{line}:{col}"),
+            "",
+            format!("nesting deeper than {MAX_DEPTH} levels"),
+        ));
+    }
+    let spanned = DeTable::parse(text).map_err(|e| {
+        let location = match e.span() {
+            Some(span) => {
+                let (line, col) = line_col(text, span.start);
+                format!("{name}:{line}:{col}")
+            }
+            None => name.clone(),
+        };
+        ScenarioError::single(source, location, "", format!("TOML syntax: {}", e.message().trim()))
+    })?;
+    let mut spans = BTreeMap::new();
+    index_spans(spanned.get_ref(), "", text, &mut spans);
+    let mut table: Table = toml::from_str(text).map_err(|e| {
+        ScenarioError::single(source, name.clone(), "", format!("TOML syntax: {}", e.message().trim()))
+    })?;
+
+    let locator = Locator { file: name.clone(), spans, overridden: BTreeMap::new() };
+    let mut locator = locator;
+    let mut problems = Vec::new();
+    for ov in overrides {
+        match apply_override(&mut table, ov) {
+            Ok(path) => {
+                locator.overridden.insert(path, ov.to_string());
+            }
+            Err(message) => problems.push(Problem {
+                location: format!("--set {ov}"),
+                key: ov.path.clone(),
+                message,
+            }),
+        }
+    }
+
+    let template = Value::try_from(Scenario::template()).map_err(|e| {
+        ScenarioError::single(source, name.clone(), "", format!("internal schema error: {e}"))
+    })?;
+    let Value::Table(template) = template else {
+        return Err(ScenarioError::single(source, name, "", "internal schema error".into()));
+    };
+    walk_table(&table, &template, "", &locator, &mut problems);
+    if !problems.is_empty() {
+        return Err(ScenarioError { source_name: name, problems });
+    }
+
+    let mut scenario: Scenario = Value::Table(table).try_into().map_err(|e: toml::de::Error| {
+        ScenarioError::single(source, name.clone(), "", e.message().trim().to_string())
+    })?;
+    for c in &mut scenario.countries {
+        if c.name.is_empty() {
+            c.name = c.code.clone();
+        }
+    }
+    let found = check::check(&scenario);
+    if !found.is_empty() {
+        let problems = found
+            .into_iter()
+            .map(|(key, message)| Problem { location: locator.locate(&key), key, message })
+            .collect();
+        return Err(ScenarioError { source_name: name, problems });
+    }
+    Ok(scenario)
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let mut start = offset;
+    while !text.is_char_boundary(start) {
+        start -= 1;
+    }
+    let before = &text[..start];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    (line, before[line_start..].chars().count() + 1)
+}
+
+/// Byte offset where brackets nest deeper than [`MAX_DEPTH`], ignoring strings and comments.
+/// The TOML parser recurses on nesting, so absurd nesting is refused before parsing.
+fn excessive_nesting(text: &str) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut in_string: Option<u8> = None;
+    let mut in_comment = false;
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if in_comment {
+            if b == b'\n' {
+                in_comment = false;
+            }
+        } else if let Some(q) = in_string {
+            if b == b'\\' && q == b'"' {
+                i += 1;
+            } else if b == q || b == b'\n' {
+                in_string = None;
+            }
+        } else {
+            match b {
+                b'#' => in_comment = true,
+                b'"' | b'\'' => in_string = Some(b),
+                b'[' | b'{' => {
+                    depth += 1;
+                    if depth > MAX_DEPTH {
+                        return Some(i);
+                    }
+                }
+                b']' | b'}' => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+        }
+        i += 1;
+    }
+    None
+}
+
+fn index_spans(table: &DeTable<'_>, prefix: &str, text: &str, out: &mut BTreeMap<String, (usize, usize)>) {
+    for (key, value) in table.iter() {
+        let path = join(prefix, key.get_ref());
+        out.insert(path.clone(), line_col(text, key.span().start));
+        index_value(value.get_ref(), &path, text, out);
+    }
+}
+
+fn index_value(value: &DeValue<'_>, path: &str, text: &str, out: &mut BTreeMap<String, (usize, usize)>) {
+    match value {
+        DeValue::Table(t) => index_spans(t, path, text, out),
+        DeValue::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                let item_path = format!("{path}[{i}]");
+                out.entry(item_path.clone()).or_insert_with(|| line_col(text, item.span().start));
+                index_value(item.get_ref(), &item_path, text, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn join(prefix: &str, key: &str) -> String {
+    if prefix.is_empty() {
+        key.to_string()
+    } else {
+        format!("{prefix}.{key}")
+    }
+}
+
+/// Maps key paths to a human location: the `--set` that wrote it, or file:line:col of the
+/// nearest enclosing key that appears in the file.
+struct Locator {
+    file: String,
+    spans: BTreeMap<String, (usize, usize)>,
+    overridden: BTreeMap<String, String>,
+}
+
+impl Locator {
+    fn locate(&self, path: &str) -> String {
+        let mut p = path.to_string();
+        loop {
+            if let Some(ov) = self.overridden.get(&p) {
+                return format!("--set {ov}");
+            }
+            if let Some((line, col)) = self.spans.get(&p) {
+                return format!("{}:{line}:{col}", self.file);
+            }
+            match parent(&p) {
+                Some(up) => p = up,
+                None => return self.file.clone(),
+            }
+        }
+    }
+}
+
+fn parent(path: &str) -> Option<String> {
+    let cut = path.rfind(['.', '['])?;
+    Some(path[..cut].to_string())
+}
+
+/// Applies one override; returns the canonical path it wrote (`country[3].wage_k`).
+fn apply_override(root: &mut Table, ov: &Override) -> Result<String, String> {
+    let segments: Vec<&str> = ov.path.split('.').map(str::trim).collect();
+    let mut canonical = String::new();
+    let mut table = root;
+    let mut i = 0;
+    while i < segments.len() {
+        let key = segments[i];
+        canonical = join(&canonical, key);
+        let last = i + 1 == segments.len();
+        if last {
+            table.insert(key.to_string(), ov.value());
+            return Ok(canonical);
+        }
+        let entry = table.entry(key.to_string()).or_insert_with(|| Value::Table(Table::new()));
+        match entry {
+            Value::Table(t) => {
+                table = t;
+                i += 1;
+            }
+            Value::Array(items) => {
+                let selector = segments[i + 1];
+                let index = select_item(items, selector).ok_or_else(|| {
+                    format!(
+                        "`{key}` has no element `{selector}` (use an index 0..{} or, for countries, a code)",
+                        items.len()
+                    )
+                })?;
+                canonical = format!("{canonical}[{index}]");
+                if i + 2 == segments.len() {
+                    return Err(format!("cannot replace a whole `{key}` element; set one of its keys"));
+                }
+                match &mut items[index] {
+                    Value::Table(t) => table = t,
+                    _ => return Err(format!("`{key}[{index}]` is not a table")),
+                }
+                i += 2;
+            }
+            other => {
+                return Err(format!("`{canonical}` is a {}, not a table", other.type_str()));
+            }
+        }
+    }
+    Err("empty key".into())
+}
+
+fn select_item(items: &[Value], selector: &str) -> Option<usize> {
+    if let Ok(i) = selector.parse::<usize>() {
+        return (i < items.len()).then_some(i);
+    }
+    items.iter().position(|v| v.get("code").and_then(Value::as_str) == Some(selector))
+}
+
+fn required_keys(path: &str) -> &'static [&'static str] {
+    match path {
+        "country" => COUNTRY_REQUIRED,
+        "partnership" => PARTNERSHIP_REQUIRED,
+        "policy" => POLICY_REQUIRED,
+        _ => &[],
+    }
+}
+
+fn allowed_strings(path: &str) -> Option<Vec<&'static str>> {
+    if path.starts_with("policy[") && path.ends_with(".kind") {
+        Some(super::PolicyKind::ALL.iter().map(|k| k.name()).collect())
+    } else {
+        None
+    }
+}
+
+fn walk_table(table: &Table, template: &Table, path: &str, loc: &Locator, out: &mut Vec<Problem>) {
+    for (key, value) in table {
+        let key_path = join(path, key);
+        match template.get(key) {
+            Some(expected) => walk_value(value, expected, &key_path, loc, out),
+            None => {
+                let mut message = format!("unknown key `{key}`");
+                if let Some(suggestion) = closest(key, template.keys().map(String::as_str)) {
+                    message.push_str(&format!(" (did you mean `{suggestion}`?)"));
+                } else if path.is_empty() {
+                    let known: Vec<&str> = template.keys().map(String::as_str).collect();
+                    message.push_str(&format!(" (known sections: {})", known.join(", ")));
+                }
+                out.push(Problem { location: loc.locate(&key_path), key: key_path, message });
+            }
+        }
+    }
+}
+
+fn walk_value(value: &Value, expected: &Value, path: &str, loc: &Locator, out: &mut Vec<Problem>) {
+    let mut problem = |message: String| {
+        out.push(Problem { location: loc.locate(path), key: path.to_string(), message });
+    };
+    match (expected, value) {
+        (Value::Table(t), Value::Table(v)) => walk_table(v, t, path, loc, out),
+        (Value::Array(t), Value::Array(items)) => {
+            let Some(element) = t.first() else { return };
+            let list_name = path.rsplit('.').next().unwrap_or(path);
+            for (i, item) in items.iter().enumerate() {
+                let item_path = format!("{path}[{i}]");
+                if let (Value::Table(et), Value::Table(it)) = (element, item) {
+                    for req in required_keys(list_name) {
+                        if !it.contains_key(*req) {
+                            out.push(Problem {
+                                location: loc.locate(&item_path),
+                                key: item_path.clone(),
+                                message: format!("missing required key `{req}`"),
+                            });
+                        }
+                    }
+                    walk_table(it, et, &item_path, loc, out);
+                } else {
+                    walk_value(item, element, &item_path, loc, out);
+                }
+            }
+        }
+        (Value::Float(_), Value::Float(x)) if !x.is_finite() => {
+            problem(format!("must be a finite number, found {x}"))
+        }
+        (Value::Float(_), Value::Float(_) | Value::Integer(_)) => {}
+        (Value::Integer(_), Value::Integer(_)) => {}
+        (Value::Boolean(_), Value::Boolean(_)) => {}
+        (Value::String(_), Value::String(s)) => {
+            if let Some(allowed) = allowed_strings(path) {
+                if !allowed.contains(&s.as_str()) {
+                    problem(format!("unknown value \"{s}\"; expected one of: {}", allowed.join(", ")));
+                }
+            }
+        }
+        (Value::Integer(_), Value::Float(x)) => problem(format!("expected an integer, found {x}")),
+        (expected, found) => problem(format!(
+            "expected {}, found {} ({})",
+            describe(expected),
+            describe(found),
+            short(found)
+        )),
+    }
+}
+
+fn describe(v: &Value) -> &'static str {
+    match v {
+        Value::String(_) => "a string",
+        Value::Integer(_) => "an integer",
+        Value::Float(_) => "a number",
+        Value::Boolean(_) => "a boolean",
+        Value::Datetime(_) => "a date",
+        Value::Array(a) if matches!(a.first(), Some(Value::Table(_))) => "a list of tables ([[...]])",
+        Value::Array(_) => "an array",
+        Value::Table(_) => "a table",
+    }
+}
+
+fn short(v: &Value) -> String {
+    let s = v.to_string();
+    if s.chars().count() > 40 {
+        format!("{}…", s.chars().take(40).collect::<String>())
+    } else {
+        s
+    }
+}
+
+/// The known key closest to `key` by edit distance, if close enough to be a typo.
+fn closest<'a>(key: &str, known: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    let mut best: Option<(usize, &str)> = None;
+    for k in known {
+        let d = edit_distance(key, k);
+        if d <= 2.max(key.len() / 4) && best.is_none_or(|(bd, _)| d < bd) {
+            best = Some((d, k));
+        }
+    }
+    best.map(|(_, k)| k)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    let mut cur = vec![0; b.len() + 1];
+    for i in 1..=a.len() {
+        cur[0] = i;
+        for j in 1..=b.len() {
+            let sub = prev[j - 1] + usize::from(a[i - 1] != b[j - 1]);
+            cur[j] = sub.min(prev[j] + 1).min(cur[j - 1] + 1);
+        }
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    prev[b.len()]
+}
