@@ -10,9 +10,6 @@ use serde::{Deserialize, Serialize};
 /// Country index (at most 65 536 countries).
 pub type CountryId = u16;
 
-/// No startup founder: marker used only in debugging output.
-pub const NONE: u32 = u32::MAX;
-
 /// Researcher agents.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Researchers {
@@ -42,7 +39,14 @@ impl Researchers {
     }
 
     /// Appends one researcher.
-    pub fn push(&mut self, home: CountryId, loc: CountryId, skill: f32, mobility: f32, born_tick: u32) {
+    pub fn push(
+        &mut self,
+        home: CountryId,
+        loc: CountryId,
+        skill: f32,
+        mobility: f32,
+        born_tick: u32,
+    ) {
         self.home.push(home);
         self.loc.push(loc);
         self.skill.push(skill);
@@ -95,7 +99,15 @@ impl Startups {
 
     /// Appends one startup.
     #[allow(clippy::too_many_arguments)]
-    pub fn push(&mut self, loc: CountryId, founder: u32, quality: f32, stage: u8, runway: u32, born_tick: u32) {
+    pub fn push(
+        &mut self,
+        loc: CountryId,
+        founder: u32,
+        quality: f32,
+        stage: u8,
+        runway: u32,
+        born_tick: u32,
+    ) {
         self.loc.push(loc);
         self.founder.push(founder);
         self.quality.push(quality);
@@ -134,9 +146,10 @@ impl<'a> KeepMask<'a> {
         if self.removed.is_empty() {
             return;
         }
-        let mut write = self.removed[0] as usize;
+        let first = self.removed[0] as usize;
+        let mut write = first;
         let mut next = 0;
-        for read in write..v.len() {
+        for read in first..v.len() {
             if next < self.removed.len() && self.removed[next] as usize == read {
                 next += 1;
             } else {

@@ -69,7 +69,8 @@ impl Aggregates {
                         acc.researchers[l] += 1;
                         acc.talent_fixed[l] += (f64::from(r.skill[i]) * SKILL_ONE).round() as u128;
                         acc.origin_location[h * c + l] += 1;
-                        acc.mobility_fixed += (f64::from(r.mobility[i]) * MOBILITY_ONE).round() as u128;
+                        acc.mobility_fixed +=
+                            (f64::from(r.mobility[i]) * MOBILITY_ONE).round() as u128;
                     }
                     acc
                 },
@@ -108,6 +109,8 @@ impl Aggregates {
 
     /// Agents born in `h`, wherever they are.
     pub fn natives(&self, h: usize) -> u64 {
-        self.origin_location[h * self.c..(h + 1) * self.c].iter().sum()
+        self.origin_location[h * self.c..(h + 1) * self.c]
+            .iter()
+            .sum()
     }
 }

@@ -96,14 +96,23 @@ pub fn apply(
     }
 
     // 3. Deaths and exits. Researchers first; a startup whose founder left dies with them.
-    let exits: Vec<u32> = researcher_intents.iter().flat_map(|b| b.exits.iter().copied()).collect();
+    let exits: Vec<u32> = researcher_intents
+        .iter()
+        .flat_map(|b| b.exits.iter().copied())
+        .collect();
     for &i in &exits {
         counts.retired[r.loc[i as usize] as usize] += 1;
     }
     let mut dead_startups: Vec<u32> = Vec::new();
     let (mut failed, mut exited) = (
-        startup_intents.iter().flat_map(|b| b.failed.iter().copied()).peekable(),
-        startup_intents.iter().flat_map(|b| b.exited.iter().copied()).peekable(),
+        startup_intents
+            .iter()
+            .flat_map(|b| b.failed.iter().copied())
+            .peekable(),
+        startup_intents
+            .iter()
+            .flat_map(|b| b.exited.iter().copied())
+            .peekable(),
     );
     for j in 0..s.len() as u32 {
         let founder = s.founder[j as usize];
@@ -137,7 +146,14 @@ pub fn apply(
         let f = shifted_index(i, &exits) as usize;
         let here = r.loc[f];
         r.founder[f] = true;
-        s.push(here, f as u32, quality, 0, plan.new_runway_ticks, tick as u32);
+        s.push(
+            here,
+            f as u32,
+            quality,
+            0,
+            plan.new_runway_ticks,
+            tick as u32,
+        );
         counts.founded[here as usize] += 1;
     }
 
@@ -149,7 +165,13 @@ pub fn apply(
         for _ in 0..n {
             let skill = rng.lognormal(plan.skill_sigma);
             let mobility = libm::pow(skill, plan.mobility_skill);
-            r.push(k as CountryId, k as CountryId, skill as f32, mobility as f32, tick as u32);
+            r.push(
+                k as CountryId,
+                k as CountryId,
+                skill as f32,
+                mobility as f32,
+                tick as u32,
+            );
         }
         counts.entrants[k] = n;
     }

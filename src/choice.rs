@@ -75,8 +75,13 @@ impl ChoiceTables {
                 let u = &mut researcher_cum[start..];
                 for (d, x) in u.iter_mut().enumerate() {
                     if d != here {
-                        let visa = if d == h { 0.0 } else { b.move_visa * (1.0 - st.openness[d]) };
-                        *x -= p.move_base[here * c + d] + visa - b.move_partner * st.partnership[here * c + d];
+                        let visa = if d == h {
+                            0.0
+                        } else {
+                            b.move_visa * (1.0 - st.openness[d])
+                        };
+                        *x -= p.move_base[here * c + d] + visa
+                            - b.move_partner * st.partnership[here * c + d];
                     }
                 }
                 cumulate_exp(u);
@@ -97,7 +102,12 @@ impl ChoiceTables {
             }
             cumulate_exp(&mut startup_cum[start..]);
         }
-        ChoiceTables { c, row_of, researcher_cum, startup_cum }
+        ChoiceTables {
+            c,
+            row_of,
+            researcher_cum,
+            startup_cum,
+        }
     }
 
     /// Cumulative weights of destinations for a researcher of `home` now at `here`, if any
@@ -105,7 +115,8 @@ impl ChoiceTables {
     #[inline]
     pub fn researcher_row(&self, home: usize, here: usize) -> Option<&[f64]> {
         let row = self.row_of[home * self.c + here];
-        (row != NO_ROW).then(|| &self.researcher_cum[row as usize * self.c..(row as usize + 1) * self.c])
+        (row != NO_ROW)
+            .then(|| &self.researcher_cum[row as usize * self.c..(row as usize + 1) * self.c])
     }
 
     /// Cumulative weights of destinations for a startup at `here`.

@@ -62,7 +62,13 @@ pub struct CountryState {
 
 impl CountryState {
     /// State at t = 0 given the initial population.
-    pub fn initial(s: &Scenario, p: &Params, agg: &Aggregates, openness: Vec<f64>, partnership: Vec<f64>) -> Self {
+    pub fn initial(
+        s: &Scenario,
+        p: &Params,
+        agg: &Aggregates,
+        openness: Vec<f64>,
+        partnership: Vec<f64>,
+    ) -> Self {
         let c = p.c;
         let talent: Vec<f64> = (0..c).map(|k| agg.talent(k) * p.scale).collect();
         let compute: Vec<f64> = s.countries.iter().map(|k| k.compute_gw).collect();
@@ -82,7 +88,9 @@ impl CountryState {
             openness,
             partnership,
             grid_pipeline: vec![0.0; (p.grid_lead_ticks + 1) * c],
-            n0: (0..c).map(|k| (agg.researchers[k] as f64 * p.scale).max(p.scale)).collect(),
+            n0: (0..c)
+                .map(|k| (agg.researchers[k] as f64 * p.scale).max(p.scale))
+                .collect(),
             i0: vec![1.0; c],
             e0: s.countries.iter().map(|k| k.ecosystem).collect(),
             h_ref: talent.iter().sum::<f64>() / c as f64,
@@ -99,7 +107,14 @@ impl CountryState {
     }
 
     /// The country phase of tick `tick` (1-based), on aggregates from the end of the previous tick.
-    pub fn step(&mut self, s: &Scenario, p: &Params, agg: &Aggregates, fx: &PolicyEffects, tick: usize) {
+    pub fn step(
+        &mut self,
+        s: &Scenario,
+        p: &Params,
+        agg: &Aggregates,
+        fx: &PolicyEffects,
+        tick: usize,
+    ) {
         self.openness.clone_from(&fx.openness);
         self.partnership.clone_from(&fx.partnership);
         self.step_infrastructure(s, p, fx, tick);
@@ -115,10 +130,12 @@ impl CountryState {
         let arrive_slot = (tick + p.grid_lead_ticks) % slots;
         let now_slot = tick % slots;
         for k in 0..p.c {
-            let requested = (fx.infrastructure[k] + s.countries[k].private_dc_bn) / p.tpy / inf.capex_bn_per_gw;
+            let requested =
+                (fx.infrastructure[k] + s.countries[k].private_dc_bn) / p.tpy / inf.capex_bn_per_gw;
             self.requested[k] = requested;
             self.queue[k] += requested;
-            self.grid_pipeline[arrive_slot * p.c + k] += fx.grid[k] / p.tpy / inf.grid_cost_bn_per_gw;
+            self.grid_pipeline[arrive_slot * p.c + k] +=
+                fx.grid[k] / p.tpy / inf.grid_cost_bn_per_gw;
             let arrived = std::mem::take(&mut self.grid_pipeline[now_slot * p.c + k]);
             self.headroom[k] += arrived + s.countries[k].grid_growth_gw / p.tpy;
             let built = self.queue[k].min(self.headroom[k]);
@@ -136,7 +153,11 @@ impl CountryState {
         let e = &s.ecosystem;
         for k in 0..p.c {
             let b = fx.ecosystem[k];
-            let pull = if b > 0.0 { e.rate * b / (b + e.half_bn) } else { 0.0 };
+            let pull = if b > 0.0 {
+                e.rate * b / (b + e.half_bn)
+            } else {
+                0.0
+            };
             let now = self.ecosystem[k];
             let next = now + (pull * (1.0 - now) - e.decay * (now - self.e0[k])) / p.tpy;
             // Explicit Euler with huge rates could overshoot; E stays a share.
@@ -149,14 +170,23 @@ impl CountryState {
         let inn = &s.innovation;
         for k in 0..p.c {
             let talent = agg.talent(k) * p.scale;
-            let talent_term =
-                if talent > 0.0 && self.h_ref > 0.0 { libm::pow(talent / self.h_ref, inn.lambda) } else { 0.0 };
-            let compute_term =
-                if self.k_ref > 0.0 { libm::pow(1.0 + self.compute[k] / self.k_ref, inn.gamma) } else { 1.0 };
-            self.innovation_local[k] = libm::pow(self.ecosystem[k], inn.alpha) * talent_term * compute_term;
+            let talent_term = if talent > 0.0 && self.h_ref > 0.0 {
+                libm::pow(talent / self.h_ref, inn.lambda)
+            } else {
+                0.0
+            };
+            let compute_term = if self.k_ref > 0.0 {
+                libm::pow(1.0 + self.compute[k] / self.k_ref, inn.gamma)
+            } else {
+                1.0
+            };
+            self.innovation_local[k] =
+                libm::pow(self.ecosystem[k], inn.alpha) * talent_term * compute_term;
         }
         for k in 0..p.c {
-            let spill: f64 = (0..p.c).map(|d| self.partnership[k * p.c + d] * self.innovation_local[d]).sum();
+            let spill: f64 = (0..p.c)
+                .map(|d| self.partnership[k * p.c + d] * self.innovation_local[d])
+                .sum();
             self.innovation[k] = self.innovation_local[k] + inn.spillover * spill;
         }
     }
@@ -167,19 +197,32 @@ impl CountryState {
             let demand = self.n0[k] + fx.wages[k] * 1e6 / self.wage[k];
             let supply = (agg.researchers[k] as f64 * p.scale).max(p.scale);
             let target = s.countries[k].wage_k
-                * libm::pow(self.innovation[k].max(INNOVATION_FLOOR) / self.i0[k], w.innovation_elasticity)
+                * libm::pow(
+                    self.innovation[k].max(INNOVATION_FLOOR) / self.i0[k],
+                    w.innovation_elasticity,
+                )
                 * libm::pow(demand / supply, w.crowding);
             self.wage[k] += w.adjust * (target - self.wage[k]);
         }
     }
 
-    fn step_capital(&mut self, s: &Scenario, p: &Params, agg: &Aggregates, fx: &PolicyEffects, tick: usize) {
+    fn step_capital(
+        &mut self,
+        s: &Scenario,
+        p: &Params,
+        agg: &Aggregates,
+        fx: &PolicyEffects,
+        tick: usize,
+    ) {
         let cap = &s.capital;
         let trend = libm::pow(1.0 + cap.growth, tick as f64 / p.tpy);
         for k in 0..p.c {
             let target = s.countries[k].vc_bn
                 * trend
-                * libm::pow(self.innovation[k].max(INNOVATION_FLOOR) / self.i0[k], cap.innovation_elasticity)
+                * libm::pow(
+                    self.innovation[k].max(INNOVATION_FLOOR) / self.i0[k],
+                    cap.innovation_elasticity,
+                )
                 + fx.capital[k];
             self.capital[k] += cap.adjust * (target - self.capital[k]);
         }
@@ -197,7 +240,11 @@ impl CountryState {
             let weight = |k: usize| self.innovation[k] * (1.0 + self.partnership[d * c + k]);
             let total: f64 = (0..c).map(weight).sum();
             for k in 0..c {
-                let share = if total > 0.0 { weight(k) / total } else { 1.0 / c as f64 };
+                let share = if total > 0.0 {
+                    weight(k) / total
+                } else {
+                    1.0 / c as f64
+                };
                 self.available[k] += f * self.capital[d] * share;
             }
         }

@@ -41,13 +41,26 @@ impl Simulation {
         let params = Params::new(&scenario);
         let streams = Streams::new(seed);
         let mut researchers = crate::init::researchers(&scenario, &params, &streams);
-        let (startups, dropped) = crate::init::startups(&scenario, &params, &streams, &mut researchers);
+        let (startups, dropped) =
+            crate::init::startups(&scenario, &params, &streams, &mut researchers);
         let aggregates = Aggregates::measure(params.c, &researchers, &startups);
         let (base_openness, base_partnership) = base_relations(&scenario);
-        let countries =
-            CountryState::initial(&scenario, &params, &aggregates, base_openness.clone(), base_partnership.clone());
+        let countries = CountryState::initial(
+            &scenario,
+            &params,
+            &aggregates,
+            base_openness.clone(),
+            base_partnership.clone(),
+        );
         let mut recorder = Recorder::new(params.c, params.ticks);
-        recorder.record(0, params.scale, scenario.infrastructure.capex_bn_per_gw, &aggregates, &countries, None);
+        recorder.record(
+            0,
+            params.scale,
+            scenario.infrastructure.capex_bn_per_gw,
+            &aggregates,
+            &countries,
+            None,
+        );
         Simulation {
             last_counts: TickCounts::zero(params.c),
             scenario,
@@ -139,7 +152,12 @@ impl Simulation {
         let s = &self.scenario;
         let p = &self.params;
 
-        let fx = effects_at(s, &self.base_openness, &self.base_partnership, self.year_at_start_of(t));
+        let fx = effects_at(
+            s,
+            &self.base_openness,
+            &self.base_partnership,
+            self.year_at_start_of(t),
+        );
         self.countries.step(s, p, &self.aggregates, &fx, t);
         let st = &self.countries;
         let tables = ChoiceTables::build(s, p, st, &self.aggregates);
@@ -147,7 +165,13 @@ impl Simulation {
         let found_per_skill = st
             .per_startup
             .iter()
-            .map(|&a| p.p_found * libm::pow(a.max(crate::countries::CAPITAL_FLOOR) / st.a_ref, s.behaviour.found_capital))
+            .map(|&a| {
+                p.p_found
+                    * libm::pow(
+                        a.max(crate::countries::CAPITAL_FLOOR) / st.a_ref,
+                        s.behaviour.found_capital,
+                    )
+            })
             .collect();
         let rctx = ResearcherContext {
             p_exit: p.p_exit,
@@ -167,12 +191,19 @@ impl Simulation {
         let r_intents = researcher_phase(&self.researchers, &tables, &rctx, &self.streams, t);
         let s_intents = startup_phase(&mut self.startups, &tables, &sctx, &self.streams, t);
 
-        let weights: Vec<f64> =
-            (0..p.c).map(|k| s.countries[k].origin_share * st.ecosystem[k] / st.e0[k]).collect();
+        let weights: Vec<f64> = (0..p.c)
+            .map(|k| s.countries[k].origin_share * st.ecosystem[k] / st.e0[k])
+            .collect();
         let total: f64 = weights.iter().sum();
         let expected: Vec<f64> = weights
             .iter()
-            .map(|w| if total > 0.0 { p.entrant_agents_per_tick * w / total } else { 0.0 })
+            .map(|w| {
+                if total > 0.0 {
+                    p.entrant_agents_per_tick * w / total
+                } else {
+                    0.0
+                }
+            })
             .collect();
         let plan = EntrantPlan {
             expected: &expected,

@@ -25,7 +25,15 @@ pub fn researchers(s: &Scenario, p: &Params, streams: &Streams) -> Researchers {
     let n = s.world.agents as usize;
     let origin = cumulative(s.countries.iter().map(|k| k.origin_share));
     let abroad: Vec<Vec<f64>> = (0..c)
-        .map(|h| cumulative(s.countries.iter().enumerate().map(|(d, k)| if d == h { 0.0 } else { k.location_share })))
+        .map(|h| {
+            cumulative(s.countries.iter().enumerate().map(|(d, k)| {
+                if d == h {
+                    0.0
+                } else {
+                    k.location_share
+                }
+            }))
+        })
         .collect();
     let sigma = s.world.skill_sigma;
     let mobility_skill = s.behaviour.mobility_skill;
@@ -38,10 +46,20 @@ pub fn researchers(s: &Scenario, p: &Params, streams: &Streams) -> Researchers {
                 let home = rng.pick(&origin);
                 let stays = rng.uniform() < s.countries[home].home_stay;
                 let away = &abroad[home];
-                let loc = if stays || away[c - 1] <= 0.0 { home } else { rng.pick(away) };
+                let loc = if stays || away[c - 1] <= 0.0 {
+                    home
+                } else {
+                    rng.pick(away)
+                };
                 let skill = rng.lognormal(sigma);
                 let mobility = libm::pow(skill, mobility_skill);
-                out.push(home as CountryId, loc as CountryId, skill as f32, mobility as f32, 0);
+                out.push(
+                    home as CountryId,
+                    loc as CountryId,
+                    skill as f32,
+                    mobility as f32,
+                    0,
+                );
             }
             out
         })
@@ -62,7 +80,12 @@ pub fn researchers(s: &Scenario, p: &Params, streams: &Streams) -> Researchers {
 /// Bernoulli draw), each founded by a distinct researcher located there, stage uniform in 0..=3,
 /// runway uniform in 1..=`initial_runway_max_months`. A country cannot have more startups than
 /// researchers to found them; the excess is dropped (and reported by the caller).
-pub fn startups(s: &Scenario, p: &Params, streams: &Streams, r: &mut Researchers) -> (Startups, u64) {
+pub fn startups(
+    s: &Scenario,
+    p: &Params,
+    streams: &Streams,
+    r: &mut Researchers,
+) -> (Startups, u64) {
     let c = p.c;
     let mut by_country: Vec<Vec<u32>> = vec![Vec::new(); c];
     for (i, &l) in r.loc.iter().enumerate() {
@@ -79,14 +102,22 @@ pub fn startups(s: &Scenario, p: &Params, streams: &Streams, r: &mut Researchers
         dropped += wanted - n as u64;
         // Partial Fisher–Yates: the first n candidates become a uniform sample of founders.
         for t in 0..n {
-            let pick = t + ((rng.uniform() * (candidates.len() - t) as f64) as usize).min(candidates.len() - t - 1);
+            let pick = t
+                + ((rng.uniform() * (candidates.len() - t) as f64) as usize)
+                    .min(candidates.len() - t - 1);
             candidates.swap(t, pick);
             let f = candidates[t];
             let skill = f64::from(r.skill[f as usize]);
             let quality = (skill * rng.lognormal(s.startups.quality_sigma)) as f32;
             let stage = (rng.uniform() * 4.0) as u8;
             let runway = 1 + (rng.uniform() * f64::from(p.initial_runway_max_ticks)) as u32;
-            drawn.push((f, k as CountryId, quality, stage.min(3), runway.min(p.initial_runway_max_ticks)));
+            drawn.push((
+                f,
+                k as CountryId,
+                quality,
+                stage.min(3),
+                runway.min(p.initial_runway_max_ticks),
+            ));
         }
     }
     // Startups are stored in founder order, like startups founded later.

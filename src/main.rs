@@ -14,7 +14,11 @@ use talentflow::output::{self, RunInfo};
 use talentflow::scenario::{self, Override, Scenario, ScenarioError, SourceName};
 
 #[derive(Parser)]
-#[command(name = "talentflow", version, about = "Agent-based simulation of research talent and startup capital flows between countries")]
+#[command(
+    name = "talentflow",
+    version,
+    about = "Agent-based simulation of research talent and startup capital flows between countries"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -96,17 +100,25 @@ fn run(args: RunArgs) -> Result<(), String> {
     let name = args.scenario.clone().unwrap_or_else(|| "world2025".into());
     let (scenario, source) = load(&name, &overrides).map_err(|e| e.to_string())?;
     let seed = args.seed.unwrap_or(scenario.world.seed);
-    let stem = Path::new(&name).file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or(name.clone());
-    let out = args.out.clone().unwrap_or_else(|| PathBuf::from(format!("runs/{stem}-seed{seed}")));
+    let stem = Path::new(&name)
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or(name.clone());
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("runs/{stem}-seed{seed}")));
     output::prepare_dir(&out, args.force).map_err(|e| e.to_string())?;
 
     let ticks = scenario.ticks() as u64;
     let bar = if !args.quiet && std::io::stderr().is_terminal() {
         let bar = ProgressBar::new(ticks);
         bar.set_style(
-            ProgressStyle::with_template("{spinner} tick {pos}/{len} [{bar:40}] {elapsed_precise} eta {eta}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar())
-                .progress_chars("=> "),
+            ProgressStyle::with_template(
+                "{spinner} tick {pos}/{len} [{bar:40}] {elapsed_precise} eta {eta}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
         );
         bar
     } else {

@@ -36,7 +36,11 @@ pub fn gini(x: &[f64]) -> f64 {
     let mut sorted = x.to_vec();
     sorted.sort_by(f64::total_cmp);
     // Σᵢ Σⱼ |xᵢ − xⱼ| = 2 Σᵢ (2i − n + 1) x₍ᵢ₎ for ascending x (i from 0).
-    let weighted: f64 = sorted.iter().enumerate().map(|(i, v)| (2.0 * i as f64 - n as f64 + 1.0) * v).sum();
+    let weighted: f64 = sorted
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (2.0 * i as f64 - n as f64 + 1.0) * v)
+        .sum();
     weighted / (n as f64 * total)
 }
 
@@ -56,7 +60,11 @@ pub fn normalised_entropy(x: &[f64]) -> f64 {
     if x.len() < 2 {
         return 0.0;
     }
-    let h: f64 = shares(x).iter().filter(|&&s| s > 0.0).map(|&s| -s * libm::log(s)).sum();
+    let h: f64 = shares(x)
+        .iter()
+        .filter(|&&s| s > 0.0)
+        .map(|&s| -s * libm::log(s))
+        .sum();
     h / libm::log(x.len() as f64)
 }
 

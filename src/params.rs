@@ -20,7 +20,8 @@ pub fn great_circle_km(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
     let (p1, p2) = (lat1.to_radians(), lat2.to_radians());
     let dp = p2 - p1;
     let dl = (lon2 - lon1).to_radians();
-    let a = libm::sin(dp / 2.0).powi(2) + libm::cos(p1) * libm::cos(p2) * libm::sin(dl / 2.0).powi(2);
+    let a =
+        libm::sin(dp / 2.0).powi(2) + libm::cos(p1) * libm::cos(p2) * libm::sin(dl / 2.0).powi(2);
     2.0 * 6371.0 * libm::asin(libm::sqrt(a.clamp(0.0, 1.0)))
 }
 
@@ -79,7 +80,11 @@ impl Params {
         let mut move_base_startup = vec![0.0; c * c];
         for (i, a) in s.countries.iter().enumerate() {
             for (j, b) in s.countries.iter().enumerate() {
-                let d = if i == j { 0.0 } else { great_circle_km(a.lat, a.lon, b.lat, b.lon) };
+                let d = if i == j {
+                    0.0
+                } else {
+                    great_circle_km(a.lat, a.lon, b.lat, b.lon)
+                };
                 let far = s.behaviour.move_distance * libm::log1p(d / 1000.0);
                 dist_km[i * c + j] = d;
                 move_base[i * c + j] = s.behaviour.move_fixed + far;

@@ -42,7 +42,12 @@ pub fn is_active(from_year: f64, to_year: f64, year: f64) -> bool {
 
 /// Effects of the policies active at calendar time `year`. Money adds up; where several
 /// openness or partnership policies overlap, the later one in the scenario wins.
-pub fn effects_at(s: &Scenario, base_openness: &[f64], base_partnership: &[f64], year: f64) -> PolicyEffects {
+pub fn effects_at(
+    s: &Scenario,
+    base_openness: &[f64],
+    base_partnership: &[f64],
+    year: f64,
+) -> PolicyEffects {
     let c = s.num_countries();
     let mut e = PolicyEffects {
         infrastructure: vec![0.0; c],
@@ -53,8 +58,14 @@ pub fn effects_at(s: &Scenario, base_openness: &[f64], base_partnership: &[f64],
         openness: base_openness.to_vec(),
         partnership: base_partnership.to_vec(),
     };
-    for p in s.policies.iter().filter(|p| is_active(p.from_year, p.to_year, year)) {
-        let Some(k) = s.country_index(&p.country) else { continue };
+    for p in s
+        .policies
+        .iter()
+        .filter(|p| is_active(p.from_year, p.to_year, year))
+    {
+        let Some(k) = s.country_index(&p.country) else {
+            continue;
+        };
         let budget = p.budget_bn.unwrap_or(0.0);
         match p.kind {
             PolicyKind::Infrastructure => e.infrastructure[k] += budget,

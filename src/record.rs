@@ -118,7 +118,9 @@ impl Recorder {
 
     /// Series of a per-country variable for country `k`.
     pub fn series(&self, variable: usize, k: usize) -> Vec<f64> {
-        (0..self.ticks() + 1).map(|t| self.country[variable][t * self.c + k]).collect()
+        (0..self.ticks() + 1)
+            .map(|t| self.country[variable][t * self.c + k])
+            .collect()
     }
 
     /// Value of a per-country variable at row `t`.
@@ -149,7 +151,11 @@ impl Recorder {
         let talent_share = metrics::shares(&talent);
         let zero = vec![0u64; c];
         let flow = |f: fn(&TickCounts) -> &Vec<u64>| -> Vec<f64> {
-            counts.map_or(&zero, f).iter().map(|&n| n as f64 * scale).collect()
+            counts
+                .map_or(&zero, f)
+                .iter()
+                .map(|&n| n as f64 * scale)
+                .collect()
         };
         let columns: [Vec<f64>; 27] = [
             researchers.clone(),
@@ -161,8 +167,16 @@ impl Recorder {
             st.per_startup.clone(),
             st.innovation.clone(),
             st.compute.clone(),
-            if counts.is_some() { st.built.clone() } else { vec![0.0; c] },
-            if counts.is_some() { st.requested.clone() } else { vec![0.0; c] },
+            if counts.is_some() {
+                st.built.clone()
+            } else {
+                vec![0.0; c]
+            },
+            if counts.is_some() {
+                st.requested.clone()
+            } else {
+                vec![0.0; c]
+            },
             st.queue.clone(),
             st.queue.iter().map(|q| q * capex_bn_per_gw).collect(),
             st.headroom.clone(),
@@ -207,11 +221,17 @@ impl Recorder {
         for (v, x) in world.into_iter().enumerate() {
             self.world[v][t] = x;
         }
-        for (dst, &n) in self.origin_location[t * c * c..(t + 1) * c * c].iter_mut().zip(&agg.origin_location) {
+        for (dst, &n) in self.origin_location[t * c * c..(t + 1) * c * c]
+            .iter_mut()
+            .zip(&agg.origin_location)
+        {
             *dst = n as f64 * scale;
         }
         if let (Some(counts), true) = (counts, t > 0) {
-            for (dst, &n) in self.flows[(t - 1) * c * c..t * c * c].iter_mut().zip(&counts.flows) {
+            for (dst, &n) in self.flows[(t - 1) * c * c..t * c * c]
+                .iter_mut()
+                .zip(&counts.flows)
+            {
                 *dst = n as f64 * scale;
             }
         }

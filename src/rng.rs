@@ -38,7 +38,9 @@ impl Streams {
     /// Streams keyed by `seed`.
     pub fn new(seed: u64) -> Streams {
         let key = blake3::derive_key("talentflow 2026 ChaCha8 run key", &seed.to_le_bytes());
-        Streams { base: ChaCha8Rng::from_seed(key) }
+        Streams {
+            base: ChaCha8Rng::from_seed(key),
+        }
     }
 
     /// The stream for (tick, phase, block).

@@ -14,7 +14,11 @@ pub fn summary(scenario: &Scenario, rec: &Recorder) -> String {
     let get = |v: &str, k: usize| rec.get(v, t, k).unwrap_or(0.0);
     let get0 = |v: &str, k: usize| rec.get(v, 0, k).unwrap_or(0.0);
     let mut order: Vec<usize> = (0..c).collect();
-    order.sort_by(|&a, &b| get("talent_share", b).total_cmp(&get("talent_share", a)).then(a.cmp(&b)));
+    order.sort_by(|&a, &b| {
+        get("talent_share", b)
+            .total_cmp(&get("talent_share", a))
+            .then(a.cmp(&b))
+    });
     let mut out = String::new();
     let w = |v: &str| rec.get_world(v, t).unwrap_or(0.0);
     let w0 = |v: &str| rec.get_world(v, 0).unwrap_or(0.0);

@@ -57,7 +57,10 @@ pub enum OutputError {
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> OutputError + '_ {
-    move |source| OutputError::Io { path: path.to_path_buf(), source }
+    move |source| OutputError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 /// Makes `dir` ready to receive a run: refuses a non-empty directory unless `force`, and with
@@ -81,8 +84,14 @@ pub fn prepare_dir(dir: &Path, force: bool) -> Result<(), OutputError> {
 
 /// Writes `bytes` to `path` atomically: temporary file, fsync, rename, fsync of the directory.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
     let result = (|| {
         let mut f = fs::File::create(&tmp).map_err(io_err(&tmp))?;
@@ -109,14 +118,26 @@ pub fn describe(variable: &str) -> (&'static str, &'static str) {
         "startups" => ("startups", "live AI startups located in the country"),
         "wage" => ("$k/year (PPP)", "researcher wage"),
         "capital" => ("$B/year", "domestic venture capital V"),
-        "capital_available" => ("$B/year", "capital available to startups A (domestic + foreign)"),
+        "capital_available" => (
+            "$B/year",
+            "capital available to startups A (domestic + foreign)",
+        ),
         "capital_per_startup" => ("$M/year per startup", "capital per startup a"),
-        "innovation" => ("index", "innovation speed I (1 = average country at t=0 without spillover)"),
+        "innovation" => (
+            "index",
+            "innovation speed I (1 = average country at t=0 without spillover)",
+        ),
         "compute_gw" => ("GW", "installed frontier-equivalent AI compute K"),
-        "compute_built_gw" => ("GW per tick", "compute connected to the grid during the tick"),
+        "compute_built_gw" => (
+            "GW per tick",
+            "compute connected to the grid during the tick",
+        ),
         "compute_requested_gw" => ("GW per tick", "compute planned during the tick"),
         "grid_queue_gw" => ("GW", "planned compute waiting for grid headroom Q"),
-        "grid_queue_bn" => ("$B", "capex stalled in the grid queue (Q × capex_bn_per_gw)"),
+        "grid_queue_bn" => (
+            "$B",
+            "capex stalled in the grid queue (Q × capex_bn_per_gw)",
+        ),
         "grid_headroom_gw" => ("GW", "spare grid headroom G"),
         "ecosystem" => ("index (0,1]", "ecosystem E"),
         "openness" => ("[0,1]", "openness to foreign researchers"),
@@ -128,15 +149,33 @@ pub fn describe(variable: &str) -> (&'static str, &'static str) {
         "entrants" => ("persons per tick", "new researchers"),
         "retired" => ("persons per tick", "researchers leaving the field"),
         "founded" => ("startups per tick", "startups founded"),
-        "failed" => ("startups per tick", "startups that died (failed raise or founder retired)"),
-        "exits" => ("startups per tick", "startups that exited after their last round"),
-        "startups_relocated" => ("startups per tick", "startups that moved away (counted at origin)"),
-        "flows" => ("persons per tick", "flows[t, c, d]: researchers moving c → d during tick t+1"),
-        "origin_location" => ("persons", "origin_location[t, h, c]: h-born researchers working in c"),
+        "failed" => (
+            "startups per tick",
+            "startups that died (failed raise or founder retired)",
+        ),
+        "exits" => (
+            "startups per tick",
+            "startups that exited after their last round",
+        ),
+        "startups_relocated" => (
+            "startups per tick",
+            "startups that moved away (counted at origin)",
+        ),
+        "flows" => (
+            "persons per tick",
+            "flows[t, c, d]: researchers moving c → d during tick t+1",
+        ),
+        "origin_location" => (
+            "persons",
+            "origin_location[t, h, c]: h-born researchers working in c",
+        ),
         "researchers_total" => ("persons", "world researchers"),
         "talent_total" => ("skill-weighted persons", "world talent"),
         "startups_total" => ("startups", "world startups"),
-        "hhi" => ("index [1/C, 1]", "Herfindahl–Hirschman index of researcher shares"),
+        "hhi" => (
+            "index [1/C, 1]",
+            "Herfindahl–Hirschman index of researcher shares",
+        ),
         "effective_hubs" => ("countries", "1 / HHI"),
         "gini_talent" => ("index [0,1)", "Gini of talent across countries"),
         "top1_talent_share" => ("share", "talent share of the largest country"),
@@ -164,45 +203,79 @@ pub fn series_npz(scenario: &Scenario, rec: &Recorder) -> Result<Vec<u8>, Output
             shape: vec![c],
             data: NpzData::Bytes(scenario.countries.iter().map(|k| k.code.clone()).collect()),
         },
-        NpzArray { name: "year".into(), shape: vec![rows], data: NpzData::F64(&years) },
+        NpzArray {
+            name: "year".into(),
+            shape: vec![rows],
+            data: NpzData::F64(&years),
+        },
     ];
     for (v, name) in COUNTRY_VARIABLES.iter().enumerate() {
-        arrays.push(NpzArray { name: (*name).into(), shape: vec![rows, c], data: NpzData::F64(&rec.country[v]) });
+        arrays.push(NpzArray {
+            name: (*name).into(),
+            shape: vec![rows, c],
+            data: NpzData::F64(&rec.country[v]),
+        });
     }
-    arrays.push(NpzArray { name: "flows".into(), shape: vec![rows - 1, c, c], data: NpzData::F64(&rec.flows) });
+    arrays.push(NpzArray {
+        name: "flows".into(),
+        shape: vec![rows - 1, c, c],
+        data: NpzData::F64(&rec.flows),
+    });
     arrays.push(NpzArray {
         name: "origin_location".into(),
         shape: vec![rows, c, c],
         data: NpzData::F64(&rec.origin_location),
     });
     for (v, name) in WORLD_VARIABLES.iter().enumerate() {
-        arrays.push(NpzArray { name: (*name).into(), shape: vec![rows], data: NpzData::F64(&rec.world[v]) });
+        arrays.push(NpzArray {
+            name: (*name).into(),
+            shape: vec![rows],
+            data: NpzData::F64(&rec.world[v]),
+        });
     }
     Ok(npz::encode(&arrays)?)
 }
 
-fn csv_bytes(path: &Path, header: &[&str], mut rows: impl FnMut(&mut csv::Writer<Vec<u8>>) -> csv::Result<()>) -> Result<Vec<u8>, OutputError> {
-    let err = |e: csv::Error| OutputError::Csv { path: path.to_path_buf(), message: e.to_string() };
+fn csv_bytes(
+    path: &Path,
+    header: &[&str],
+    mut rows: impl FnMut(&mut csv::Writer<Vec<u8>>) -> csv::Result<()>,
+) -> Result<Vec<u8>, OutputError> {
+    let err = |e: csv::Error| OutputError::Csv {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    };
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record(header).map_err(err)?;
     rows(&mut w).map_err(err)?;
-    w.into_inner().map_err(|e| OutputError::Csv { path: path.to_path_buf(), message: e.to_string() })
+    w.into_inner().map_err(|e| OutputError::Csv {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })
 }
 
 /// Builds `countries.csv` (tidy: one row per tick, country and variable).
-pub fn countries_csv(path: &Path, scenario: &Scenario, rec: &Recorder) -> Result<Vec<u8>, OutputError> {
-    csv_bytes(path, &["tick", "year", "country", "variable", "value"], |w| {
-        for t in 0..=rec.ticks() {
-            let (tick, year) = (t.to_string(), year_of_row(scenario, t).to_string());
-            for (k, country) in scenario.countries.iter().enumerate() {
-                for (v, name) in COUNTRY_VARIABLES.iter().enumerate() {
-                    let value = rec.country[v][t * rec.c + k].to_string();
-                    w.write_record([tick.as_str(), &year, &country.code, name, &value])?;
+pub fn countries_csv(
+    path: &Path,
+    scenario: &Scenario,
+    rec: &Recorder,
+) -> Result<Vec<u8>, OutputError> {
+    csv_bytes(
+        path,
+        &["tick", "year", "country", "variable", "value"],
+        |w| {
+            for t in 0..=rec.ticks() {
+                let (tick, year) = (t.to_string(), year_of_row(scenario, t).to_string());
+                for (k, country) in scenario.countries.iter().enumerate() {
+                    for (v, name) in COUNTRY_VARIABLES.iter().enumerate() {
+                        let value = rec.country[v][t * rec.c + k].to_string();
+                        w.write_record([tick.as_str(), &year, &country.code, name, &value])?;
+                    }
                 }
             }
-        }
-        Ok(())
-    })
+            Ok(())
+        },
+    )
 }
 
 /// Builds `world.csv` (tidy: one row per tick and world variable).
@@ -236,11 +309,22 @@ pub struct RunInfo {
 }
 
 /// Writes a complete run directory (the manifest last) and returns the manifest.
-pub fn write_run(dir: &Path, scenario: &Scenario, rec: &Recorder, info: &RunInfo) -> Result<serde_json::Value, OutputError> {
+pub fn write_run(
+    dir: &Path,
+    scenario: &Scenario,
+    rec: &Recorder,
+    info: &RunInfo,
+) -> Result<serde_json::Value, OutputError> {
     let files: Vec<(&str, Vec<u8>)> = vec![
         ("series.npz", series_npz(scenario, rec)?),
-        ("countries.csv", countries_csv(&dir.join("countries.csv"), scenario, rec)?),
-        ("world.csv", world_csv(&dir.join("world.csv"), scenario, rec)?),
+        (
+            "countries.csv",
+            countries_csv(&dir.join("countries.csv"), scenario, rec)?,
+        ),
+        (
+            "world.csv",
+            world_csv(&dir.join("world.csv"), scenario, rec)?,
+        ),
         ("scenario.toml", resolved_toml(scenario, info).into_bytes()),
     ];
     let mut outputs = serde_json::Map::new();
@@ -258,8 +342,15 @@ pub fn write_run(dir: &Path, scenario: &Scenario, rec: &Recorder, info: &RunInfo
         .chain(WORLD_VARIABLES.iter().map(|v| (v, "[T+1]")))
         .map(|(name, shape)| {
             let (units, meaning) = describe(name);
-            let kind = if FLOW_VARIABLES.contains(name) || *name == "flows" { "flow" } else { "stock" };
-            ((*name).to_string(), json!({ "shape": shape, "units": units, "kind": kind, "meaning": meaning }))
+            let kind = if FLOW_VARIABLES.contains(name) || *name == "flows" {
+                "flow"
+            } else {
+                "stock"
+            };
+            (
+                (*name).to_string(),
+                json!({ "shape": shape, "units": units, "kind": kind, "meaning": meaning }),
+            )
         })
         .collect();
     let manifest = json!({
@@ -297,7 +388,11 @@ fn resolved_toml(scenario: &Scenario, info: &RunInfo) -> String {
         "# Resolved scenario of this run (every parameter, defaults filled in).\n\
          # Source: {}\n# Overrides: {}\n# Seed: {}  talentflow {}  scenario blake3 {}\n\n",
         info.scenario_source,
-        if info.overrides.is_empty() { "none".to_string() } else { info.overrides.join(" ") },
+        if info.overrides.is_empty() {
+            "none".to_string()
+        } else {
+            info.overrides.join(" ")
+        },
         info.seed,
         crate::VERSION,
         scenario.hash()

@@ -45,10 +45,15 @@ pub fn encode(arrays: &[NpzArray<'_>]) -> Result<Vec<u8>, NpzError> {
         let mut npy = Vec::new();
         match &a.data {
             NpzData::F64(data) => {
-                let view = ArrayView::from_shape(IxDyn(&a.shape), data)
-                    .map_err(|e| NpzError::Encode { name: a.name.clone(), message: e.to_string() })?;
-                view.write_npy(&mut npy)
-                    .map_err(|e| NpzError::Encode { name: a.name.clone(), message: e.to_string() })?;
+                let view =
+                    ArrayView::from_shape(IxDyn(&a.shape), data).map_err(|e| NpzError::Encode {
+                        name: a.name.clone(),
+                        message: e.to_string(),
+                    })?;
+                view.write_npy(&mut npy).map_err(|e| NpzError::Encode {
+                    name: a.name.clone(),
+                    message: e.to_string(),
+                })?;
             }
             NpzData::Bytes(items) => write_bytes_npy(&mut npy, items),
         }
@@ -60,7 +65,10 @@ pub fn encode(arrays: &[NpzArray<'_>]) -> Result<Vec<u8>, NpzError> {
 /// Writes a 1-D `|S<n>` array (.npy format 1.0).
 fn write_bytes_npy(out: &mut Vec<u8>, items: &[String]) {
     let width = items.iter().map(String::len).max().unwrap_or(1).max(1);
-    let mut header = format!("{{'descr': '|S{width}', 'fortran_order': False, 'shape': ({},), }}", items.len());
+    let mut header = format!(
+        "{{'descr': '|S{width}', 'fortran_order': False, 'shape': ({},), }}",
+        items.len()
+    );
     // Magic (6) + version (2) + length (2) + header + '\n' is padded to a multiple of 64.
     while (10 + header.len() + 1) % 64 != 0 {
         header.push(' ');
@@ -127,7 +135,8 @@ impl ZipWriter {
     }
 
     fn finish(mut self) -> Result<Vec<u8>, NpzError> {
-        let cd_offset = u32::try_from(self.out.len()).map_err(|_| NpzError::TooLarge("central directory".into()))?;
+        let cd_offset = u32::try_from(self.out.len())
+            .map_err(|_| NpzError::TooLarge("central directory".into()))?;
         let cd_size = self.central.len() as u32;
         self.out.append(&mut self.central);
         let o = &mut self.out;
@@ -151,7 +160,11 @@ pub fn crc32(data: &[u8]) -> u32 {
             let mut c = i as u32;
             let mut k = 0;
             while k < 8 {
-                c = if c & 1 != 0 { 0xEDB8_8320 ^ (c >> 1) } else { c >> 1 };
+                c = if c & 1 != 0 {
+                    0xEDB8_8320 ^ (c >> 1)
+                } else {
+                    c >> 1
+                };
                 k += 1;
             }
             t[i] = c;
@@ -181,14 +194,27 @@ mod tests {
         let data = [1.0, 2.0, 3.0, 4.0];
         let make = || {
             encode(&[
-                NpzArray { name: "a".into(), shape: vec![2, 2], data: NpzData::F64(&data) },
-                NpzArray { name: "codes".into(), shape: vec![2], data: NpzData::Bytes(vec!["US".into(), "GBR".into()]) },
+                NpzArray {
+                    name: "a".into(),
+                    shape: vec![2, 2],
+                    data: NpzData::F64(&data),
+                },
+                NpzArray {
+                    name: "codes".into(),
+                    shape: vec![2],
+                    data: NpzData::Bytes(vec!["US".into(), "GBR".into()]),
+                },
             ])
             .unwrap()
         };
         let a = make();
         assert_eq!(a, make());
         assert_eq!(&a[..4], b"PK\x03\x04");
-        assert!(encode(&[NpzArray { name: "bad".into(), shape: vec![3], data: NpzData::F64(&data) }]).is_err());
+        assert!(encode(&[NpzArray {
+            name: "bad".into(),
+            shape: vec![3],
+            data: NpzData::F64(&data)
+        }])
+        .is_err());
     }
 }

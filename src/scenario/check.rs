@@ -19,19 +19,28 @@ type Found = Vec<(String, String)>;
 
 fn range(out: &mut Found, key: &str, x: f64, lo: f64, hi: f64) {
     if !(lo..=hi).contains(&x) {
-        out.push((key.to_string(), format!("must be in [{lo}, {hi}], found {x}")));
+        out.push((
+            key.to_string(),
+            format!("must be in [{lo}, {hi}], found {x}"),
+        ));
     }
 }
 
 fn nonneg(out: &mut Found, key: &str, x: f64) {
     if !(0.0..=HUGE).contains(&x) {
-        out.push((key.to_string(), format!("must be between 0 and {HUGE:e}, found {x}")));
+        out.push((
+            key.to_string(),
+            format!("must be between 0 and {HUGE:e}, found {x}"),
+        ));
     }
 }
 
 fn positive(out: &mut Found, key: &str, x: f64) {
     if !(x > 0.0 && x <= HUGE) {
-        out.push((key.to_string(), format!("must be positive (and at most {HUGE:e}), found {x}")));
+        out.push((
+            key.to_string(),
+            format!("must be positive (and at most {HUGE:e}), found {x}"),
+        ));
     }
 }
 
@@ -41,19 +50,34 @@ pub fn check(s: &Scenario) -> Found {
     let o = &mut out;
     let w = &s.world;
     if !(1800..=3000).contains(&w.start_year) {
-        o.push(("world.start_year".into(), format!("must be in [1800, 3000], found {}", w.start_year)));
+        o.push((
+            "world.start_year".into(),
+            format!("must be in [1800, 3000], found {}", w.start_year),
+        ));
     }
     if !(1..=1000).contains(&w.years) {
-        o.push(("world.years".into(), format!("must be in [1, 1000], found {}", w.years)));
+        o.push((
+            "world.years".into(),
+            format!("must be in [1, 1000], found {}", w.years),
+        ));
     }
     if !(1..=365).contains(&w.ticks_per_year) {
-        o.push(("world.ticks_per_year".into(), format!("must be in [1, 365], found {}", w.ticks_per_year)));
+        o.push((
+            "world.ticks_per_year".into(),
+            format!("must be in [1, 365], found {}", w.ticks_per_year),
+        ));
     } else if w.years.saturating_mul(w.ticks_per_year) > MAX_TICKS {
-        o.push(("world.years".into(), format!("years × ticks_per_year must be at most {MAX_TICKS}")));
+        o.push((
+            "world.years".into(),
+            format!("years × ticks_per_year must be at most {MAX_TICKS}"),
+        ));
     }
     positive(o, "world.researchers", w.researchers);
     if !(1..=MAX_AGENTS).contains(&w.agents) {
-        o.push(("world.agents".into(), format!("must be in [1, {MAX_AGENTS}], found {}", w.agents)));
+        o.push((
+            "world.agents".into(),
+            format!("must be in [1, {MAX_AGENTS}], found {}", w.agents),
+        ));
     }
     range(o, "world.entry_rate", w.entry_rate, 0.0, 1.0);
     range(o, "world.exit_rate", w.exit_rate, 0.0, 1.0);
@@ -61,9 +85,25 @@ pub fn check(s: &Scenario) -> Found {
 
     let inf = &s.infrastructure;
     positive(o, "infrastructure.capex_bn_per_gw", inf.capex_bn_per_gw);
-    positive(o, "infrastructure.grid_cost_bn_per_gw", inf.grid_cost_bn_per_gw);
-    range(o, "infrastructure.grid_lead_years", inf.grid_lead_years, 0.0, 100.0);
-    range(o, "infrastructure.compute_depreciation", inf.compute_depreciation, 0.0, 1.0);
+    positive(
+        o,
+        "infrastructure.grid_cost_bn_per_gw",
+        inf.grid_cost_bn_per_gw,
+    );
+    range(
+        o,
+        "infrastructure.grid_lead_years",
+        inf.grid_lead_years,
+        0.0,
+        100.0,
+    );
+    range(
+        o,
+        "infrastructure.compute_depreciation",
+        inf.compute_depreciation,
+        0.0,
+        1.0,
+    );
 
     let e = &s.ecosystem;
     range(o, "ecosystem.rate", e.rate, 0.0, 100.0);
@@ -76,14 +116,32 @@ pub fn check(s: &Scenario) -> Found {
     range(o, "innovation.alpha", i.alpha, -5.0, 5.0);
     range(o, "innovation.spillover", i.spillover, 0.0, 10.0);
 
-    range(o, "wages.innovation_elasticity", s.wages.innovation_elasticity, -5.0, 5.0);
+    range(
+        o,
+        "wages.innovation_elasticity",
+        s.wages.innovation_elasticity,
+        -5.0,
+        5.0,
+    );
     range(o, "wages.crowding", s.wages.crowding, -5.0, 5.0);
     range(o, "wages.adjust", s.wages.adjust, 0.0, 1.0);
 
-    range(o, "capital.innovation_elasticity", s.capital.innovation_elasticity, -5.0, 5.0);
+    range(
+        o,
+        "capital.innovation_elasticity",
+        s.capital.innovation_elasticity,
+        -5.0,
+        5.0,
+    );
     range(o, "capital.growth", s.capital.growth, -0.99, 10.0);
     range(o, "capital.adjust", s.capital.adjust, 0.0, 1.0);
-    range(o, "capital.foreign_share", s.capital.foreign_share, 0.0, 1.0);
+    range(
+        o,
+        "capital.foreign_share",
+        s.capital.foreign_share,
+        0.0,
+        1.0,
+    );
 
     let b = &s.behaviour;
     for (k, x) in [
@@ -111,7 +169,10 @@ pub fn check(s: &Scenario) -> Found {
     if st.round_m.len() != 5 {
         o.push((
             "startups.round_m".into(),
-            format!("must list 5 round sizes (pre-seed, seed, A, B, growth), found {}", st.round_m.len()),
+            format!(
+                "must list 5 round sizes (pre-seed, seed, A, B, growth), found {}",
+                st.round_m.len()
+            ),
         ));
     }
     for (k, x) in st.round_m.iter().enumerate() {
@@ -143,20 +204,37 @@ pub fn check(s: &Scenario) -> Found {
 
 fn check_countries(s: &Scenario, o: &mut Found) {
     if s.countries.is_empty() {
-        o.push(("country".into(), "the world has no countries: add at least one [[country]]".into()));
+        o.push((
+            "country".into(),
+            "the world has no countries: add at least one [[country]]".into(),
+        ));
         return;
     }
     if s.countries.len() > MAX_COUNTRIES {
-        o.push(("country".into(), format!("at most {MAX_COUNTRIES} countries, found {}", s.countries.len())));
+        o.push((
+            "country".into(),
+            format!(
+                "at most {MAX_COUNTRIES} countries, found {}",
+                s.countries.len()
+            ),
+        ));
     }
     let mut seen = BTreeSet::new();
     for (k, c) in s.countries.iter().enumerate() {
         let p = |f: &str| format!("country[{k}].{f}");
         let code_ok = !c.code.is_empty()
             && c.code.len() <= 16
-            && c.code.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_' || ch == '-');
+            && c.code
+                .chars()
+                .all(|ch| ch.is_ascii_alphanumeric() || ch == '_' || ch == '-');
         if !code_ok {
-            o.push((p("code"), format!("\"{}\" is not a code (1-16 letters, digits, _ or -)", c.code)));
+            o.push((
+                p("code"),
+                format!(
+                    "\"{}\" is not a code (1-16 letters, digits, _ or -)",
+                    c.code
+                ),
+            ));
         } else if !seen.insert(c.code.as_str()) {
             o.push((p("code"), format!("duplicate country code \"{}\"", c.code)));
         }
@@ -176,7 +254,10 @@ fn check_countries(s: &Scenario, o: &mut Found) {
             nonneg(o, &p(f), x);
         }
         if !(c.ecosystem > 0.0 && c.ecosystem <= 1.0) {
-            o.push((p("ecosystem"), format!("must be in (0, 1], found {}", c.ecosystem)));
+            o.push((
+                p("ecosystem"),
+                format!("must be in (0, 1], found {}", c.ecosystem),
+            ));
         }
         range(o, &p("amenity"), c.amenity, 0.0, 1.0);
         range(o, &p("openness"), c.openness, 0.0, 1.0);
@@ -186,13 +267,21 @@ fn check_countries(s: &Scenario, o: &mut Found) {
         let total: f64 = s
             .countries
             .iter()
-            .map(|c| if field == "origin_share" { c.origin_share } else { c.location_share })
+            .map(|c| {
+                if field == "origin_share" {
+                    c.origin_share
+                } else {
+                    c.location_share
+                }
+            })
             .filter(|x| x.is_finite() && *x >= 0.0)
             .sum();
         if total.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) {
             o.push((
                 format!("country[0].{field}"),
-                format!("{field} over all countries sums to {total}; it must sum to a positive number"),
+                format!(
+                    "{field} over all countries sums to {total}; it must sum to a positive number"
+                ),
             ));
         }
     }
@@ -204,7 +293,10 @@ fn known(s: &Scenario, code: &str) -> bool {
 
 fn unknown_code(s: &Scenario, code: &str) -> String {
     let codes: Vec<&str> = s.countries.iter().map(|c| c.code.as_str()).collect();
-    format!("unknown country code \"{code}\" (known: {})", codes.join(", "))
+    format!(
+        "unknown country code \"{code}\" (known: {})",
+        codes.join(", ")
+    )
 }
 
 fn check_partnerships(s: &Scenario, o: &mut Found) {
@@ -218,9 +310,16 @@ fn check_partnerships(s: &Scenario, o: &mut Found) {
             o.push((key("b"), unknown_code(s, &p.b)));
         }
         if p.a == p.b {
-            o.push((key("b"), format!("a country cannot partner with itself (\"{}\")", p.a)));
+            o.push((
+                key("b"),
+                format!("a country cannot partner with itself (\"{}\")", p.a),
+            ));
         }
-        let pair = if p.a < p.b { (&p.a, &p.b) } else { (&p.b, &p.a) };
+        let pair = if p.a < p.b {
+            (&p.a, &p.b)
+        } else {
+            (&p.b, &p.a)
+        };
         if !pairs.insert(pair) {
             o.push((key("b"), format!("duplicate partnership {}–{}", p.a, p.b)));
         }
@@ -239,20 +338,26 @@ fn check_policies(s: &Scenario, o: &mut Found) {
         if p.to_year <= p.from_year {
             o.push((
                 key("to_year"),
-                format!("to_year ({}) must be after from_year ({}); the end is exclusive", p.to_year, p.from_year),
+                format!(
+                    "to_year ({}) must be after from_year ({}); the end is exclusive",
+                    p.to_year, p.from_year
+                ),
             ));
         }
         let kind = p.kind.name();
         let unused = |o: &mut Found, f: &str, given: bool| {
             if given {
-                o.push((key(f), format!("`{f}` has no meaning for a {kind} policy")));
+                o.push((key(f), format!("`{f}` has no meaning for {kind} policies")));
             }
         };
         match p.kind {
             k if k.spends_money() => {
                 match p.budget_bn {
                     Some(x) => nonneg(o, &key("budget_bn"), x),
-                    None => o.push((key("budget_bn"), format!("a {kind} policy needs `budget_bn` ($B/year)"))),
+                    None => o.push((
+                        key("budget_bn"),
+                        format!("a {kind} policy needs `budget_bn` ($B/year)"),
+                    )),
                 }
                 unused(o, "partner", p.partner.is_some());
                 unused(o, "strength", p.strength.is_some());
@@ -260,16 +365,25 @@ fn check_policies(s: &Scenario, o: &mut Found) {
             }
             PolicyKind::Partnership => {
                 match &p.partner {
-                    Some(code) if !known(s, code) => o.push((key("partner"), unknown_code(s, code))),
-                    Some(code) if *code == p.country => {
-                        o.push((key("partner"), "a country cannot partner with itself".into()))
+                    Some(code) if !known(s, code) => {
+                        o.push((key("partner"), unknown_code(s, code)))
                     }
+                    Some(code) if *code == p.country => o.push((
+                        key("partner"),
+                        "a country cannot partner with itself".into(),
+                    )),
                     Some(_) => {}
-                    None => o.push((key("partner"), "a partnership policy needs `partner`".into())),
+                    None => o.push((
+                        key("partner"),
+                        "a partnership policy needs `partner`".into(),
+                    )),
                 }
                 match p.strength {
                     Some(x) => range(o, &key("strength"), x, 0.0, 1.0),
-                    None => o.push((key("strength"), "a partnership policy needs `strength` in [0, 1]".into())),
+                    None => o.push((
+                        key("strength"),
+                        "a partnership policy needs `strength` in [0, 1]".into(),
+                    )),
                 }
                 unused(o, "budget_bn", p.budget_bn.is_some());
                 unused(o, "value", p.value.is_some());
@@ -277,7 +391,10 @@ fn check_policies(s: &Scenario, o: &mut Found) {
             _ => {
                 match p.value {
                     Some(x) => range(o, &key("value"), x, 0.0, 1.0),
-                    None => o.push((key("value"), "an openness policy needs `value` in [0, 1]".into())),
+                    None => o.push((
+                        key("value"),
+                        "an openness policy needs `value` in [0, 1]".into(),
+                    )),
                 }
                 unused(o, "budget_bn", p.budget_bn.is_some());
                 unused(o, "partner", p.partner.is_some());

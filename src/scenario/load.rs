@@ -56,12 +56,17 @@ impl Override {
         if path.is_empty() || path.split('.').any(|s| s.trim().is_empty()) {
             return Err(format!("`--set {text}`: empty key in `{path}`"));
         }
-        Ok(Override { path: path.to_string(), value: value.trim().to_string() })
+        Ok(Override {
+            path: path.to_string(),
+            value: value.trim().to_string(),
+        })
     }
 
     fn value(&self) -> Value {
         match toml::from_str::<Table>(&format!("v = {}", self.value)) {
-            Ok(mut t) => t.remove("v").unwrap_or_else(|| Value::String(self.value.clone())),
+            Ok(mut t) => t
+                .remove("v")
+                .unwrap_or_else(|| Value::String(self.value.clone())),
             Err(_) => Value::String(self.value.clone()),
         }
     }
@@ -78,10 +83,31 @@ impl fmt::Display for Override {
 pub struct Problem {
     /// `file:line:col`, `--set key=value`, or just the file.
     pub location: String,
+    /// Line in the file, when the problem has one (used to list problems in document order).
+    pub line: Option<usize>,
     /// The key path, e.g. `country[3].wage_k` (empty for syntax errors).
     pub key: String,
     /// What is wrong.
     pub message: String,
+}
+
+impl Problem {
+    fn new(location: String, key: &str, message: String) -> Problem {
+        // `file:line:col` → line; `--set …` and bare file names have none.
+        let line = if location.starts_with("--set") {
+            None
+        } else {
+            let mut parts = location.rsplitn(3, ':');
+            let _col = parts.next();
+            parts.next().and_then(|l| l.parse().ok())
+        };
+        Problem {
+            location,
+            line,
+            key: key.to_string(),
+            message,
+        }
+    }
 }
 
 impl fmt::Display for Problem {
@@ -127,7 +153,15 @@ impl ScenarioError {
     fn single(source: &SourceName, location: String, key: &str, message: String) -> Self {
         ScenarioError {
             source_name: source.to_string(),
-            problems: vec![Problem { location, key: key.to_string(), message }],
+            problems: vec![Problem::new(location, key, message)],
+        }
+    }
+
+    fn sorted(source_name: String, mut problems: Vec<Problem>) -> Self {
+        problems.sort_by_key(|p| p.line.unwrap_or(usize::MAX));
+        ScenarioError {
+            source_name,
+            problems,
         }
     }
 }
@@ -136,34 +170,58 @@ impl ScenarioError {
 pub fn load_file(path: &Path, overrides: &[Override]) -> Result<Scenario, ScenarioError> {
     let source = SourceName::File(path.to_path_buf());
     let loc = source.to_string();
-    let meta = std::fs::metadata(path)
-        .map_err(|e| ScenarioError::single(&source, loc.clone(), "", format!("cannot read: {e}")))?;
+    let meta = std::fs::metadata(path).map_err(|e| {
+        ScenarioError::single(&source, loc.clone(), "", format!("cannot read: {e}"))
+    })?;
     if !meta.is_file() {
-        return Err(ScenarioError::single(&source, loc, "", "not a regular file".into()));
+        return Err(ScenarioError::single(
+            &source,
+            loc,
+            "",
+            "not a regular file".into(),
+        ));
     }
     if meta.len() > MAX_SCENARIO_BYTES {
         return Err(ScenarioError::single(
             &source,
             loc,
             "",
-            format!("file is {} bytes; scenarios larger than {MAX_SCENARIO_BYTES} bytes are refused", meta.len()),
+            format!(
+                "file is {} bytes; scenarios larger than {MAX_SCENARIO_BYTES} bytes are refused",
+                meta.len()
+            ),
         ));
     }
-    let bytes = std::fs::read(path)
-        .map_err(|e| ScenarioError::single(&source, loc.clone(), "", format!("cannot read: {e}")))?;
+    let bytes = std::fs::read(path).map_err(|e| {
+        ScenarioError::single(&source, loc.clone(), "", format!("cannot read: {e}"))
+    })?;
     let text = String::from_utf8(bytes).map_err(|e| {
         let offset = e.utf8_error().valid_up_to();
         let (line, col) = line_col(&String::from_utf8_lossy(&e.into_bytes()[..offset]), offset);
-        ScenarioError::single(&source, format!("{loc}:{line}:{col}"), "", "file is not valid UTF-8".into())
+        ScenarioError::single(
+            &source,
+            format!("{loc}:{line}:{col}"),
+            "",
+            "file is not valid UTF-8".into(),
+        )
     })?;
     load_str(&text, &source, overrides)
 }
 
 /// Parses and checks scenario text, applying `overrides`.
-pub fn load_str(text: &str, source: &SourceName, overrides: &[Override]) -> Result<Scenario, ScenarioError> {
+pub fn load_str(
+    text: &str,
+    source: &SourceName,
+    overrides: &[Override],
+) -> Result<Scenario, ScenarioError> {
     let name = source.to_string();
     if text.len() as u64 > MAX_SCENARIO_BYTES {
-        return Err(ScenarioError::single(source, name, "", "scenario text too large".into()));
+        return Err(ScenarioError::single(
+            source,
+            name,
+            "",
+            "scenario text too large".into(),
+        ));
     }
     if let Some(offset) = excessive_nesting(text) {
         let (line, col) = line_col(text, offset);
@@ -182,15 +240,29 @@ pub fn load_str(text: &str, source: &SourceName, overrides: &[Override]) -> Resu
             }
             None => name.clone(),
         };
-        ScenarioError::single(source, location, "", format!("TOML syntax: {}", e.message().trim()))
+        ScenarioError::single(
+            source,
+            location,
+            "",
+            format!("TOML syntax: {}", e.message().trim()),
+        )
     })?;
     let mut spans = BTreeMap::new();
     index_spans(spanned.get_ref(), "", text, &mut spans);
     let mut table: Table = toml::from_str(text).map_err(|e| {
-        ScenarioError::single(source, name.clone(), "", format!("TOML syntax: {}", e.message().trim()))
+        ScenarioError::single(
+            source,
+            name.clone(),
+            "",
+            format!("TOML syntax: {}", e.message().trim()),
+        )
     })?;
 
-    let locator = Locator { file: name.clone(), spans, overridden: BTreeMap::new() };
+    let locator = Locator {
+        file: name.clone(),
+        spans,
+        overridden: BTreeMap::new(),
+    };
     let mut locator = locator;
     let mut problems = Vec::new();
     for ov in overrides {
@@ -198,28 +270,36 @@ pub fn load_str(text: &str, source: &SourceName, overrides: &[Override]) -> Resu
             Ok(path) => {
                 locator.overridden.insert(path, ov.to_string());
             }
-            Err(message) => problems.push(Problem {
-                location: format!("--set {ov}"),
-                key: ov.path.clone(),
-                message,
-            }),
+            Err(message) => problems.push(Problem::new(format!("--set {ov}"), &ov.path, message)),
         }
     }
 
     let template = Value::try_from(Scenario::template()).map_err(|e| {
-        ScenarioError::single(source, name.clone(), "", format!("internal schema error: {e}"))
+        ScenarioError::single(
+            source,
+            name.clone(),
+            "",
+            format!("internal schema error: {e}"),
+        )
     })?;
     let Value::Table(template) = template else {
-        return Err(ScenarioError::single(source, name, "", "internal schema error".into()));
+        return Err(ScenarioError::single(
+            source,
+            name,
+            "",
+            "internal schema error".into(),
+        ));
     };
     walk_table(&table, &template, "", &locator, &mut problems);
     if !problems.is_empty() {
-        return Err(ScenarioError { source_name: name, problems });
+        return Err(ScenarioError::sorted(name, problems));
     }
 
-    let mut scenario: Scenario = Value::Table(table).try_into().map_err(|e: toml::de::Error| {
-        ScenarioError::single(source, name.clone(), "", e.message().trim().to_string())
-    })?;
+    let mut scenario: Scenario = Value::Table(table)
+        .try_into()
+        .map_err(|e: toml::de::Error| {
+            ScenarioError::single(source, name.clone(), "", e.message().trim().to_string())
+        })?;
     for c in &mut scenario.countries {
         if c.name.is_empty() {
             c.name = c.code.clone();
@@ -229,9 +309,9 @@ pub fn load_str(text: &str, source: &SourceName, overrides: &[Override]) -> Resu
     if !found.is_empty() {
         let problems = found
             .into_iter()
-            .map(|(key, message)| Problem { location: locator.locate(&key), key, message })
+            .map(|(key, message)| Problem::new(locator.locate(&key), &key, message))
             .collect();
-        return Err(ScenarioError { source_name: name, problems });
+        return Err(ScenarioError::sorted(name, problems));
     }
     Ok(scenario)
 }
@@ -288,7 +368,12 @@ fn excessive_nesting(text: &str) -> Option<usize> {
     None
 }
 
-fn index_spans(table: &DeTable<'_>, prefix: &str, text: &str, out: &mut BTreeMap<String, (usize, usize)>) {
+fn index_spans(
+    table: &DeTable<'_>,
+    prefix: &str,
+    text: &str,
+    out: &mut BTreeMap<String, (usize, usize)>,
+) {
     for (key, value) in table.iter() {
         let path = join(prefix, key.get_ref());
         out.insert(path.clone(), line_col(text, key.span().start));
@@ -296,13 +381,19 @@ fn index_spans(table: &DeTable<'_>, prefix: &str, text: &str, out: &mut BTreeMap
     }
 }
 
-fn index_value(value: &DeValue<'_>, path: &str, text: &str, out: &mut BTreeMap<String, (usize, usize)>) {
+fn index_value(
+    value: &DeValue<'_>,
+    path: &str,
+    text: &str,
+    out: &mut BTreeMap<String, (usize, usize)>,
+) {
     match value {
         DeValue::Table(t) => index_spans(t, path, text, out),
         DeValue::Array(items) => {
             for (i, item) in items.iter().enumerate() {
                 let item_path = format!("{path}[{i}]");
-                out.entry(item_path.clone()).or_insert_with(|| line_col(text, item.span().start));
+                out.entry(item_path.clone())
+                    .or_insert_with(|| line_col(text, item.span().start));
                 index_value(item.get_ref(), &item_path, text, out);
             }
         }
@@ -363,7 +454,9 @@ fn apply_override(root: &mut Table, ov: &Override) -> Result<String, String> {
             table.insert(key.to_string(), ov.value());
             return Ok(canonical);
         }
-        let entry = table.entry(key.to_string()).or_insert_with(|| Value::Table(Table::new()));
+        let entry = table
+            .entry(key.to_string())
+            .or_insert_with(|| Value::Table(Table::new()));
         match entry {
             Value::Table(t) => {
                 table = t;
@@ -379,7 +472,9 @@ fn apply_override(root: &mut Table, ov: &Override) -> Result<String, String> {
                 })?;
                 canonical = format!("{canonical}[{index}]");
                 if i + 2 == segments.len() {
-                    return Err(format!("cannot replace a whole `{key}` element; set one of its keys"));
+                    return Err(format!(
+                        "cannot replace a whole `{key}` element; set one of its keys"
+                    ));
                 }
                 match &mut items[index] {
                     Value::Table(t) => table = t,
@@ -388,7 +483,10 @@ fn apply_override(root: &mut Table, ov: &Override) -> Result<String, String> {
                 i += 2;
             }
             other => {
-                return Err(format!("`{canonical}` is a {}, not a table", other.type_str()));
+                return Err(format!(
+                    "`{canonical}` is a {}, not a table",
+                    other.type_str()
+                ));
             }
         }
     }
@@ -399,7 +497,9 @@ fn select_item(items: &[Value], selector: &str) -> Option<usize> {
     if let Ok(i) = selector.parse::<usize>() {
         return (i < items.len()).then_some(i);
     }
-    items.iter().position(|v| v.get("code").and_then(Value::as_str) == Some(selector))
+    items
+        .iter()
+        .position(|v| v.get("code").and_then(Value::as_str) == Some(selector))
 }
 
 fn required_keys(path: &str) -> &'static [&'static str] {
@@ -432,16 +532,14 @@ fn walk_table(table: &Table, template: &Table, path: &str, loc: &Locator, out: &
                     let known: Vec<&str> = template.keys().map(String::as_str).collect();
                     message.push_str(&format!(" (known sections: {})", known.join(", ")));
                 }
-                out.push(Problem { location: loc.locate(&key_path), key: key_path, message });
+                out.push(Problem::new(loc.locate(&key_path), &key_path, message));
             }
         }
     }
 }
 
 fn walk_value(value: &Value, expected: &Value, path: &str, loc: &Locator, out: &mut Vec<Problem>) {
-    let mut problem = |message: String| {
-        out.push(Problem { location: loc.locate(path), key: path.to_string(), message });
-    };
+    let mut problem = |message: String| out.push(Problem::new(loc.locate(path), path, message));
     match (expected, value) {
         (Value::Table(t), Value::Table(v)) => walk_table(v, t, path, loc, out),
         (Value::Array(t), Value::Array(items)) => {
@@ -450,14 +548,18 @@ fn walk_value(value: &Value, expected: &Value, path: &str, loc: &Locator, out: &
             for (i, item) in items.iter().enumerate() {
                 let item_path = format!("{path}[{i}]");
                 if let (Value::Table(et), Value::Table(it)) = (element, item) {
-                    for req in required_keys(list_name) {
-                        if !it.contains_key(*req) {
-                            out.push(Problem {
-                                location: loc.locate(&item_path),
-                                key: item_path.clone(),
-                                message: format!("missing required key `{req}`"),
-                            });
-                        }
+                    let missing: Vec<String> = required_keys(list_name)
+                        .iter()
+                        .filter(|k| !it.contains_key(**k))
+                        .map(|k| format!("`{k}`"))
+                        .collect();
+                    if !missing.is_empty() {
+                        let s = if missing.len() == 1 { "" } else { "s" };
+                        out.push(Problem::new(
+                            loc.locate(&item_path),
+                            &item_path,
+                            format!("missing required key{s} {}", missing.join(", ")),
+                        ));
                     }
                     walk_table(it, et, &item_path, loc, out);
                 } else {
@@ -474,7 +576,10 @@ fn walk_value(value: &Value, expected: &Value, path: &str, loc: &Locator, out: &
         (Value::String(_), Value::String(s)) => {
             if let Some(allowed) = allowed_strings(path) {
                 if !allowed.contains(&s.as_str()) {
-                    problem(format!("unknown value \"{s}\"; expected one of: {}", allowed.join(", ")));
+                    problem(format!(
+                        "unknown value \"{s}\"; expected one of: {}",
+                        allowed.join(", ")
+                    ));
                 }
             }
         }
@@ -495,7 +600,9 @@ fn describe(v: &Value) -> &'static str {
         Value::Float(_) => "a number",
         Value::Boolean(_) => "a boolean",
         Value::Datetime(_) => "a date",
-        Value::Array(a) if matches!(a.first(), Some(Value::Table(_))) => "a list of tables ([[...]])",
+        Value::Array(a) if matches!(a.first(), Some(Value::Table(_))) => {
+            "a list of tables ([[...]])"
+        }
         Value::Array(_) => "an array",
         Value::Table(_) => "a table",
     }

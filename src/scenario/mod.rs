@@ -25,7 +25,7 @@ pub const WORLD2025_TOML: &str = include_str!("../../configs/world2025.toml");
 pub const TOY3_TOML: &str = include_str!("../../configs/toy3.toml");
 
 /// A complete scenario: global parameters, countries, partnerships and policies.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Scenario {
     /// Time, population and demography.
@@ -134,7 +134,11 @@ pub struct Ecosystem {
 
 impl Default for Ecosystem {
     fn default() -> Self {
-        Ecosystem { rate: 0.25, half_bn: 5.0, decay: 0.1 }
+        Ecosystem {
+            rate: 0.25,
+            half_bn: 5.0,
+            decay: 0.1,
+        }
     }
 }
 
@@ -154,7 +158,12 @@ pub struct Innovation {
 
 impl Default for Innovation {
     fn default() -> Self {
-        Innovation { lambda: 0.7, gamma: 0.15, alpha: 1.0, spillover: 0.2 }
+        Innovation {
+            lambda: 0.7,
+            gamma: 0.15,
+            alpha: 1.0,
+            spillover: 0.2,
+        }
     }
 }
 
@@ -172,7 +181,11 @@ pub struct Wages {
 
 impl Default for Wages {
     fn default() -> Self {
-        Wages { innovation_elasticity: 0.5, crowding: 0.3, adjust: 0.1 }
+        Wages {
+            innovation_elasticity: 0.5,
+            crowding: 0.3,
+            adjust: 0.1,
+        }
     }
 }
 
@@ -192,7 +205,12 @@ pub struct Capital {
 
 impl Default for Capital {
     fn default() -> Self {
-        Capital { innovation_elasticity: 1.0, growth: 0.05, adjust: 0.1, foreign_share: 0.2 }
+        Capital {
+            innovation_elasticity: 1.0,
+            growth: 0.05,
+            adjust: 0.1,
+            foreign_share: 0.2,
+        }
     }
 }
 
@@ -435,24 +453,6 @@ pub struct Policy {
     pub value: Option<f64>,
 }
 
-impl Default for Scenario {
-    fn default() -> Self {
-        Scenario {
-            world: World::default(),
-            infrastructure: Infrastructure::default(),
-            ecosystem: Ecosystem::default(),
-            innovation: Innovation::default(),
-            wages: Wages::default(),
-            capital: Capital::default(),
-            behaviour: Behaviour::default(),
-            startups: Startups::default(),
-            countries: Vec::new(),
-            partnerships: Vec::new(),
-            policies: Vec::new(),
-        }
-    }
-}
-
 impl Scenario {
     /// A scenario with one fully populated entry of every list: the schema the loader checks
     /// files against (every key it may contain, with its type).
@@ -478,7 +478,11 @@ impl Scenario {
         };
         Scenario {
             countries: vec![country],
-            partnerships: vec![Partnership { a: "AAA".into(), b: "BBB".into(), strength: 1.0 }],
+            partnerships: vec![Partnership {
+                a: "AAA".into(),
+                b: "BBB".into(),
+                strength: 1.0,
+            }],
             policies: vec![Policy {
                 country: "AAA".into(),
                 kind: PolicyKind::Infrastructure,
@@ -521,7 +525,9 @@ impl Scenario {
 
     /// blake3 of the canonical JSON: the identity of a resolved scenario.
     pub fn hash(&self) -> String {
-        blake3::hash(self.to_canonical_json().as_bytes()).to_hex().to_string()
+        blake3::hash(self.to_canonical_json().as_bytes())
+            .to_hex()
+            .to_string()
     }
 }
 

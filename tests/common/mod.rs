@@ -1,0 +1,105 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use talentflow::engine::Simulation;
+use talentflow::record::Recorder;
+use talentflow::scenario::{load_str, Override, Scenario, SourceName, TOY3_TOML, WORLD2025_TOML};
+
+/// Parses `key=value` overrides.
+pub fn overrides(set: &[&str]) -> Vec<Override> {
+    set.iter()
+        .map(|s| Override::parse(s).expect("override"))
+        .collect()
+}
+
+/// The toy3 scenario with overrides.
+pub fn toy3(set: &[&str]) -> Scenario {
+    load_str(TOY3_TOML, &SourceName::Embedded("toy3"), &overrides(set)).expect("toy3 loads")
+}
+
+/// The default world with overrides.
+pub fn world(set: &[&str]) -> Scenario {
+    load_str(
+        WORLD2025_TOML,
+        &SourceName::Embedded("world2025"),
+        &overrides(set),
+    )
+    .expect("world2025 loads")
+}
+
+/// A scenario from inline TOML.
+pub fn scenario(text: &str) -> Scenario {
+    match load_str(text, &SourceName::Embedded("test"), &[]) {
+        Ok(s) => s,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+/// Runs to the end and returns the observations.
+pub fn run(s: Scenario, seed: u64) -> Recorder {
+    let mut sim = Simulation::new(s, seed);
+    sim.run(|_| {});
+    sim.into_recorder()
+}
+
+/// Runs inside a rayon pool of `threads` threads.
+pub fn run_with_threads(s: Scenario, seed: u64, threads: usize) -> Recorder {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("pool");
+    pool.install(|| run(s, seed))
+}
+
+/// A one- or two-country world written inline; `extra` is appended (policies etc.).
+pub fn small_world(extra: &str) -> String {
+    format!(
+        r#"
+[world]
+years = 10
+researchers = 1000
+agents = 1000
+
+[[country]]
+code = "AAA"
+lat = 0.0
+lon = 0.0
+wage_k = 100.0
+vc_bn = 10.0
+compute_gw = 0.0
+private_dc_bn = 0.0
+grid_headroom_gw = 0.0
+grid_growth_gw = 0.0
+ecosystem = 0.5
+amenity = 0.5
+openness = 0.5
+origin_share = 1.0
+location_share = 1.0
+home_stay = 1.0
+startups = 50
+
+[[country]]
+code = "BBB"
+lat = 10.0
+lon = 10.0
+wage_k = 100.0
+vc_bn = 10.0
+ecosystem = 0.5
+amenity = 0.5
+openness = 0.5
+origin_share = 1.0
+location_share = 1.0
+home_stay = 1.0
+startups = 50
+{extra}
+"#
+    )
+}
+
+/// A scenario from inline TOML with `--set`-style overrides.
+pub fn scenario_with(text: &str, set: &[&str]) -> Scenario {
+    match load_str(text, &SourceName::Embedded("test"), &overrides(set)) {
+        Ok(s) => s,
+        Err(e) => panic!("{e}"),
+    }
+}
