@@ -45,6 +45,13 @@ pub fn encode(arrays: &[NpzArray<'_>]) -> Result<Vec<u8>, NpzError> {
         let mut npy = Vec::new();
         match &a.data {
             NpzData::F64(data) => {
+                let size: usize = a.shape.iter().product();
+                if size != data.len() {
+                    return Err(NpzError::Encode {
+                        name: a.name.clone(),
+                        message: format!("shape {:?} holds {size} values, data has {}", a.shape, data.len()),
+                    });
+                }
                 let view =
                     ArrayView::from_shape(IxDyn(&a.shape), data).map_err(|e| NpzError::Encode {
                         name: a.name.clone(),
