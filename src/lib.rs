@@ -37,14 +37,17 @@ pub mod apply;
 pub mod choice;
 pub mod countries;
 pub mod engine;
+pub mod experiment;
 pub mod init;
 pub mod metrics;
+pub mod outcome;
 pub mod output;
 pub mod params;
 pub mod policy;
 pub mod record;
 pub mod rng;
 pub mod scenario;
+pub mod stats;
 pub mod step;
 pub mod summary;
 

@@ -11,7 +11,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use talentflow::engine::Simulation;
 use talentflow::output::{self, RunInfo};
-use talentflow::scenario::{self, Override, Scenario, ScenarioError, SourceName};
+use talentflow::scenario::{self, Override, Scenario, ScenarioError};
 
 #[derive(Parser)]
 #[command(
@@ -28,6 +28,8 @@ struct Cli {
 enum Command {
     /// Run one scenario and write series.npz, countries.csv, world.csv, scenario.toml, manifest.json.
     Run(RunArgs),
+    /// Run an experiment: arms × replicates, summarised with CIs and effects against control.
+    Experiment(ExperimentArgs),
     /// Check a scenario file (and overrides); list every problem with file, line and key.
     Validate {
         /// Scenario TOML file ("world2025" or "toy3" for the embedded ones).
@@ -65,27 +67,37 @@ struct RunArgs {
     quiet: bool,
 }
 
+#[derive(clap::Args)]
+struct ExperimentArgs {
+    /// Experiment TOML file.
+    file: PathBuf,
+    /// Replicates per arm (default: the file's, else 30).
+    #[arg(long)]
+    replicates: Option<u32>,
+    /// Output directory (default: runs/experiments/<name>).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Parallel runs (default: all cores). Results do not depend on it.
+    #[arg(long)]
+    jobs: Option<usize>,
+    /// Also keep every run's full outputs under OUT/runs/<arm>/rep<NNN>/.
+    #[arg(long)]
+    keep_runs: bool,
+    /// Overwrite an existing output directory.
+    #[arg(long)]
+    force: bool,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
 fn parse_overrides(set: &[String]) -> Result<Vec<Override>, String> {
     set.iter().map(|s| Override::parse(s)).collect()
 }
 
 /// Loads a scenario by path, or one of the embedded ones by name.
 fn load(name: &str, overrides: &[Override]) -> Result<(Scenario, String), ScenarioError> {
-    let embedded = match name {
-        "world2025" => Some(("world2025", scenario::WORLD2025_TOML)),
-        "toy3" => Some(("toy3", scenario::TOY3_TOML)),
-        _ => None,
-    };
-    match embedded {
-        Some((n, text)) if !Path::new(name).exists() => {
-            let source = SourceName::Embedded(n);
-            scenario::load_str(text, &source, overrides).map(|s| (s, source.to_string()))
-        }
-        _ => {
-            let path = Path::new(name);
-            scenario::load_file(path, overrides).map(|s| (s, path.display().to_string()))
-        }
-    }
+    scenario::load_named(name, None, overrides)
 }
 
 fn run(args: RunArgs) -> Result<(), String> {
@@ -155,6 +167,71 @@ fn run(args: RunArgs) -> Result<(), String> {
     Ok(())
 }
 
+fn experiment(args: ExperimentArgs) -> Result<(), String> {
+    use talentflow::experiment::{self, Experiment};
+    let mut exp = Experiment::load(&args.file).map_err(|e| e.to_string())?;
+    if let Some(r) = args.replicates {
+        if r == 0 {
+            return Err("--replicates must be at least 1".into());
+        }
+        exp.spec.replicates = r;
+    }
+    let out = args.out.clone().unwrap_or_else(|| PathBuf::from(format!("runs/experiments/{}", exp.spec.name)));
+    output::prepare_dir(&out, args.force).map_err(|e| e.to_string())?;
+    let pool = {
+        let mut b = rayon::ThreadPoolBuilder::new();
+        if let Some(j) = args.jobs {
+            b = b.num_threads(j.max(1));
+        }
+        b.build().map_err(|e| format!("cannot start worker threads: {e}"))?
+    };
+    let jobs = pool.current_num_threads();
+    let total = exp.total_runs() as u64;
+    let bar = progress_bar(total, args.quiet, "run {pos}/{len} [{bar:40}] {elapsed_precise} eta {eta}");
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let keep = |i: usize, rec: &talentflow::record::Recorder| -> Result<(), output::OutputError> {
+        if !args.keep_runs {
+            return Ok(());
+        }
+        let (a, r, seed) = exp.run_plan(i);
+        let arm = &exp.arms[a];
+        let dir = out.join("runs").join(&arm.name).join(format!("rep{r:03}"));
+        std::fs::create_dir_all(&dir).map_err(|source| output::OutputError::Io { path: dir.clone(), source })?;
+        let info = RunInfo {
+            scenario_source: exp.base_source.clone(),
+            overrides: arm.overrides.clone(),
+            seed,
+            threads: 1,
+            wall_seconds: 0.0,
+            dropped_initial_startups: 0,
+        };
+        output::write_run(&dir, &arm.scenario, rec, &info).map(|_| ())
+    };
+    let started = Instant::now();
+    let results = pool
+        .install(|| experiment::run(&exp, &stop, &keep, &|| bar.inc(1)))
+        .map_err(|e| e.to_string())?;
+    bar.finish_and_clear();
+    let wall = started.elapsed().as_secs_f64();
+    let rows = experiment::write::write_results(&out, &exp, &results, jobs, wall).map_err(|e| e.to_string())?;
+    if !args.quiet {
+        print!("{}", experiment::write::table(&exp, &rows));
+        println!("\n{} runs on {jobs} threads in {wall:.1} s; results in {}", total, out.display());
+    }
+    Ok(())
+}
+
+fn progress_bar(len: u64, quiet: bool, template: &str) -> ProgressBar {
+    if quiet || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(len);
+    bar.set_style(
+        ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar()).progress_chars("=> "),
+    );
+    bar
+}
+
 fn validate(name: &str, set: &[String]) -> Result<(), String> {
     let overrides = parse_overrides(set)?;
     let (s, source) = load(name, &overrides).map_err(|e| e.to_string())?;
@@ -174,6 +251,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(args) => run(args),
+        Command::Experiment(args) => experiment(args),
         Command::Validate { scenario, set } => validate(&scenario, &set),
     };
     match result {
