@@ -47,9 +47,11 @@ pub mod policy;
 pub mod record;
 pub mod rng;
 pub mod scenario;
+pub mod sensitivity;
 pub mod stats;
 pub mod step;
 pub mod summary;
+pub mod sweep;
 
 /// The version written into every manifest.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

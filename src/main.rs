@@ -30,6 +30,19 @@ enum Command {
     Run(RunArgs),
     /// Run an experiment: arms × replicates, summarised with CIs and effects against control.
     Experiment(ExperimentArgs),
+    /// Run a parameter sweep (grid, Latin hypercube, Morris, Saltelli); resumable and shardable.
+    Sweep(SweepArgs),
+    /// Join the results of sweep shards into DIR/results.csv; report missing or duplicate runs.
+    Merge {
+        /// Sweep directories (shards of one sweep); the first receives results.csv.
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+    },
+    /// Morris (μ*, σ) or Sobol (S1, ST with bootstrap CIs) indices of a finished sweep.
+    Sensitivity {
+        /// Sweep directory with a complete results.csv.
+        dir: PathBuf,
+    },
     /// Check a scenario file (and overrides); list every problem with file, line and key.
     Validate {
         /// Scenario TOML file ("world2025" or "toy3" for the embedded ones).
@@ -89,6 +102,31 @@ struct ExperimentArgs {
     /// Print nothing but errors.
     #[arg(long, short)]
     quiet: bool,
+}
+
+#[derive(clap::Args)]
+struct SweepArgs {
+    /// Sweep TOML file.
+    file: PathBuf,
+    /// Output directory (default: runs/sweeps/<name>). Re-running on it resumes.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Run only the I-th of N interleaved slices (0-based), e.g. 3/16. Default: from
+    /// SLURM_ARRAY_TASK_ID / SLURM_ARRAY_TASK_COUNT when set, else everything.
+    #[arg(long, value_name = "I/N")]
+    shard: Option<String>,
+    /// Parallel runs (default: all cores). Results do not depend on it.
+    #[arg(long)]
+    jobs: Option<usize>,
+    /// Discard results of a different sweep in the output directory.
+    #[arg(long)]
+    force: bool,
+    /// No progress bar; a log line every 5% of runs instead.
+    #[arg(long, short)]
+    quiet: bool,
+    /// Distribute runs over MPI ranks (start with mpirun; needs the `mpi` cargo feature).
+    #[arg(long)]
+    mpi: bool,
 }
 
 fn parse_overrides(set: &[String]) -> Result<Vec<Override>, String> {
@@ -176,18 +214,26 @@ fn experiment(args: ExperimentArgs) -> Result<(), String> {
         }
         exp.spec.replicates = r;
     }
-    let out = args.out.clone().unwrap_or_else(|| PathBuf::from(format!("runs/experiments/{}", exp.spec.name)));
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("runs/experiments/{}", exp.spec.name)));
     output::prepare_dir(&out, args.force).map_err(|e| e.to_string())?;
     let pool = {
         let mut b = rayon::ThreadPoolBuilder::new();
         if let Some(j) = args.jobs {
             b = b.num_threads(j.max(1));
         }
-        b.build().map_err(|e| format!("cannot start worker threads: {e}"))?
+        b.build()
+            .map_err(|e| format!("cannot start worker threads: {e}"))?
     };
     let jobs = pool.current_num_threads();
     let total = exp.total_runs() as u64;
-    let bar = progress_bar(total, args.quiet, "run {pos}/{len} [{bar:40}] {elapsed_precise} eta {eta}");
+    let bar = progress_bar(
+        total,
+        args.quiet,
+        "run {pos}/{len} [{bar:40}] {elapsed_precise} eta {eta}",
+    );
     let stop = std::sync::atomic::AtomicBool::new(false);
     let keep = |i: usize, rec: &talentflow::record::Recorder| -> Result<(), output::OutputError> {
         if !args.keep_runs {
@@ -196,7 +242,10 @@ fn experiment(args: ExperimentArgs) -> Result<(), String> {
         let (a, r, seed) = exp.run_plan(i);
         let arm = &exp.arms[a];
         let dir = out.join("runs").join(&arm.name).join(format!("rep{r:03}"));
-        std::fs::create_dir_all(&dir).map_err(|source| output::OutputError::Io { path: dir.clone(), source })?;
+        std::fs::create_dir_all(&dir).map_err(|source| output::OutputError::Io {
+            path: dir.clone(),
+            source,
+        })?;
         let info = RunInfo {
             scenario_source: exp.base_source.clone(),
             overrides: arm.overrides.clone(),
@@ -213,11 +262,126 @@ fn experiment(args: ExperimentArgs) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     bar.finish_and_clear();
     let wall = started.elapsed().as_secs_f64();
-    let rows = experiment::write::write_results(&out, &exp, &results, jobs, wall).map_err(|e| e.to_string())?;
+    let rows = experiment::write::write_results(&out, &exp, &results, jobs, wall)
+        .map_err(|e| e.to_string())?;
     if !args.quiet {
         print!("{}", experiment::write::table(&exp, &rows));
-        println!("\n{} runs on {jobs} threads in {wall:.1} s; results in {}", total, out.display());
+        println!(
+            "\n{} runs on {jobs} threads in {wall:.1} s; results in {}",
+            total,
+            out.display()
+        );
     }
+    Ok(())
+}
+
+fn sweep(args: SweepArgs) -> Result<(), String> {
+    use talentflow::sweep::{files, Shard, Sweep};
+    let sweep = Sweep::load(&args.file).map_err(|e| e.to_string())?;
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("runs/sweeps/{}", sweep.spec.name)));
+    if args.mpi {
+        return mpi_sweep(&sweep, &out, args.force);
+    }
+    let shard = match &args.shard {
+        Some(text) => Shard::parse(text)?,
+        None => Shard::from_slurm(|k| std::env::var(k).ok())
+            .transpose()?
+            .unwrap_or(Shard::ALL),
+    };
+    files::prepare(&sweep, &out, args.force).map_err(|e| e.to_string())?;
+    let pool = {
+        let mut b = rayon::ThreadPoolBuilder::new();
+        if let Some(j) = args.jobs {
+            b = b.num_threads(j.max(1));
+        }
+        b.build()
+            .map_err(|e| format!("cannot start worker threads: {e}"))?
+    };
+    let bar = progress_bar(
+        0,
+        args.quiet,
+        "run {pos}/{len} [{bar:40}] {elapsed_precise} eta {eta}",
+    );
+    let started = Instant::now();
+    let log_every = (sweep.total_runs() / shard.count / 20).max(1);
+    let on_done = |done: usize, total: usize| {
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+        if args.quiet && (done % log_every == 0 || done == total) && done > 0 {
+            let elapsed = started.elapsed().as_secs_f64();
+            eprintln!(
+                "sweep {}: {done}/{total} runs, {elapsed:.0} s elapsed",
+                sweep.spec.name
+            );
+        }
+    };
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let report = pool
+        .install(|| files::execute(&sweep, &out, shard, &stop, &on_done))
+        .map_err(|e| e.to_string())?;
+    bar.finish_and_clear();
+    if !args.quiet {
+        println!(
+            "sweep {}: shard {}/{}: {} runs ({} already done, {} run now) in {:.1} s; results in {}",
+            sweep.spec.name,
+            shard.index,
+            shard.count,
+            report.shard_runs,
+            report.already_done,
+            report.ran,
+            started.elapsed().as_secs_f64(),
+            report.results.display()
+        );
+    }
+    Ok(())
+}
+
+#[cfg(feature = "mpi")]
+fn mpi_sweep(sweep: &talentflow::sweep::Sweep, out: &Path, force: bool) -> Result<(), String> {
+    talentflow::sweep::mpi::run(sweep, out, force).map_err(|e| e.to_string())
+}
+
+#[cfg(not(feature = "mpi"))]
+fn mpi_sweep(_: &talentflow::sweep::Sweep, _: &Path, _: bool) -> Result<(), String> {
+    Err("this talentflow was built without MPI support; rebuild with `cargo build --release --features mpi` (needs libopenmpi-dev and libclang-dev)".into())
+}
+
+fn merge(dirs: &[PathBuf]) -> Result<(), String> {
+    let r = talentflow::sweep::files::merge(dirs).map_err(|e| e.to_string())?;
+    println!(
+        "merged {} of {} runs into {}",
+        r.found,
+        r.total,
+        r.merged.display()
+    );
+    if !r.duplicates.is_empty() {
+        println!(
+            "{} runs appeared more than once with identical rows (kept once)",
+            r.duplicates.len()
+        );
+    }
+    if r.missing.is_empty() {
+        Ok(())
+    } else {
+        let shown: Vec<String> = r.missing.iter().take(20).map(ToString::to_string).collect();
+        Err(format!(
+            "{} runs are missing (run ids {}{}); re-run their shards, then merge again",
+            r.missing.len(),
+            shown.join(", "),
+            if r.missing.len() > 20 { ", …" } else { "" }
+        ))
+    }
+}
+
+fn sensitivity(dir: &Path) -> Result<(), String> {
+    let complete = talentflow::sweep::files::read_complete(dir).map_err(|e| e.to_string())?;
+    let (table, csv) = talentflow::sensitivity::analyse(&complete)?;
+    output::write_atomic(&dir.join("sensitivity.csv"), &csv).map_err(|e| e.to_string())?;
+    print!("{table}");
+    println!("\nwritten to {}", dir.join("sensitivity.csv").display());
     Ok(())
 }
 
@@ -227,7 +391,9 @@ fn progress_bar(len: u64, quiet: bool, template: &str) -> ProgressBar {
     }
     let bar = ProgressBar::new(len);
     bar.set_style(
-        ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar()).progress_chars("=> "),
+        ProgressStyle::with_template(template)
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
     );
     bar
 }
@@ -252,6 +418,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => run(args),
         Command::Experiment(args) => experiment(args),
+        Command::Sweep(args) => sweep(args),
+        Command::Merge { dirs } => merge(&dirs),
+        Command::Sensitivity { dir } => sensitivity(&dir),
         Command::Validate { scenario, set } => validate(&scenario, &set),
     };
     match result {

@@ -5,7 +5,9 @@
 //! variables (`exits`, `inflow`, …) are summed over the ticks in (Y1, Y2], stocks are averaged over
 //! the rows in [Y1, Y2]. `end` stands for the last year of the run.
 
-use crate::record::{country_variable, world_variable, Recorder, COUNTRY_VARIABLES, FLOW_VARIABLES, WORLD_VARIABLES};
+use crate::record::{
+    country_variable, world_variable, Recorder, COUNTRY_VARIABLES, FLOW_VARIABLES, WORLD_VARIABLES,
+};
 use crate::scenario::Scenario;
 
 /// A parsed outcome, not yet tied to a scenario.
@@ -41,22 +43,29 @@ fn parse_year(s: &str) -> Result<Year, String> {
     if s == "end" {
         return Ok(Year::End);
     }
-    s.parse::<f64>().ok().filter(|y| y.is_finite()).map(Year::At).ok_or_else(|| format!("`{s}` is not a year"))
+    s.parse::<f64>()
+        .ok()
+        .filter(|y| y.is_finite())
+        .map(Year::At)
+        .ok_or_else(|| format!("`{s}` is not a year"))
 }
 
 impl Outcome {
     /// Parses outcome text.
     pub fn parse(text: &str) -> Result<Outcome, String> {
         let err = |m: String| format!("outcome `{text}`: {m}");
-        let (what, when) = text
-            .split_once('@')
-            .ok_or_else(|| err("expected VARIABLE[.COUNTRY]@YEAR, e.g. retention.SAU@2030 or hhi@2035".into()))?;
+        let (what, when) = text.split_once('@').ok_or_else(|| {
+            err("expected VARIABLE[.COUNTRY]@YEAR, e.g. retention.SAU@2030 or hhi@2035".into())
+        })?;
         let (variable, country) = match what.split_once('.') {
             Some((v, c)) => (v.trim(), Some(c.trim().to_string())),
             None => (what.trim(), None),
         };
         let (from, to) = match when.split_once("..") {
-            Some((a, b)) => (Some(parse_year(a.trim()).map_err(err)?), parse_year(b.trim()).map_err(err)?),
+            Some((a, b)) => (
+                Some(parse_year(a.trim()).map_err(err)?),
+                parse_year(b.trim()).map_err(err)?,
+            ),
             None => (None, parse_year(when.trim()).map_err(err)?),
         };
         match &country {
@@ -70,13 +79,22 @@ impl Outcome {
                 let hint = if country_variable(variable).is_some() {
                     format!("`{variable}` is per country: write `{variable}.CODE@…`")
                 } else {
-                    format!("unknown variable `{variable}` (world variables: {})", WORLD_VARIABLES.join(", "))
+                    format!(
+                        "unknown variable `{variable}` (world variables: {})",
+                        WORLD_VARIABLES.join(", ")
+                    )
                 };
                 return Err(err(hint));
             }
             _ => {}
         }
-        Ok(Outcome { text: text.to_string(), variable: variable.to_string(), country, from, to })
+        Ok(Outcome {
+            text: text.to_string(),
+            variable: variable.to_string(),
+            country,
+            from,
+            to,
+        })
     }
 
     /// Ties the outcome to a scenario (country code and years to indices and rows).
@@ -110,14 +128,27 @@ impl Outcome {
             return Err(err("the period ends before it starts".into()));
         }
         let country = match &self.country {
-            Some(code) => Some(s.country_index(code).ok_or_else(|| err(format!("unknown country code `{code}`")))?),
+            Some(code) => Some(
+                s.country_index(code)
+                    .ok_or_else(|| err(format!("unknown country code `{code}`")))?,
+            ),
             None => None,
         };
         let (variable, flow) = match country {
-            Some(_) => (country_variable(&self.variable).unwrap_or(0), FLOW_VARIABLES.contains(&self.variable.as_str())),
+            Some(_) => (
+                country_variable(&self.variable).unwrap_or(0),
+                FLOW_VARIABLES.contains(&self.variable.as_str()),
+            ),
             None => (world_variable(&self.variable).unwrap_or(0), false),
         };
-        Ok(ResolvedOutcome { text: self.text.clone(), variable, country, rows: (from, to), flow, period: self.from.is_some() })
+        Ok(ResolvedOutcome {
+            text: self.text.clone(),
+            variable,
+            country,
+            rows: (from, to),
+            flow,
+            period: self.from.is_some(),
+        })
     }
 }
 

@@ -159,10 +159,22 @@ pub struct Estimate {
 pub fn estimate(x: &[f64]) -> Estimate {
     let (n, m, s) = (x.len(), mean(x), sd(x));
     if n < 2 {
-        return Estimate { n, mean: m, sd: s, ci_low: None, ci_high: None };
+        return Estimate {
+            n,
+            mean: m,
+            sd: s,
+            ci_low: None,
+            ci_high: None,
+        };
     }
     let half = t_quantile(0.975, (n - 1) as f64) * s / (n as f64).sqrt();
-    Estimate { n, mean: m, sd: s, ci_low: Some(m - half), ci_high: Some(m + half) }
+    Estimate {
+        n,
+        mean: m,
+        sd: s,
+        ci_low: Some(m - half),
+        ci_high: Some(m + half),
+    }
 }
 
 /// The effect of a treatment arm against control on one outcome.
@@ -204,7 +216,14 @@ mod tests {
 
     #[test]
     fn t_quantiles_match_tables() {
-        for (df, q) in [(1.0, 12.706_204_7), (2.0, 4.302_652_7), (5.0, 2.570_581_8), (10.0, 2.228_138_9), (29.0, 2.045_229_6), (1000.0, 1.962_339_4)] {
+        for (df, q) in [
+            (1.0, 12.706_204_7),
+            (2.0, 4.302_652_7),
+            (5.0, 2.570_581_8),
+            (10.0, 2.228_138_9),
+            (29.0, 2.045_229_6),
+            (1000.0, 1.962_339_4),
+        ] {
             assert_relative_eq!(t_quantile(0.975, df), q, max_relative = 1e-6);
         }
         assert_relative_eq!(t_quantile(0.025, 10.0), -2.228_138_9, max_relative = 1e-6);

@@ -12,14 +12,19 @@ fn fixture() -> PathBuf {
 }
 
 fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("experiment").join(name);
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("experiment")
+        .join(name);
     std::fs::remove_dir_all(&dir).ok();
     std::fs::create_dir_all(dir.parent().unwrap()).unwrap();
     dir
 }
 
 fn talentflow(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_talentflow")).args(args).output().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_talentflow"))
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 #[test]
@@ -27,24 +32,43 @@ fn runs_csv_is_identical_for_one_and_two_jobs_and_summary_matches_it() {
     let mut outputs = Vec::new();
     for jobs in ["1", "2"] {
         let out = scratch(&format!("jobs{jobs}"));
-        let r = talentflow(&["experiment", fixture().to_str().unwrap(), "--jobs", jobs, "--out", out.to_str().unwrap()]);
+        let r = talentflow(&[
+            "experiment",
+            fixture().to_str().unwrap(),
+            "--jobs",
+            jobs,
+            "--out",
+            out.to_str().unwrap(),
+        ]);
         assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
         let stdout = String::from_utf8_lossy(&r.stdout).into_owned();
-        assert!(stdout.contains("retention.NEW@2027") && stdout.contains("95% CI"), "{stdout}");
+        assert!(
+            stdout.contains("retention.NEW@2027") && stdout.contains("95% CI"),
+            "{stdout}"
+        );
         outputs.push((
             std::fs::read(out.join("runs.csv")).unwrap(),
             std::fs::read(out.join("summary.csv")).unwrap(),
             out,
         ));
     }
-    assert_eq!(outputs[0].0, outputs[1].0, "runs.csv differs between --jobs 1 and 2");
-    assert_eq!(outputs[0].1, outputs[1].1, "summary.csv differs between --jobs 1 and 2");
+    assert_eq!(
+        outputs[0].0, outputs[1].0,
+        "runs.csv differs between --jobs 1 and 2"
+    );
+    assert_eq!(
+        outputs[0].1, outputs[1].1,
+        "summary.csv differs between --jobs 1 and 2"
+    );
 
     // runs.csv: 3 arms × 4 replicates, replicate seeds shared across arms.
     let out = &outputs[0].2;
     let mut runs = csv::Reader::from_path(out.join("runs.csv")).unwrap();
     let header = runs.headers().unwrap().clone();
-    assert_eq!(header.iter().take(3).collect::<Vec<_>>(), ["arm", "replicate", "seed"]);
+    assert_eq!(
+        header.iter().take(3).collect::<Vec<_>>(),
+        ["arm", "replicate", "seed"]
+    );
     let rows: Vec<csv::StringRecord> = runs.records().map(Result::unwrap).collect();
     assert_eq!(rows.len(), 12);
     for row in &rows {
@@ -53,12 +77,18 @@ fn runs_csv_is_identical_for_one_and_two_jobs_and_summary_matches_it() {
     }
     // summary.csv recomputed by hand from runs.csv.
     let col = |arm: &str, outcome: usize| -> Vec<f64> {
-        rows.iter().filter(|r| &r[0] == arm).map(|r| r[3 + outcome].parse().unwrap()).collect()
+        rows.iter()
+            .filter(|r| &r[0] == arm)
+            .map(|r| r[3 + outcome].parse().unwrap())
+            .collect()
     };
     let mut summary = csv::Reader::from_path(out.join("summary.csv")).unwrap();
     let srows: Vec<csv::StringRecord> = summary.records().map(Result::unwrap).collect();
     assert_eq!(srows.len(), 3 * 5);
-    let eco = srows.iter().find(|r| &r[0] == "ecosystem" && &r[1] == "talent_share.NEW@end").unwrap();
+    let eco = srows
+        .iter()
+        .find(|r| &r[0] == "ecosystem" && &r[1] == "talent_share.NEW@end")
+        .unwrap();
     let (x, c) = (col("ecosystem", 1), col("control", 1));
     let mean: f64 = x.iter().sum::<f64>() / 4.0;
     assert!((eco[3].parse::<f64>().unwrap() - mean).abs() < 1e-12);
@@ -72,10 +102,14 @@ fn runs_csv_is_identical_for_one_and_two_jobs_and_summary_matches_it() {
     let control = srows.iter().find(|r| &r[0] == "control").unwrap();
     assert_eq!(&control[7], "", "control has no difference to itself");
     // The infrastructure arm builds compute; the control does not.
-    let infra = srows.iter().find(|r| &r[0] == "infrastructure" && &r[1] == "compute_gw.NEW@2026").unwrap();
+    let infra = srows
+        .iter()
+        .find(|r| &r[0] == "infrastructure" && &r[1] == "compute_gw.NEW@2026")
+        .unwrap();
     assert!(infra[7].parse::<f64>().unwrap() > 0.1);
     let meta: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("experiment.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(out.join("experiment.json")).unwrap())
+            .unwrap();
     assert_eq!(meta["replicates"], 4);
     assert_eq!(meta["control"], "control");
 }
@@ -96,13 +130,23 @@ fn keep_runs_writes_each_run_and_replicates_flag_overrides() {
     assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
     for arm in ["control", "ecosystem", "infrastructure"] {
         for rep in ["rep000", "rep001"] {
-            assert!(out.join("runs").join(arm).join(rep).join("manifest.json").is_file());
+            assert!(out
+                .join("runs")
+                .join(arm)
+                .join(rep)
+                .join("manifest.json")
+                .is_file());
         }
     }
     let runs = std::fs::read_to_string(out.join("runs.csv")).unwrap();
     assert_eq!(runs.lines().count(), 1 + 3 * 2);
     // An existing results directory is refused without --force.
-    let again = talentflow(&["experiment", fixture().to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    let again = talentflow(&[
+        "experiment",
+        fixture().to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     assert_eq!(again.status.code(), Some(1));
 }
 
@@ -111,15 +155,36 @@ fn invalid_experiments_list_every_problem() {
     let text = std::fs::read_to_string(fixture()).unwrap()
         + "\n[[arm]]\nname = \"control\"\n\n[[arm]]\nname = \"bad\"\nset = [\"innovation.lambda=x\"]\n[[arm.policy]]\ncountry = \"ZZZ\"\nkind = \"wages\"\nfrom_year = 2025\nto_year = 2026\nbudget_bn = 1\n";
     let text = text.replace("\"hhi@2027\"", "\"hhi@2090\", \"wage@2026\"");
-    let err = Experiment::from_str(&text, &fixture()).unwrap_err().to_string();
-    assert!(err.contains("arm name `control` is empty or used twice"), "{err}");
-    assert!(err.contains("arm `bad`") && err.contains("innovation.lambda"), "{err}");
+    let err = Experiment::from_str(&text, &fixture())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("arm name `control` is empty or used twice"),
+        "{err}"
+    );
+    assert!(
+        err.contains("arm `bad`") && err.contains("innovation.lambda"),
+        "{err}"
+    );
     assert!(err.contains("year 2090 is outside the run"), "{err}");
-    assert!(err.contains("`wage` is per country: write `wage.CODE@…`"), "{err}");
-    let bad_policy = std::fs::read_to_string(fixture()).unwrap().replace("country = \"NEW\"\nkind = \"ecosystem\"", "country = \"ZZZ\"\nkind = \"ecosystem\"");
-    let err = Experiment::from_str(&bad_policy, &fixture()).unwrap_err().to_string();
-    assert!(err.contains("arm `ecosystem`: `arm.policy[0].country`: unknown country code \"ZZZ\""), "{err}");
-    let syntax = Experiment::from_str("name = \"x\"\nbase = = 1\n", &fixture()).unwrap_err().to_string();
+    assert!(
+        err.contains("`wage` is per country: write `wage.CODE@…`"),
+        "{err}"
+    );
+    let bad_policy = std::fs::read_to_string(fixture()).unwrap().replace(
+        "country = \"NEW\"\nkind = \"ecosystem\"",
+        "country = \"ZZZ\"\nkind = \"ecosystem\"",
+    );
+    let err = Experiment::from_str(&bad_policy, &fixture())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("arm `ecosystem`: `arm.policy[0].country`: unknown country code \"ZZZ\""),
+        "{err}"
+    );
+    let syntax = Experiment::from_str("name = \"x\"\nbase = = 1\n", &fixture())
+        .unwrap_err()
+        .to_string();
     assert!(syntax.contains("line 2"), "{syntax}");
 }
 

@@ -153,14 +153,19 @@ pub fn replicate_seed(master_seed: u64, r: u32) -> u64 {
 impl Experiment {
     /// Reads and checks an experiment file; every problem is reported with its place.
     pub fn load(path: &Path) -> Result<Experiment, ExperimentError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| ExperimentError::Read { path: path.to_path_buf(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ExperimentError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
         Self::from_str(&text, path)
     }
 
     /// Parses and checks experiment text read from `path` (used for relative base paths).
     pub fn from_str(text: &str, path: &Path) -> Result<Experiment, ExperimentError> {
-        let invalid = |problems: Vec<String>| ExperimentError::Invalid { path: path.to_path_buf(), problems };
+        let invalid = |problems: Vec<String>| ExperimentError::Invalid {
+            path: path.to_path_buf(),
+            problems,
+        };
         let spec: ExperimentFile = toml::from_str(text).map_err(|e| {
             let at = e
                 .span()
@@ -176,7 +181,10 @@ impl Experiment {
             problems.push("no arms: add at least one [[arm]]".to_string());
         }
         if spec.replicates == 0 || spec.replicates > 1_000_000 {
-            problems.push(format!("`replicates` must be in [1, 1000000], found {}", spec.replicates));
+            problems.push(format!(
+                "`replicates` must be in [1, 1000000], found {}",
+                spec.replicates
+            ));
         }
         if spec.outcomes.is_empty() {
             problems.push("no outcomes: list at least one in `outcomes`".to_string());
@@ -188,17 +196,26 @@ impl Experiment {
             }
         }
         let control = match &spec.control {
-            Some(c) => spec.arms.iter().position(|a| &a.name == c).unwrap_or_else(|| {
-                problems.push(format!("control arm `{c}` is not one of the arms"));
-                0
-            }),
+            Some(c) => spec
+                .arms
+                .iter()
+                .position(|a| &a.name == c)
+                .unwrap_or_else(|| {
+                    problems.push(format!("control arm `{c}` is not one of the arms"));
+                    0
+                }),
             None => 0,
         };
-        let parse_sets = |sets: &[String], problems: &mut Vec<String>, whose: &str| -> Vec<Override> {
-            sets.iter()
-                .filter_map(|s| Override::parse(s).map_err(|e| problems.push(format!("{whose}: {e}"))).ok())
-                .collect()
-        };
+        let parse_sets =
+            |sets: &[String], problems: &mut Vec<String>, whose: &str| -> Vec<Override> {
+                sets.iter()
+                    .filter_map(|s| {
+                        Override::parse(s)
+                            .map_err(|e| problems.push(format!("{whose}: {e}")))
+                            .ok()
+                    })
+                    .collect()
+            };
         let shared = parse_sets(&spec.set, &mut problems, "set");
         let base_dir = path.parent();
         let mut arms = Vec::new();
@@ -221,7 +238,9 @@ impl Experiment {
                 // Policy keys of the arm are renumbered to the arm's own list.
                 let key = match key.strip_prefix("policy[").and_then(|r| r.split_once(']')) {
                     Some((i, rest)) => match i.parse::<usize>() {
-                        Ok(i) if i >= first_policy => format!("arm.policy[{}]{rest}", i - first_policy),
+                        Ok(i) if i >= first_policy => {
+                            format!("arm.policy[{}]{rest}", i - first_policy)
+                        }
                         _ => key.clone(),
                     },
                     None => key.clone(),
@@ -242,7 +261,14 @@ impl Experiment {
         if !problems.is_empty() {
             return Err(invalid(problems));
         }
-        Ok(Experiment { spec, text: text.to_string(), path: path.to_path_buf(), arms, control, base_source })
+        Ok(Experiment {
+            spec,
+            text: text.to_string(),
+            path: path.to_path_buf(),
+            arms,
+            control,
+            base_source,
+        })
     }
 
     /// Number of runs (arms × replicates).
@@ -254,7 +280,11 @@ impl Experiment {
     pub fn run_plan(&self, i: usize) -> (usize, u32, u64) {
         let r = self.spec.replicates as usize;
         let replicate = (i % r) as u32;
-        (i / r, replicate, replicate_seed(self.spec.master_seed, replicate))
+        (
+            i / r,
+            replicate,
+            replicate_seed(self.spec.master_seed, replicate),
+        )
     }
 }
 

@@ -65,11 +65,16 @@ pub fn summarise(exp: &Experiment, res: &Results) -> Vec<SummaryRow> {
 }
 
 fn num(x: Option<f64>) -> String {
-    x.filter(|v| v.is_finite()).map(|v| v.to_string()).unwrap_or_default()
+    x.filter(|v| v.is_finite())
+        .map(|v| v.to_string())
+        .unwrap_or_default()
 }
 
 fn csv_err(path: &Path) -> impl Fn(csv::Error) -> OutputError + '_ {
-    move |e| OutputError::Csv { path: path.to_path_buf(), message: e.to_string() }
+    move |e| OutputError::Csv {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    }
 }
 
 /// `runs.csv`: arm, replicate, seed and every outcome, one row per run in plan order.
@@ -84,14 +89,27 @@ pub fn runs_csv(path: &Path, exp: &Experiment, res: &Results) -> Result<Vec<u8>,
         rec.extend(values.iter().map(|v| num(Some(*v))));
         w.write_record(&rec).map_err(csv_err(path))?;
     }
-    w.into_inner().map_err(|e| OutputError::Csv { path: path.to_path_buf(), message: e.to_string() })
+    w.into_inner().map_err(|e| OutputError::Csv {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })
 }
 
 /// `summary.csv`: one row per arm × outcome.
 pub fn summary_csv(path: &Path, rows: &[SummaryRow]) -> Result<Vec<u8>, OutputError> {
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record([
-        "arm", "outcome", "n", "mean", "sd", "ci_low", "ci_high", "diff", "diff_ci_low", "diff_ci_high", "effect_size",
+        "arm",
+        "outcome",
+        "n",
+        "mean",
+        "sd",
+        "ci_low",
+        "ci_high",
+        "diff",
+        "diff_ci_low",
+        "diff_ci_high",
+        "effect_size",
     ])
     .map_err(csv_err(path))?;
     for r in rows {
@@ -110,7 +128,10 @@ pub fn summary_csv(path: &Path, rows: &[SummaryRow]) -> Result<Vec<u8>, OutputEr
         ])
         .map_err(csv_err(path))?;
     }
-    w.into_inner().map_err(|e| OutputError::Csv { path: path.to_path_buf(), message: e.to_string() })
+    w.into_inner().map_err(|e| OutputError::Csv {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })
 }
 
 /// Writes all result files into `dir` (metadata last) and returns the summary rows.
@@ -123,8 +144,14 @@ pub fn write_results(
 ) -> Result<Vec<SummaryRow>, OutputError> {
     let rows = summarise(exp, res);
     write_atomic(&dir.join("experiment.toml"), exp.text.as_bytes())?;
-    write_atomic(&dir.join("runs.csv"), &runs_csv(&dir.join("runs.csv"), exp, res)?)?;
-    write_atomic(&dir.join("summary.csv"), &summary_csv(&dir.join("summary.csv"), &rows)?)?;
+    write_atomic(
+        &dir.join("runs.csv"),
+        &runs_csv(&dir.join("runs.csv"), exp, res)?,
+    )?;
+    write_atomic(
+        &dir.join("summary.csv"),
+        &summary_csv(&dir.join("summary.csv"), &rows)?,
+    )?;
     let arms: Vec<_> = exp
         .arms
         .iter()
@@ -191,10 +218,20 @@ pub fn table(exp: &Experiment, rows: &[SummaryRow]) -> String {
         exp.spec.replicates,
         exp.arms[exp.control].name
     );
-    let arm_w = exp.arms.iter().map(|a| a.name.len()).max().unwrap_or(4).max(4);
+    let arm_w = exp
+        .arms
+        .iter()
+        .map(|a| a.name.len())
+        .max()
+        .unwrap_or(4)
+        .max(4);
     for outcome in &exp.spec.outcomes {
         let _ = writeln!(out, "\n{outcome}");
-        let _ = writeln!(out, "  {:<arm_w$}  {:>10} {:>24}  {:>10} {:>24} {:>7}", "arm", "mean", "95% CI", "diff", "95% CI", "d");
+        let _ = writeln!(
+            out,
+            "  {:<arm_w$}  {:>10} {:>24}  {:>10} {:>24} {:>7}",
+            "arm", "mean", "95% CI", "diff", "95% CI", "d"
+        );
         for r in rows.iter().filter(|r| &r.outcome == outcome) {
             let _ = writeln!(
                 out,
@@ -204,7 +241,9 @@ pub fn table(exp: &Experiment, rows: &[SummaryRow]) -> String {
                 ci(r.ci),
                 r.diff.map(fmt).unwrap_or_else(|| "—".into()),
                 ci(r.diff_ci),
-                r.effect_size.map(|d| format!("{d:.2}")).unwrap_or_else(|| "—".into()),
+                r.effect_size
+                    .map(|d| format!("{d:.2}"))
+                    .unwrap_or_else(|| "—".into()),
             );
         }
     }

@@ -646,12 +646,19 @@ fn edit_distance(a: &str, b: &str) -> usize {
 }
 
 /// Names of the scenarios compiled into the binary.
-pub const EMBEDDED: &[(&str, &str)] = &[("world2025", super::WORLD2025_TOML), ("toy3", super::TOY3_TOML)];
+pub const EMBEDDED: &[(&str, &str)] = &[
+    ("world2025", super::WORLD2025_TOML),
+    ("toy3", super::TOY3_TOML),
+];
 
 /// Loads a scenario by path, or an embedded one by name (`world2025`, `toy3`) when no such file
 /// exists. A relative path is taken from `base_dir` when given (e.g. an experiment file's folder).
 /// Returns the scenario and a description of its source.
-pub fn load_named(name: &str, base_dir: Option<&Path>, overrides: &[Override]) -> Result<(Scenario, String), ScenarioError> {
+pub fn load_named(
+    name: &str,
+    base_dir: Option<&Path>,
+    overrides: &[Override],
+) -> Result<(Scenario, String), ScenarioError> {
     let path = match base_dir {
         Some(dir) if Path::new(name).is_relative() => dir.join(name),
         _ => PathBuf::from(name),

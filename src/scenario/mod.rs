@@ -17,7 +17,9 @@ pub mod load;
 
 use serde::{Deserialize, Serialize};
 
-pub use load::{load_file, load_named, load_str, Override, Problem, ScenarioError, SourceName, EMBEDDED};
+pub use load::{
+    load_file, load_named, load_str, Override, Problem, ScenarioError, SourceName, EMBEDDED,
+};
 
 /// The default world, embedded in the binary so that `talentflow run` needs no file.
 pub const WORLD2025_TOML: &str = include_str!("../../configs/world2025.toml");
