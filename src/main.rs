@@ -307,13 +307,16 @@ fn sweep(args: SweepArgs) -> Result<(), String> {
     );
     let started = Instant::now();
     let log_every = (sweep.total_runs() / shard.count / 20).max(1);
+    let first_done = std::sync::OnceLock::new();
     let on_done = |done: usize, total: usize| {
         bar.set_length(total as u64);
         bar.set_position(done as u64);
-        if args.quiet && (done % log_every == 0 || done == total) && done > 0 {
+        let already = *first_done.get_or_init(|| done);
+        if args.quiet && done > already && (done % log_every == 0 || done == total) {
             let elapsed = started.elapsed().as_secs_f64();
+            let eta = elapsed / (done - already) as f64 * (total - done) as f64;
             eprintln!(
-                "sweep {}: {done}/{total} runs, {elapsed:.0} s elapsed",
+                "sweep {}: {done}/{total} runs, {elapsed:.0} s elapsed, eta {eta:.0} s",
                 sweep.spec.name
             );
         }
