@@ -304,7 +304,11 @@ fn y_range(p: &Panel) -> (f64, f64) {
                 stacked = true;
                 let n = bands.first().map_or(0, |(_, v)| v.len());
                 for t in 0..n {
-                    let top: f64 = bands.iter().map(|(_, v)| v[t]).sum();
+                    let top: f64 = bands
+                        .iter()
+                        .map(|(_, v)| v[t])
+                        .filter(|v| v.is_finite())
+                        .sum();
                     hi = hi.max(top);
                 }
                 lo = lo.min(0.0);
@@ -406,7 +410,11 @@ fn draw_panel<DB: DrawingBackend>(
             Layer::Stack { bands } => {
                 let mut base = vec![0.0; x.len()];
                 for (color, values) in bands {
-                    let top: Vec<f64> = base.iter().zip(values).map(|(b, v)| b + v).collect();
+                    let top: Vec<f64> = base
+                        .iter()
+                        .zip(values)
+                        .map(|(b, v)| if v.is_finite() { b + v } else { *b })
+                        .collect();
                     let outline: Vec<(f64, f64)> = x
                         .iter()
                         .zip(&top)
@@ -431,7 +439,12 @@ fn draw_panel<DB: DrawingBackend>(
                 values,
                 dashed,
             } => {
-                let points = x.iter().zip(values).map(|(&a, &b)| (a, b));
+                // A missing value (NaN) leaves a point out rather than drawing it at the axis.
+                let points = x
+                    .iter()
+                    .zip(values)
+                    .filter(|(_, v)| v.is_finite())
+                    .map(|(&a, &b)| (a, b));
                 if *dashed {
                     chart
                         .draw_series(DashedLineSeries::new(
