@@ -51,6 +51,25 @@ enum Command {
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<String>,
     },
+    /// Draw the figures of a finished run (or experiment) directory as SVG and PNG.
+    Plot {
+        /// Run or experiment directory.
+        dir: PathBuf,
+        /// Where to write the figures (default: DIR/plots).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Write SVG only, no PNG.
+        #[arg(long)]
+        svg_only: bool,
+    },
+    /// Write a self-contained report.html for a finished run (or experiment) directory.
+    Report {
+        /// Run or experiment directory.
+        dir: PathBuf,
+        /// Where to write the report (default: DIR/report.html).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
 }
 
 #[derive(clap::Args)]
@@ -78,6 +97,9 @@ struct RunArgs {
     /// Print nothing but errors.
     #[arg(long, short)]
     quiet: bool,
+    /// Write DIR/report.html (figures, tables) right after the run.
+    #[arg(long)]
+    report: bool,
 }
 
 #[derive(clap::Args)]
@@ -190,6 +212,11 @@ fn run(args: RunArgs) -> Result<(), String> {
         dropped_initial_startups: dropped,
     };
     output::write_run(&out, &scenario, &rec, &info).map_err(|e| e.to_string())?;
+    let report = if args.report {
+        Some(talentflow::report::write_report(&out, None).map_err(|e| e.to_string())?)
+    } else {
+        None
+    };
     if !args.quiet {
         print!("{}", talentflow::summary::summary(&scenario, &rec));
         println!(
@@ -198,6 +225,9 @@ fn run(args: RunArgs) -> Result<(), String> {
             info.threads,
             out.display()
         );
+        if let Some(path) = &report {
+            println!("report: {}", path.display());
+        }
         if dropped > 0 {
             println!("note: {dropped} initial startup agents had no researcher to found them and were dropped");
         }
@@ -416,6 +446,20 @@ fn validate(name: &str, set: &[String]) -> Result<(), String> {
     Ok(())
 }
 
+fn plot(dir: &Path, out: Option<&Path>, svg_only: bool) -> Result<(), String> {
+    let files = talentflow::plot::plot_dir(dir, out, svg_only).map_err(|e| e.to_string())?;
+    for f in files {
+        println!("{}", f.display());
+    }
+    Ok(())
+}
+
+fn report(dir: &Path, out: Option<&Path>) -> Result<(), String> {
+    let path = talentflow::report::write_report(dir, out).map_err(|e| e.to_string())?;
+    println!("{}", path.display());
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
@@ -425,6 +469,8 @@ fn main() -> ExitCode {
         Command::Merge { dirs } => merge(&dirs),
         Command::Sensitivity { dir } => sensitivity(&dir),
         Command::Validate { scenario, set } => validate(&scenario, &set),
+        Command::Plot { dir, out, svg_only } => plot(&dir, out.as_deref(), svg_only),
+        Command::Report { dir, out } => report(&dir, out.as_deref()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

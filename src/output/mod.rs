@@ -63,8 +63,14 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> OutputError + '_ {
     }
 }
 
+/// Figures and report derived from a run (`talentflow plot` / `report`), removed with the old
+/// run under `--force` so they can never describe a run they were not made from.
+const DERIVED_FILE: &str = "report.html";
+const DERIVED_DIR: &str = "plots";
+
 /// Makes `dir` ready to receive a run: refuses a non-empty directory unless `force`, and with
-/// `force` removes the old manifest first so the old run no longer looks complete.
+/// `force` removes the old manifest first so the old run no longer looks complete, and the old
+/// run's report and figures (only `.svg`/`.png` files in `plots/`).
 pub fn prepare_dir(dir: &Path, force: bool) -> Result<(), OutputError> {
     if dir.exists() {
         if !dir.is_dir() {
@@ -77,6 +83,25 @@ pub fn prepare_dir(dir: &Path, force: bool) -> Result<(), OutputError> {
         let manifest = dir.join(MANIFEST);
         if manifest.exists() {
             fs::remove_file(&manifest).map_err(io_err(&manifest))?;
+        }
+        let report = dir.join(DERIVED_FILE);
+        if report.is_file() {
+            fs::remove_file(&report).map_err(io_err(&report))?;
+        }
+        let plots = dir.join(DERIVED_DIR);
+        if plots.is_dir() {
+            for entry in fs::read_dir(&plots).map_err(io_err(&plots))? {
+                let path = entry.map_err(io_err(&plots))?.path();
+                let figure = matches!(
+                    path.extension().and_then(|e| e.to_str()),
+                    Some("svg" | "png")
+                );
+                if figure && path.is_file() {
+                    fs::remove_file(&path).map_err(io_err(&path))?;
+                }
+            }
+            // Left in place if it holds anything else.
+            fs::remove_dir(&plots).ok();
         }
     }
     fs::create_dir_all(dir).map_err(io_err(dir))

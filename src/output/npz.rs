@@ -1,5 +1,9 @@
 //! Byte-reproducible `.npz` files: `.npy` arrays (via ndarray-npy) in an uncompressed ZIP with
 //! fixed timestamps, so the same data always gives the same bytes (`numpy.load` reads it).
+//!
+//! [`read_f64`] reads an array back. It understands exactly the layout written here (stored
+//! members, no ZIP64), which is all `talentflow plot`/`report` need, and it spares the project the
+//! `zip` crate that ndarray-npy's own npz reader would pull in.
 
 use ndarray::{ArrayView, IxDyn};
 use ndarray_npy::WriteNpyExt;
@@ -36,6 +40,79 @@ pub enum NpzError {
     /// Past the classic ZIP limits (4 GiB per member, 65 535 members).
     #[error("array `{0}` is too large for a ZIP archive without ZIP64 (4 GiB)")]
     TooLarge(String),
+    /// Reading: the archive is not one this module wrote (truncated, compressed, corrupt).
+    #[error("not a talentflow npz archive: {0}")]
+    Format(String),
+    /// Reading: the archive has no member of that name.
+    #[error("no array `{0}` in the archive")]
+    Missing(String),
+}
+
+fn le16(b: &[u8], at: usize) -> Option<usize> {
+    b.get(at..at + 2)
+        .map(|s| u16::from_le_bytes([s[0], s[1]]) as usize)
+}
+
+fn le32(b: &[u8], at: usize) -> Option<u32> {
+    b.get(at..at + 4)
+        .map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
+}
+
+/// Finds member `name` (e.g. `flows.npy`) through the central directory and returns its bytes,
+/// checked against the stored CRC-32.
+pub fn read_member<'a>(archive: &'a [u8], name: &str) -> Result<&'a [u8], NpzError> {
+    let bad = |m: &str| NpzError::Format(m.to_string());
+    // The end-of-central-directory record is the last 22 bytes: no archive comment is written.
+    let eocd = archive
+        .len()
+        .checked_sub(22)
+        .filter(|&at| le32(archive, at) == Some(0x0605_4b50))
+        .ok_or_else(|| bad("no end-of-central-directory record"))?;
+    let entries = le16(archive, eocd + 10).ok_or_else(|| bad("truncated"))?;
+    let mut at = le32(archive, eocd + 16).ok_or_else(|| bad("truncated"))? as usize;
+    for _ in 0..entries {
+        if le32(archive, at) != Some(0x0201_4b50) {
+            return Err(bad("broken central directory"));
+        }
+        let field = |off: usize| le16(archive, at + off).ok_or_else(|| bad("truncated"));
+        let (method, name_len) = (field(10)?, field(28)?);
+        let skip = name_len + field(30)? + field(32)?;
+        let word = |off: usize| le32(archive, at + off).ok_or_else(|| bad("truncated"));
+        let (crc, size, offset) = (word(16)?, word(20)? as usize, word(42)? as usize);
+        let member = archive
+            .get(at + 46..at + 46 + name_len)
+            .ok_or_else(|| bad("truncated"))?;
+        if member == name.as_bytes() {
+            if method != 0 {
+                return Err(bad("compressed member (only stored members are read)"));
+            }
+            if le32(archive, offset) != Some(0x0403_4b50) {
+                return Err(bad("broken local header"));
+            }
+            let local = |off: usize| le16(archive, offset + off).ok_or_else(|| bad("truncated"));
+            let start = offset + 30 + local(26)? + local(28)?;
+            let data = archive
+                .get(start..start + size)
+                .ok_or_else(|| bad("truncated member"))?;
+            if crc32(data) != crc {
+                return Err(bad(&format!("CRC mismatch in {name}")));
+            }
+            return Ok(data);
+        }
+        at += 46 + skip;
+    }
+    Err(NpzError::Missing(name.trim_end_matches(".npy").to_string()))
+}
+
+/// Reads the float64 array `name` (without `.npy`): its shape and row-major values.
+pub fn read_f64(archive: &[u8], name: &str) -> Result<(Vec<usize>, Vec<f64>), NpzError> {
+    use ndarray_npy::ReadNpyExt;
+    let npy = read_member(archive, &format!("{name}.npy"))?;
+    let array = ndarray::ArrayD::<f64>::read_npy(npy)
+        .map_err(|e| NpzError::Format(format!("array `{name}`: {e}")))?;
+    let shape = array.shape().to_vec();
+    // `read_npy` of a C-order file gives a standard-layout array, so this is row-major order.
+    Ok((shape, array.iter().copied().collect()))
 }
 
 /// Encodes arrays as an `.npz` archive in memory.
@@ -227,5 +304,41 @@ mod tests {
             data: NpzData::F64(&data)
         }])
         .is_err());
+    }
+
+    #[test]
+    fn reads_back_what_it_wrote() {
+        let data: Vec<f64> = (0..24).map(|i| i as f64 * 0.5 - 3.0).collect();
+        let other = [7.0];
+        let archive = encode(&[
+            NpzArray {
+                name: "codes".into(),
+                shape: vec![2],
+                data: NpzData::Bytes(vec!["US".into(), "GBR".into()]),
+            },
+            NpzArray {
+                name: "cube".into(),
+                shape: vec![2, 3, 4],
+                data: NpzData::F64(&data),
+            },
+            NpzArray {
+                name: "x".into(),
+                shape: vec![1],
+                data: NpzData::F64(&other),
+            },
+        ])
+        .unwrap();
+        assert_eq!(read_f64(&archive, "cube").unwrap(), (vec![2, 3, 4], data));
+        assert_eq!(read_f64(&archive, "x").unwrap(), (vec![1], vec![7.0]));
+        assert!(matches!(
+            read_f64(&archive, "nope"),
+            Err(NpzError::Missing(n)) if n == "nope"
+        ));
+        // A flipped byte inside a member is caught by its CRC; a cut archive has no directory.
+        let mut corrupt = archive.clone();
+        let at = corrupt.len() / 2;
+        corrupt[at] ^= 0xFF;
+        assert!(read_f64(&corrupt, "cube").is_err());
+        assert!(read_f64(&archive[..archive.len() - 1], "cube").is_err());
     }
 }

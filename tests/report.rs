@@ -1,0 +1,479 @@
+//! Figures and the HTML report end to end, from the command line: `run --report`, `plot`,
+//! `report` on a run and on an experiment directory, and the report opened in a real browser
+//! (headless Chromium; skipped with a message when it is not installed — `.ci/run` installs it).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn talentflow(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_talentflow"))
+        .args(args)
+        .output()
+        .expect("runs the binary")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("report")
+        .join(name);
+    std::fs::remove_dir_all(&dir).ok();
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A finished toy3 run (3 years) in `dir/run`, with `run --report`.
+fn toy_run(dir: &Path, seed: &str) -> PathBuf {
+    let out = dir.join("run");
+    let r = talentflow(&[
+        "run",
+        "toy3",
+        "--seed",
+        seed,
+        "--years",
+        "3",
+        "--out",
+        out.to_str().unwrap(),
+        "--report",
+    ]);
+    assert!(r.status.success(), "stderr: {}", text(&r.stderr));
+    assert!(
+        text(&r.stdout).contains("report: "),
+        "stdout: {}",
+        text(&r.stdout)
+    );
+    out
+}
+
+fn fixture() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/experiment")
+}
+
+const FIGURES: [&str; 6] = [
+    "shares",
+    "retention",
+    "concentration",
+    "compute",
+    "startups",
+    "migration",
+];
+
+#[test]
+fn plot_writes_every_figure_as_svg_and_png_deterministically() {
+    let dir = scratch("plot");
+    let run = toy_run(&dir, "5");
+    let r = talentflow(&["plot", run.to_str().unwrap()]);
+    assert!(r.status.success(), "stderr: {}", text(&r.stderr));
+    let again = dir.join("again");
+    let r = talentflow(&[
+        "plot",
+        run.to_str().unwrap(),
+        "--out",
+        again.to_str().unwrap(),
+    ]);
+    assert!(r.status.success(), "stderr: {}", text(&r.stderr));
+
+    for name in FIGURES {
+        let svg = std::fs::read_to_string(run.join("plots").join(format!("{name}.svg"))).unwrap();
+        assert!(svg.starts_with("<svg"), "{name}.svg");
+        assert!(!svg.contains("NaN"), "{name}.svg has NaN coordinates");
+        let png_bytes = std::fs::read(run.join("plots").join(format!("{name}.png"))).unwrap();
+        // Same run directory, same bytes.
+        assert_eq!(
+            svg.as_bytes(),
+            std::fs::read(again.join(format!("{name}.svg"))).unwrap(),
+            "{name}.svg differs between two plots"
+        );
+        assert_eq!(
+            png_bytes,
+            std::fs::read(again.join(format!("{name}.png"))).unwrap(),
+            "{name}.png differs between two plots"
+        );
+
+        let decoder = png::Decoder::new(std::io::Cursor::new(png_bytes));
+        let mut reader = decoder.read_info().unwrap();
+        let mut pixels = vec![0; reader.output_buffer_size().unwrap()];
+        let info = reader.next_frame(&mut pixels).unwrap();
+        let svg_width = format!("width=\"{}\"", info.width);
+        assert!(svg.contains(&svg_width), "{name}: PNG and SVG sizes differ");
+        let colours: std::collections::BTreeSet<&[u8]> = pixels.chunks_exact(3).collect();
+        assert!(colours.len() > 20, "{name}.png is nearly blank");
+    }
+
+    // Axis labels carry units; the country with most talent gets the first Okabe–Ito colour.
+    let shares = std::fs::read_to_string(run.join("plots/shares.svg")).unwrap();
+    assert!(shares.contains("share of world talent (%)"));
+    assert!(shares.contains("year"));
+    assert!(shares.contains("#E69F00"), "Okabe–Ito orange missing");
+    let migration = std::fs::read_to_string(run.join("plots/migration.svg")).unwrap();
+    for code in ["HUB", "MID", "NEW"] {
+        assert!(migration.contains(code), "heat map label {code} missing");
+    }
+    assert!(migration.contains("(persons)"));
+
+    // Re-running into the directory with --force takes the old run's figures and report away.
+    assert!(run.join("report.html").is_file());
+    let r = talentflow(&[
+        "run",
+        "toy3",
+        "--seed",
+        "6",
+        "--years",
+        "3",
+        "--out",
+        run.to_str().unwrap(),
+        "--force",
+        "-q",
+    ]);
+    assert!(r.status.success(), "stderr: {}", text(&r.stderr));
+    assert!(!run.join("plots").exists() && !run.join("report.html").exists());
+}
+
+#[test]
+fn run_report_is_complete_self_contained_and_reproducible() {
+    let dir = scratch("run-report");
+    let run = toy_run(&dir, "9");
+    let html = std::fs::read_to_string(run.join("report.html")).unwrap();
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("manifest.json")).unwrap()).unwrap();
+
+    // The scenario summary names what is needed to reproduce the run.
+    assert!(html.contains(manifest["scenario_hash"].as_str().unwrap()));
+    assert!(html.contains(&format!("talentflow {}", env!("CARGO_PKG_VERSION"))));
+    assert!(html.contains("<dt>Seed</dt><dd>9</dd>"));
+    for code in ["HUB", "MID", "NEW"] {
+        assert!(html.contains(&format!("<b>{code}</b>")), "{code} missing");
+    }
+    assert_eq!(html.matches("<figure id=\"fig-").count(), FIGURES.len());
+    for name in FIGURES {
+        assert!(html.contains(&format!("<figure id=\"fig-{name}\">\n<svg")));
+    }
+    assert!(html.contains("id=\"end\""));
+
+    // Self-contained: nothing is fetched. The only URL is the SVG namespace, which is a name.
+    for needle in [
+        "src=\"http",
+        "href=\"http",
+        "url(http",
+        "@import",
+        "<script",
+        "<link",
+    ] {
+        assert!(!html.contains(needle), "report references `{needle}`");
+    }
+    let urls = html.matches("http").count();
+    let namespaces = html.matches("http://www.w3.org/2000/svg").count();
+    assert_eq!(urls, namespaces, "a URL other than the SVG namespace");
+
+    // `report` on the same directory gives the same bytes, and so does another run of the same
+    // scenario and seed in another directory (wall time and paths are not in the page).
+    let second = dir.join("second.html");
+    let r = talentflow(&[
+        "report",
+        run.to_str().unwrap(),
+        "--out",
+        second.to_str().unwrap(),
+    ]);
+    assert!(r.status.success(), "stderr: {}", text(&r.stderr));
+    assert_eq!(html.as_bytes(), std::fs::read(&second).unwrap());
+    let other = toy_run(&dir.join("other"), "9");
+    assert_eq!(
+        html.as_bytes(),
+        std::fs::read(other.join("report.html")).unwrap()
+    );
+
+    // A run whose files were edited after the fact is refused, naming the file.
+    let csv = run.join("countries.csv");
+    let mut bytes = std::fs::read(&csv).unwrap();
+    bytes.extend_from_slice(b"0,2025,HUB,researchers,1\n");
+    std::fs::write(&csv, bytes).unwrap();
+    let r = talentflow(&["report", run.to_str().unwrap()]);
+    assert_eq!(r.status.code(), Some(1));
+    let err = text(&r.stderr);
+    assert!(
+        err.contains("countries.csv") && err.contains("modified after the run"),
+        "{err}"
+    );
+
+    // A directory that is not a run says so.
+    let r = talentflow(&["plot", dir.to_str().unwrap()]);
+    assert_eq!(r.status.code(), Some(1));
+    assert!(text(&r.stderr).contains("not a finished talentflow run"));
+}
+
+#[test]
+fn experiment_report_tables_every_arm_and_plots_effects() {
+    let dir = scratch("experiment");
+    let out = dir.join("report.html");
+    let r = talentflow(&[
+        "report",
+        fixture().to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(r.status.success(), "stderr: {}", text(&r.stderr));
+    let html = std::fs::read_to_string(&out).unwrap();
+    assert!(html.contains("experiment report: sau-sovereign-ai"));
+    for arm in ["compute_100bn", "wages_10bn", "compute_and_wages"] {
+        assert!(html.contains(arm), "{arm} missing");
+    }
+    assert!(html.contains("<tr class=\"control\"><td class=\"l\">baseline (control)</td>"));
+    // Every arm × outcome row of summary.csv is in a table; intervals are shown.
+    assert_eq!(html.matches("<tr class=\"control\">").count(), 3);
+    assert_eq!(html.matches("<tr><td class=\"l\">").count(), 9);
+    assert!(html.contains("[0.1177, 0.2111]"), "wages_10bn retention CI");
+    assert!(html.contains("<figure id=\"fig-effects\">"));
+    assert!(html.contains("runs (rows of runs.csv)</dt><dd>12</dd>"));
+
+    let plots = dir.join("plots");
+    let r = talentflow(&[
+        "plot",
+        fixture().to_str().unwrap(),
+        "--out",
+        plots.to_str().unwrap(),
+    ]);
+    assert!(r.status.success(), "stderr: {}", text(&r.stderr));
+    let svg = std::fs::read_to_string(plots.join("effects.svg")).unwrap();
+    for outcome in ["talent_share_SAU", "retention_SAU", "hhi"] {
+        assert!(svg.contains(outcome), "{outcome} panel missing");
+    }
+    assert!(plots.join("effects.png").is_file());
+}
+
+// ------------------------------------------------------------------ the browser
+
+fn chromium() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("CHROMIUM") {
+        return Some(PathBuf::from(p));
+    }
+    ["chromium", "chromium-browser", "google-chrome"]
+        .iter()
+        .find_map(|name| {
+            let ok = Command::new(name)
+                .arg("--version")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success());
+            ok.then(|| PathBuf::from(name))
+        })
+}
+
+/// Runs headless Chromium on `page` with `extra` arguments; returns its stdout. A browser that
+/// has not finished after two minutes is killed (a hang, not a result).
+fn headless(browser: &Path, page: &Path, extra: &[String]) -> String {
+    let profile = page.with_extension("profile");
+    std::fs::remove_dir_all(&profile).ok();
+    // Stdout goes to a file: the DOM is larger than a pipe's buffer, and the browser would block
+    // writing it while this process waits for the browser to exit.
+    let stdout_path = page.with_extension("stdout");
+    let stdout = std::fs::File::create(&stdout_path).expect("stdout file");
+    let mut child = Command::new(browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+            "--force-device-scale-factor=1",
+            "--window-size=1280,4000",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(extra)
+        .arg(format!("file://{}", page.display()))
+        .stdout(stdout)
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starts chromium");
+    let started = Instant::now();
+    while child.try_wait().expect("waits").is_none() {
+        if started.elapsed() > Duration::from_secs(120) {
+            child.kill().ok();
+            panic!("chromium did not finish within 120 s");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    text(&std::fs::read(&stdout_path).expect("chromium output"))
+}
+
+/// Collects errors (script errors, failed resources, console.error) and the rendered size of
+/// every figure, then writes them as JSON into the page for `--dump-dom` to print.
+const PROBE: &str = r#"<script>
+window.__tf = [];
+window.addEventListener('error', function (e) {
+  window.__tf.push('error: ' + (e.message || (e.target && (e.target.src || e.target.href || e.target.tagName)) || '?'));
+}, true);
+(function () {
+  var original = console.error;
+  console.error = function () {
+    window.__tf.push('console.error: ' + Array.prototype.join.call(arguments, ' '));
+    original.apply(console, arguments);
+  };
+})();
+window.addEventListener('load', function () {
+  var sizes = Array.prototype.map.call(document.querySelectorAll('figure svg'), function (s) {
+    var r = s.getBoundingClientRect();
+    return [r.width, r.height];
+  });
+  var pre = document.createElement('pre');
+  pre.id = 'tf-probe';
+  pre.textContent = JSON.stringify({ errors: window.__tf, figures: sizes });
+  document.body.appendChild(pre);
+});
+</script>"#;
+
+/// Opens `report` in Chromium: no errors, `figures` figures all of non-zero size, and two
+/// screenshots of the page identical.
+fn check_in_browser(browser: &Path, report: &Path, figures: usize) {
+    let html = std::fs::read_to_string(report).unwrap();
+    let probe_page = report.with_file_name("probe.html");
+    std::fs::write(
+        &probe_page,
+        html.replacen("<head>", &format!("<head>\n{PROBE}"), 1),
+    )
+    .unwrap();
+    let dom = headless(browser, &probe_page, &["--dump-dom".into()]);
+    let json = dom
+        .split("<pre id=\"tf-probe\">")
+        .nth(1)
+        .and_then(|s| s.split("</pre>").next())
+        .unwrap_or_else(|| panic!("no probe output in the DOM of {}", report.display()))
+        .replace("&quot;", "\"")
+        .replace("&amp;", "&");
+    let probe: serde_json::Value = serde_json::from_str(&json).expect("probe JSON");
+    assert_eq!(
+        probe["errors"],
+        serde_json::json!([]),
+        "errors in {}",
+        report.display()
+    );
+    let sizes = probe["figures"].as_array().unwrap();
+    assert_eq!(sizes.len(), figures, "figures rendered");
+    for s in sizes {
+        assert!(
+            s[0].as_f64().unwrap() > 100.0 && s[1].as_f64().unwrap() > 100.0,
+            "a figure has no size: {s}"
+        );
+    }
+
+    let shot = |name: &str| {
+        let path = report.with_file_name(name);
+        std::fs::remove_file(&path).ok();
+        headless(
+            browser,
+            report,
+            &[format!("--screenshot={}", path.display())],
+        );
+        let bytes = std::fs::read(&path).expect("screenshot written");
+        assert!(bytes.starts_with(b"\x89PNG"), "screenshot is a PNG");
+        bytes
+    };
+    let first = shot("screenshot-1.png");
+    let second = shot("screenshot-2.png");
+    assert!(
+        first == second,
+        "two renders of {} differ",
+        report.display()
+    );
+}
+
+#[test]
+fn report_renders_in_a_real_browser() {
+    let Some(browser) = chromium() else {
+        eprintln!(
+            "skipped: Chromium not found (install Debian's `chromium`, or set CHROMIUM=/path); \
+             the report was not checked in a browser"
+        );
+        return;
+    };
+    let dir = scratch("browser");
+    let run = toy_run(&dir, "3");
+    check_in_browser(&browser, &run.join("report.html"), FIGURES.len());
+
+    let exp = dir.join("experiment").join("report.html");
+    std::fs::create_dir_all(exp.parent().unwrap()).unwrap();
+    let r = talentflow(&[
+        "report",
+        fixture().to_str().unwrap(),
+        "--out",
+        exp.to_str().unwrap(),
+    ]);
+    assert!(r.status.success(), "stderr: {}", text(&r.stderr));
+    check_in_browser(&browser, &exp, 1);
+}
+
+// ------------------------------------------------------------------ reading a run back
+
+mod common;
+
+#[test]
+fn a_run_directory_reads_back_exactly_what_the_run_recorded() {
+    use talentflow::output::{write_run, RunInfo};
+    use talentflow::plot::figures::CountryColours;
+    use talentflow::record::{COUNTRY_VARIABLES, WORLD_VARIABLES};
+
+    let dir = scratch("rundir");
+    let scenario = common::toy3(&["world.years=2"]);
+    let rec = common::run(scenario.clone(), 11);
+    let info = RunInfo {
+        scenario_source: "toy3".into(),
+        overrides: vec!["world.years=2".into()],
+        seed: 11,
+        threads: 1,
+        wall_seconds: 0.0,
+        dropped_initial_startups: 0,
+    };
+    write_run(&dir, &scenario, &rec, &info).unwrap();
+    let run = talentflow::rundir::read_run(&dir).unwrap();
+
+    assert_eq!(run.codes, ["HUB", "MID", "NEW"]);
+    assert_eq!(run.rows(), rec.ticks() + 1);
+    assert_eq!(run.years[0], 2025.0);
+    assert_eq!(run.years[24], 2027.0);
+    for (v, name) in COUNTRY_VARIABLES.iter().enumerate() {
+        assert_eq!(run.country[*name], rec.country[v], "{name}");
+    }
+    for (v, name) in WORLD_VARIABLES.iter().enumerate() {
+        assert_eq!(run.world[*name], rec.world[v], "{name}");
+    }
+    assert_eq!(run.flows, rec.flows);
+    assert_eq!(run.scenario.hash(), scenario.hash());
+
+    // Net flows are antisymmetric and add up to each country's arrivals minus departures.
+    let c = run.c();
+    let net = run.net_flows();
+    for a in 0..c {
+        assert_eq!(net[a * c + a], 0.0);
+        for b in 0..c {
+            assert_eq!(net[a * c + b], -net[b * c + a]);
+        }
+        let lost: f64 = (0..c).map(|b| net[a * c + b]).sum();
+        let arrived = run.cumulative("inflow", a).unwrap() - run.cumulative("outflow", a).unwrap();
+        assert!(
+            (lost + arrived).abs() < 1e-6,
+            "country {a}: {lost} vs {arrived}"
+        );
+    }
+
+    // Colours go by final talent share, largest first.
+    let colours = CountryColours::of(&run).unwrap();
+    let last = run.rows() - 1;
+    let shares: Vec<f64> = colours
+        .ranked
+        .iter()
+        .map(|&k| run.at("talent_share", last, k).unwrap())
+        .collect();
+    assert!(shares.windows(2).all(|w| w[0] >= w[1]), "{shares:?}");
+    assert!(
+        colours.colour.iter().all(Option::is_some),
+        "3 countries are all coloured"
+    );
+}
