@@ -457,9 +457,14 @@ impl Sweep {
             .map(|s| Override::parse(s))
             .collect::<Result<_, _>>()?;
         for (p, x) in self.spec.parameters.iter().zip(v) {
+            let value = if p.integer {
+                format!("{}", x.round() as i64)
+            } else {
+                format_value(*x)
+            };
             overrides.push(Override {
                 path: p.key.clone(),
-                value: format_value(*x),
+                value,
             });
         }
         let arm = self.spec.arms.get(a);
