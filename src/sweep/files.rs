@@ -256,6 +256,43 @@ pub fn sort_results(path: &Path, header: &str) -> Result<(), SweepError> {
     Ok(())
 }
 
+/// What `sweep.json` says about a sweep directory.
+struct SweepMeta {
+    hash: String,
+    total_runs: usize,
+    outcomes: Vec<String>,
+}
+
+impl SweepMeta {
+    fn read(dir: &Path) -> Result<SweepMeta, SweepError> {
+        let p = dir.join("sweep.json");
+        let text = fs::read_to_string(&p).map_err(io(&p))?;
+        let v: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| SweepError::Results(format!("{}: {e}", p.display())))?;
+        let outcomes = v["outcomes"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|o| o.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(SweepMeta {
+            hash: v["hash"].as_str().unwrap_or_default().to_string(),
+            total_runs: v["total_runs"].as_u64().unwrap_or(0) as usize,
+            outcomes,
+        })
+    }
+
+    /// The header every results file of this sweep has.
+    fn header(&self) -> String {
+        std::iter::once("run_id")
+            .chain(self.outcomes.iter().map(String::as_str))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+}
+
 /// What [`merge`] found.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MergeReport {
@@ -277,38 +314,20 @@ pub fn merge(dirs: &[PathBuf]) -> Result<MergeReport, SweepError> {
     let first = dirs
         .first()
         .ok_or_else(|| SweepError::Results("merge needs at least one directory".into()))?;
-    let meta = |d: &Path| -> Result<serde_json::Value, SweepError> {
-        let p = d.join("sweep.json");
-        let text = fs::read_to_string(&p).map_err(io(&p))?;
-        serde_json::from_str(&text)
-            .map_err(|e| SweepError::Results(format!("{}: {e}", p.display())))
-    };
-    let m0 = meta(first)?;
-    let total = m0["total_runs"].as_u64().unwrap_or(0) as usize;
-    let outcomes: Vec<String> = m0["outcomes"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().map(String::from))
-                .collect()
-        })
-        .unwrap_or_default();
-    let header = std::iter::once("run_id".to_string())
-        .chain(outcomes)
-        .collect::<Vec<_>>()
-        .join(",");
+    let m0 = SweepMeta::read(first)?;
+    let (total, header) = (m0.total_runs, m0.header());
     let mut rows: BTreeMap<usize, String> = BTreeMap::new();
     let mut duplicates = Vec::new();
     let mut conflicts = Vec::new();
     for d in dirs {
-        let m = meta(d)?;
-        if m["hash"] != m0["hash"] {
+        let m = SweepMeta::read(d)?;
+        if m.hash != m0.hash {
             return Err(SweepError::Results(format!(
                 "{} holds a different sweep (hash {}) than {} (hash {})",
                 d.display(),
-                m["hash"],
+                m.hash,
                 first.display(),
-                m0["hash"]
+                m0.hash
             )));
         }
         let mut files: Vec<PathBuf> = fs::read_dir(d)
@@ -388,22 +407,8 @@ pub fn read_complete(dir: &Path) -> Result<Complete, SweepError> {
     let spec: SweepFile = toml::from_str(&text)
         .map_err(|e| SweepError::Results(format!("{}: {}", toml_path.display(), e.message())))?;
     let (points, _) = spec.design_points().map_err(SweepError::Results)?;
-    let meta: serde_json::Value = serde_json::from_str(
-        &fs::read_to_string(dir.join("sweep.json")).map_err(io(&dir.join("sweep.json")))?,
-    )
-    .unwrap_or_default();
-    let outcomes: Vec<String> = meta["outcomes"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().map(String::from))
-                .collect()
-        })
-        .unwrap_or_default();
-    let header = std::iter::once("run_id".to_string())
-        .chain(outcomes.iter().cloned())
-        .collect::<Vec<_>>()
-        .join(",");
+    let meta = SweepMeta::read(dir)?;
+    let (outcomes, header) = (meta.outcomes.clone(), meta.header());
     let rows = read_results(&dir.join("results.csv"), &header)?;
     let reps = spec.replicates.max(1) as usize;
     let total = points.len() * reps;
