@@ -1,17 +1,16 @@
 //! `talentflow`: the command-line front of the talentflow library. Parsing arguments and printing
-//! is all that happens here; the work is in the library.
+//! is all that happens here; the work is in the library ([`talentflow::runner`] for runs).
 
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Instant;
 
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use talentflow::engine::Simulation;
-use talentflow::output::{self, RunInfo};
-use talentflow::scenario::{self, Override, Scenario, ScenarioError, SourceName};
+use talentflow::interrupt;
+use talentflow::runner::{self, Outcome, RunError};
+use talentflow::scenario::{self, Override};
 
 #[derive(Parser)]
 #[command(
@@ -28,6 +27,17 @@ struct Cli {
 enum Command {
     /// Run one scenario and write series.npz, countries.csv, world.csv, scenario.toml, manifest.json.
     Run(RunArgs),
+    /// Continue a run that was interrupted or killed, from its directory's checkpoint.
+    Resume {
+        /// The run directory (the --out of the interrupted run).
+        dir: PathBuf,
+        /// Checkpoint interval in ticks (default: the one the run was started with).
+        #[arg(long, value_name = "N")]
+        checkpoint_every: Option<u64>,
+        /// Print nothing but errors.
+        #[arg(long, short)]
+        quiet: bool,
+    },
     /// Check a scenario file (and overrides); list every problem with file, line and key.
     Validate {
         /// Scenario TOML file ("world2025" or "toy3" for the embedded ones).
@@ -57,6 +67,10 @@ struct RunArgs {
     /// Override a parameter: key.path=value (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     set: Vec<String>,
+    /// Save a checkpoint every N ticks, so `talentflow resume` can continue a killed run
+    /// (0 = only when interrupted by SIGINT/SIGTERM).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    checkpoint_every: u64,
     /// Overwrite an existing output directory.
     #[arg(long)]
     force: bool,
@@ -65,30 +79,78 @@ struct RunArgs {
     quiet: bool,
 }
 
-fn parse_overrides(set: &[String]) -> Result<Vec<Override>, String> {
-    set.iter().map(|s| Override::parse(s)).collect()
+/// How a command ended, for the exit status.
+enum Exit {
+    Done,
+    Interrupted,
 }
 
-/// Loads a scenario by path, or one of the embedded ones by name.
-fn load(name: &str, overrides: &[Override]) -> Result<(Scenario, String), ScenarioError> {
-    let embedded = match name {
-        "world2025" => Some(("world2025", scenario::WORLD2025_TOML)),
-        "toy3" => Some(("toy3", scenario::TOY3_TOML)),
-        _ => None,
-    };
-    match embedded {
-        Some((n, text)) if !Path::new(name).exists() => {
-            let source = SourceName::Embedded(n);
-            scenario::load_str(text, &source, overrides).map(|s| (s, source.to_string()))
+fn progress_bar(quiet: bool) -> ProgressBar {
+    if quiet || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} tick {pos}/{len} [{bar:40}] {elapsed_precise} eta {eta}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    bar
+}
+
+/// Drives a run or a resume with a progress bar and Ctrl-C handling, then reports.
+fn report(
+    quiet: bool,
+    go: impl FnOnce(&mut dyn FnMut(usize, usize)) -> Result<Outcome, RunError>,
+) -> Result<Exit, String> {
+    interrupt::install()?;
+    let bar = progress_bar(quiet);
+    let outcome = go(&mut |tick, ticks| {
+        bar.set_length(ticks as u64);
+        bar.set_position(tick as u64);
+    });
+    bar.finish_and_clear();
+    match outcome.map_err(|e| e.to_string())? {
+        Outcome::Finished(f) => {
+            if !quiet {
+                print!("{}", talentflow::summary::summary(&f.scenario, &f.recorder));
+                let resumed = f
+                    .resumed_from
+                    .map(|t| format!(" (resumed at tick {t})"))
+                    .unwrap_or_default();
+                println!(
+                    "seed {}, {} agents, {} threads, {:.2} s{resumed}; outputs in {}",
+                    f.info.seed,
+                    f.scenario.world.agents,
+                    f.info.threads,
+                    f.info.wall_seconds,
+                    f.dir.display()
+                );
+                if f.info.dropped_initial_startups > 0 {
+                    println!(
+                        "note: {} initial startup agents had no researcher to found them and were dropped",
+                        f.info.dropped_initial_startups
+                    );
+                }
+            }
+            Ok(Exit::Done)
         }
-        _ => {
-            let path = Path::new(name);
-            scenario::load_file(path, overrides).map(|s| (s, path.display().to_string()))
+        Outcome::Interrupted { dir, tick, ticks } => {
+            eprintln!(
+                "interrupted ({}) after tick {tick} of {ticks}; checkpoint saved in {}\n\
+                 resume with: talentflow resume {}",
+                interrupt::signal_name(),
+                dir.display(),
+                dir.display()
+            );
+            Ok(Exit::Interrupted)
         }
     }
 }
 
-fn run(args: RunArgs) -> Result<(), String> {
+fn run(args: RunArgs) -> Result<Exit, String> {
     let mut set = args.set.clone();
     if let Some(a) = args.agents {
         set.insert(0, format!("world.agents={a}"));
@@ -96,68 +158,26 @@ fn run(args: RunArgs) -> Result<(), String> {
     if let Some(y) = args.years {
         set.insert(0, format!("world.years={y}"));
     }
-    let overrides = parse_overrides(&set)?;
-    let name = args.scenario.clone().unwrap_or_else(|| "world2025".into());
-    let (scenario, source) = load(&name, &overrides).map_err(|e| e.to_string())?;
-    let seed = args.seed.unwrap_or(scenario.world.seed);
-    let stem = Path::new(&name)
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or(name.clone());
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(format!("runs/{stem}-seed{seed}")));
-    output::prepare_dir(&out, args.force).map_err(|e| e.to_string())?;
-
-    let ticks = scenario.ticks() as u64;
-    let bar = if !args.quiet && std::io::stderr().is_terminal() {
-        let bar = ProgressBar::new(ticks);
-        bar.set_style(
-            ProgressStyle::with_template(
-                "{spinner} tick {pos}/{len} [{bar:40}] {elapsed_precise} eta {eta}",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
-        );
-        bar
-    } else {
-        ProgressBar::hidden()
-    };
-    let started = Instant::now();
-    let mut sim = Simulation::new(scenario.clone(), seed);
-    let dropped = sim.dropped_initial_startups();
-    sim.run(|t| bar.set_position(t as u64));
-    bar.finish_and_clear();
-    let wall = started.elapsed().as_secs_f64();
-    let rec = sim.into_recorder();
-    let info = RunInfo {
-        scenario_source: source,
-        overrides: overrides.iter().map(|o| o.to_string()).collect(),
-        seed,
-        threads: rayon::current_num_threads(),
-        wall_seconds: wall,
-        dropped_initial_startups: dropped,
-    };
-    output::write_run(&out, &scenario, &rec, &info).map_err(|e| e.to_string())?;
-    if !args.quiet {
-        print!("{}", talentflow::summary::summary(&scenario, &rec));
-        println!(
-            "seed {seed}, {} agents, {} threads, {wall:.2} s; outputs in {}",
-            scenario.world.agents,
-            info.threads,
-            out.display()
-        );
-        if dropped > 0 {
-            println!("note: {dropped} initial startup agents had no researcher to found them and were dropped");
-        }
-    }
-    Ok(())
+    let name = args.scenario.unwrap_or_else(|| "world2025".into());
+    let plan = runner::plan(&name, &set, args.seed, args.out, args.checkpoint_every)
+        .map_err(|e| e.to_string())?;
+    report(args.quiet, |progress| {
+        runner::execute(plan, args.force, progress, &interrupt::requested)
+    })
 }
 
-fn validate(name: &str, set: &[String]) -> Result<(), String> {
-    let overrides = parse_overrides(set)?;
-    let (s, source) = load(name, &overrides).map_err(|e| e.to_string())?;
+fn resume(dir: PathBuf, checkpoint_every: Option<u64>, quiet: bool) -> Result<Exit, String> {
+    report(quiet, |progress| {
+        runner::resume(&dir, checkpoint_every, progress, &interrupt::requested)
+    })
+}
+
+fn validate(name: &str, set: &[String]) -> Result<Exit, String> {
+    let overrides = set
+        .iter()
+        .map(|s| Override::parse(s))
+        .collect::<Result<Vec<_>, _>>()?;
+    let (s, source) = scenario::load_named(name, &overrides).map_err(|e| e.to_string())?;
     println!(
         "{source}: ok — {} countries, {} partnerships, {} policies, {} ticks, {} agents, scenario blake3 {}",
         s.countries.len(),
@@ -167,17 +187,23 @@ fn validate(name: &str, set: &[String]) -> Result<(), String> {
         s.world.agents,
         s.hash()
     );
-    Ok(())
+    Ok(Exit::Done)
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(args) => run(args),
+        Command::Resume {
+            dir,
+            checkpoint_every,
+            quiet,
+        } => resume(dir, checkpoint_every, quiet),
         Command::Validate { scenario, set } => validate(&scenario, &set),
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(Exit::Done) => ExitCode::SUCCESS,
+        Ok(Exit::Interrupted) => ExitCode::from(interrupt::exit_code()),
         Err(message) => {
             eprintln!("error: {message}");
             ExitCode::FAILURE

@@ -24,6 +24,25 @@ pub const WORLD2025_TOML: &str = include_str!("../../configs/world2025.toml");
 /// A three-country toy world used by the tests and the examples.
 pub const TOY3_TOML: &str = include_str!("../../configs/toy3.toml");
 
+/// Names of the scenarios compiled into the binary, with their text.
+pub const EMBEDDED: &[(&str, &str)] = &[("world2025", WORLD2025_TOML), ("toy3", TOY3_TOML)];
+
+/// Loads a scenario by path, or an embedded one by name (`world2025`, `toy3`) when no file of that
+/// name exists; returns it with its source as the manifest names it.
+pub fn load_named(name: &str, overrides: &[Override]) -> Result<(Scenario, String), ScenarioError> {
+    let embedded = EMBEDDED.iter().find(|(n, _)| *n == name);
+    match embedded {
+        Some((n, text)) if !std::path::Path::new(name).exists() => {
+            let source = SourceName::Embedded(n);
+            load_str(text, &source, overrides).map(|s| (s, source.to_string()))
+        }
+        _ => {
+            let path = std::path::Path::new(name);
+            load_file(path, overrides).map(|s| (s, path.display().to_string()))
+        }
+    }
+}
+
 /// A complete scenario: global parameters, countries, partnerships and policies.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
