@@ -265,6 +265,8 @@ pub fn resume(
         DirStatus::Unfinished { .. } => {}
     }
     let mut record = read_record(dir)?;
+    // A kill while writing leaves a temporary file; this process will write its own.
+    output::remove_stale_temps(dir)?;
     if let Some(every) = checkpoint_every {
         record.checkpoint_every = every;
     }

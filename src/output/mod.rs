@@ -186,6 +186,22 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
     result
 }
 
+/// Removes temporary files left in `dir` by a process killed while writing (see
+/// [`write_atomic`]: `.NAME.tmp-PID`). Only files of that pattern are touched.
+pub fn remove_stale_temps(dir: &Path) -> Result<(), OutputError> {
+    for entry in fs::read_dir(dir).map_err(io_err(dir))? {
+        let path = entry.map_err(io_err(dir))?.path();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if name.starts_with('.') && name.contains(".tmp-") && path.is_file() {
+            fs::remove_file(&path).map_err(io_err(&path))?;
+        }
+    }
+    Ok(())
+}
+
 /// Units and meaning of an output variable, for the manifest and the docs.
 pub fn describe(variable: &str) -> (&'static str, &'static str) {
     match variable {

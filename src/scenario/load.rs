@@ -18,6 +18,8 @@ use super::{check, Scenario, COUNTRY_REQUIRED, PARTNERSHIP_REQUIRED, POLICY_REQU
 pub const MAX_SCENARIO_BYTES: u64 = 4 * 1024 * 1024;
 /// Deepest table/array nesting accepted (a scenario needs 3).
 const MAX_DEPTH: usize = 16;
+/// Problems listed in an error message; the rest are counted.
+const MAX_REPORTED: usize = 50;
 
 /// Where a scenario came from, for error messages and the manifest.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -101,12 +103,22 @@ impl Problem {
             let _col = parts.next();
             parts.next().and_then(|l| l.parse().ok())
         };
+        // Hostile input can make keys and messages enormous; a report stays readable.
         Problem {
             location,
             line,
-            key: key.to_string(),
-            message,
+            key: clip(key, 120),
+            message: clip(&message, 600),
         }
+    }
+}
+
+/// `text` cut to at most `max` characters, with an ellipsis when cut.
+fn clip(text: &str, max: usize) -> String {
+    if text.chars().count() > max {
+        format!("{}…", text.chars().take(max).collect::<String>())
+    } else {
+        text.to_string()
     }
 }
 
@@ -138,12 +150,16 @@ impl fmt::Display for ScenarioError {
             self.source_name,
             if n == 1 { "" } else { "s" }
         )?;
-        for (i, p) in self.problems.iter().enumerate() {
+        let shown = n.min(MAX_REPORTED);
+        for (i, p) in self.problems.iter().take(shown).enumerate() {
             if i + 1 < n {
                 writeln!(f, "  {p}")?;
             } else {
                 write!(f, "  {p}")?;
             }
+        }
+        if n > shown {
+            write!(f, "  … and {} more", n - shown)?;
         }
         Ok(())
     }
@@ -195,17 +211,31 @@ pub fn load_file(path: &Path, overrides: &[Override]) -> Result<Scenario, Scenar
     let bytes = std::fs::read(path).map_err(|e| {
         ScenarioError::single(&source, loc.clone(), "", format!("cannot read: {e}"))
     })?;
-    let text = String::from_utf8(bytes).map_err(|e| {
-        let offset = e.utf8_error().valid_up_to();
-        let (line, col) = line_col(&String::from_utf8_lossy(&e.into_bytes()[..offset]), offset);
+    load_bytes(&bytes, &source, overrides)
+}
+
+/// Checks that `bytes` are UTF-8 text, then parses and checks them as scenario text.
+pub fn load_bytes(
+    bytes: &[u8],
+    source: &SourceName,
+    overrides: &[Override],
+) -> Result<Scenario, ScenarioError> {
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        let offset = e.valid_up_to();
+        // The prefix up to `offset` is valid UTF-8 by definition.
+        let valid = std::str::from_utf8(&bytes[..offset]).unwrap_or_default();
+        let (line, col) = line_col(valid, offset);
         ScenarioError::single(
-            &source,
-            format!("{loc}:{line}:{col}"),
+            source,
+            format!("{source}:{line}:{col}"),
             "",
-            "file is not valid UTF-8".into(),
+            format!(
+                "file is not valid UTF-8 (byte 0x{:02x} at offset {offset}); scenarios are TOML text",
+                bytes.get(offset).copied().unwrap_or(0)
+            ),
         )
     })?;
-    load_str(&text, &source, overrides)
+    load_str(text, source, overrides)
 }
 
 /// Parses and checks scenario text, applying `overrides`.
@@ -247,8 +277,14 @@ pub fn load_str(
             format!("TOML syntax: {}", e.message().trim()),
         )
     })?;
+    let mut keys = Vec::new();
+    index_spans(spanned.get_ref(), "", &mut keys);
+    let offsets: Vec<usize> = keys.iter().map(|(_, at)| *at).collect();
     let mut spans = BTreeMap::new();
-    index_spans(spanned.get_ref(), "", text, &mut spans);
+    for ((path, _), place) in keys.into_iter().zip(line_cols(text, &offsets)) {
+        // The first occurrence names the key (array items are indexed before their contents).
+        spans.entry(path).or_insert(place);
+    }
     let mut table: Table = toml::from_str(text).map_err(|e| {
         ScenarioError::single(
             source,
@@ -368,37 +404,57 @@ fn excessive_nesting(text: &str) -> Option<usize> {
     None
 }
 
-fn index_spans(
-    table: &DeTable<'_>,
-    prefix: &str,
-    text: &str,
-    out: &mut BTreeMap<String, (usize, usize)>,
-) {
+/// Every key path of the document with the byte offset where it starts.
+fn index_spans(table: &DeTable<'_>, prefix: &str, out: &mut Vec<(String, usize)>) {
     for (key, value) in table.iter() {
         let path = join(prefix, key.get_ref());
-        out.insert(path.clone(), line_col(text, key.span().start));
-        index_value(value.get_ref(), &path, text, out);
+        out.push((path.clone(), key.span().start));
+        index_value(value.get_ref(), &path, out);
     }
 }
 
-fn index_value(
-    value: &DeValue<'_>,
-    path: &str,
-    text: &str,
-    out: &mut BTreeMap<String, (usize, usize)>,
-) {
+fn index_value(value: &DeValue<'_>, path: &str, out: &mut Vec<(String, usize)>) {
     match value {
-        DeValue::Table(t) => index_spans(t, path, text, out),
+        DeValue::Table(t) => index_spans(t, path, out),
         DeValue::Array(items) => {
+            // Items of scalar arrays are located by their array: indexing them would cost a
+            // string per number of `x = [1, 1, …]`.
             for (i, item) in items.iter().enumerate() {
-                let item_path = format!("{path}[{i}]");
-                out.entry(item_path.clone())
-                    .or_insert_with(|| line_col(text, item.span().start));
-                index_value(item.get_ref(), &item_path, text, out);
+                if matches!(item.get_ref(), DeValue::Table(_) | DeValue::Array(_)) {
+                    let item_path = format!("{path}[{i}]");
+                    out.push((item_path.clone(), item.span().start));
+                    index_value(item.get_ref(), &item_path, out);
+                }
             }
         }
         _ => {}
     }
+}
+
+/// 1-based (line, column in characters) of many byte offsets, in one pass over `text`: a pass
+/// per key would be quadratic, and a 4 MiB file can hold hundreds of thousands of keys.
+fn line_cols(text: &str, offsets: &[usize]) -> Vec<(usize, usize)> {
+    let mut order: Vec<usize> = (0..offsets.len()).collect();
+    order.sort_by_key(|&i| offsets[i]);
+    let mut out = vec![(1, 1); offsets.len()];
+    let (mut line, mut col) = (1, 1);
+    let mut chars = text.char_indices().peekable();
+    for i in order {
+        while let Some(&(pos, ch)) = chars.peek() {
+            if pos >= offsets[i] {
+                break;
+            }
+            if ch == '\n' {
+                line += 1;
+                col = 1;
+            } else {
+                col += 1;
+            }
+            chars.next();
+        }
+        out[i] = (line, col);
+    }
+    out
 }
 
 fn join(prefix: &str, key: &str) -> String {
@@ -483,10 +539,7 @@ fn apply_override(root: &mut Table, ov: &Override) -> Result<String, String> {
                 i += 2;
             }
             other => {
-                return Err(format!(
-                    "`{canonical}` is a {}, not a table",
-                    other.type_str()
-                ));
+                return Err(format!("`{canonical}` is {}, not a table", describe(other)));
             }
         }
     }
@@ -620,6 +673,9 @@ fn short(v: &Value) -> String {
 /// The known key closest to `key` by edit distance, if close enough to be a typo.
 fn closest<'a>(key: &str, known: impl Iterator<Item = &'a str>) -> Option<&'a str> {
     let mut best: Option<(usize, &str)> = None;
+    if key.len() > 64 {
+        return None; // no key is that long; and edit distance is quadratic
+    }
     for k in known {
         let d = edit_distance(key, k);
         if d <= 2.max(key.len() / 4) && best.is_none_or(|(bd, _)| d < bd) {

@@ -17,7 +17,7 @@ pub mod load;
 
 use serde::{Deserialize, Serialize};
 
-pub use load::{load_file, load_str, Override, Problem, ScenarioError, SourceName};
+pub use load::{load_bytes, load_file, load_str, Override, Problem, ScenarioError, SourceName};
 
 /// The default world, embedded in the binary so that `talentflow run` needs no file.
 pub const WORLD2025_TOML: &str = include_str!("../../configs/world2025.toml");
