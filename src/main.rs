@@ -137,6 +137,12 @@ fn report(
             }
             Ok(Exit::Done)
         }
+        Outcome::AlreadyComplete { dir } => {
+            if !quiet {
+                println!("{} is already complete", dir.display());
+            }
+            Ok(Exit::Done)
+        }
         Outcome::Interrupted { dir, tick, ticks } => {
             eprintln!(
                 "interrupted ({}) after tick {tick} of {ticks}; checkpoint saved in {}\n\

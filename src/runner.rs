@@ -20,9 +20,12 @@
 //! seed and the rest of the manifest facts from `run.json`, and random draws need no saved
 //! position (see [`crate::rng`]).
 //!
-//! Library users (experiments, sweeps) build a [`Plan`] per run and call [`execute`]; with
-//! `should_stop = &interrupt::requested` every run stops cleanly on Ctrl-C, and a loop over runs
-//! should stop too when it sees [`Outcome::Interrupted`].
+//! Library users (experiments, sweeps) build a [`Plan`] per run and call [`run_or_resume`]: it
+//! skips a run whose directory is already complete, resumes one that is unfinished, and starts the
+//! rest, so re-issuing an interrupted sweep continues it. With
+//! `should_stop = &interrupt::requested` (after [`crate::interrupt::install`]) every run stops
+//! cleanly on Ctrl-C; a loop over runs should stop too when it sees [`Outcome::Interrupted`] and
+//! exit with [`crate::interrupt::exit_code`].
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -82,6 +85,11 @@ pub struct Plan {
 pub enum Outcome {
     /// All ticks done and every output written.
     Finished(Box<Finished>),
+    /// The directory already held this run, complete ([`run_or_resume`] only); nothing was done.
+    AlreadyComplete {
+        /// The run directory.
+        dir: PathBuf,
+    },
     /// Stopped on request after a tick; the checkpoint holds the state.
     Interrupted {
         /// The run directory (`talentflow resume DIR` continues it).
@@ -211,6 +219,50 @@ pub fn execute(
     output::write_atomic(&dir.join(output::RUN_RECORD), json.as_bytes())?;
     let sim = Simulation::new(plan.scenario, plan.seed);
     drive(sim, &dir, &record, None, None, progress, should_stop)
+}
+
+/// For experiments and sweeps: makes sure `plan.dir` holds the finished run of `plan`. A complete
+/// directory of the same scenario and seed is left as it is ([`Outcome::AlreadyComplete`]); an
+/// unfinished one of the same scenario and seed is resumed; an empty one is started. A directory
+/// holding another run (or anything else) is an error, never overwritten.
+pub fn run_or_resume(
+    plan: Plan,
+    progress: &mut dyn FnMut(usize, usize),
+    should_stop: &dyn Fn() -> bool,
+) -> Result<Outcome, RunError> {
+    let dir = plan.dir.clone();
+    let hash = plan.scenario.hash();
+    let other = |what: &str| {
+        resume_err(
+            &dir,
+            format!(
+                "it holds {what}, not this run (scenario blake3 {hash}, seed {})",
+                plan.seed
+            ),
+        )
+    };
+    match output::status(&dir) {
+        DirStatus::Empty => execute(plan, false, progress, should_stop),
+        DirStatus::Other => Err(OutputError::Exists(dir.clone()).into()),
+        DirStatus::Unfinished { .. } => {
+            let record = read_record(&dir)?;
+            if record.scenario_hash != hash || record.seed != plan.seed {
+                return Err(other("another unfinished run"));
+            }
+            resume(&dir, Some(plan.checkpoint_every), progress, should_stop)
+        }
+        DirStatus::Complete => {
+            let path = dir.join(output::MANIFEST);
+            let manifest: serde_json::Value = std::fs::read(&path)
+                .ok()
+                .and_then(|b| serde_json::from_slice(&b).ok())
+                .unwrap_or_default();
+            if manifest["scenario_hash"] != hash.as_str() || manifest["seed"] != plan.seed {
+                return Err(other("another complete run"));
+            }
+            Ok(Outcome::AlreadyComplete { dir })
+        }
+    }
 }
 
 /// Reads `DIR/run.json`.

@@ -186,7 +186,7 @@ fn unfinished(name: &str, seed: u64, set: &[&str], stop_after: usize) -> PathBuf
     });
     match outcome.unwrap() {
         Outcome::Interrupted { tick, .. } => assert_eq!(tick, stop_after),
-        Outcome::Finished(_) => panic!("did not stop"),
+        _ => panic!("did not stop"),
     }
     dir
 }
@@ -301,4 +301,32 @@ fn wrong_directories_and_damaged_checkpoints_are_refused() {
     let r = talentflow(&["resume", d, "-q"]);
     assert!(r.status.success(), "{}", text(&r.stderr));
     assert_eq!(output::status(&dir), DirStatus::Complete);
+}
+
+#[test]
+fn run_or_resume_skips_complete_runs_and_resumes_unfinished_ones() {
+    let set = vec!["world.years=1".to_string()];
+    let plan = |dir: &Path, seed: u64| {
+        runner::plan("toy3", &set, Some(seed), Some(dir.to_path_buf()), 3).unwrap()
+    };
+    let dir = unfinished("sweep-member", 6, &["world.years=1"], 5);
+    // Another seed's run is not this directory's.
+    let err = runner::run_or_resume(plan(&dir, 7), &mut |_, _| {}, &|| false).unwrap_err();
+    assert!(err.to_string().contains("another unfinished run"), "{err}");
+    let outcome = runner::run_or_resume(plan(&dir, 6), &mut |_, _| {}, &|| false).unwrap();
+    assert!(matches!(&outcome, Outcome::Finished(f) if f.resumed_from == Some(5)));
+    let outcome = runner::run_or_resume(plan(&dir, 6), &mut |_, _| {}, &|| false).unwrap();
+    assert!(matches!(outcome, Outcome::AlreadyComplete { .. }));
+    let err = runner::run_or_resume(plan(&dir, 7), &mut |_, _| {}, &|| false).unwrap_err();
+    assert!(err.to_string().contains("another complete run"), "{err}");
+    let fresh = scratch("sweep-fresh");
+    let outcome = runner::run_or_resume(plan(&fresh, 6), &mut |_, _| {}, &|| false).unwrap();
+    assert!(matches!(&outcome, Outcome::Finished(f) if f.resumed_from.is_none()));
+    for name in OUTPUTS {
+        assert_eq!(
+            std::fs::read(fresh.join(name)).unwrap(),
+            std::fs::read(dir.join(name)).unwrap(),
+            "{name}"
+        );
+    }
 }
