@@ -21,7 +21,10 @@ fn simulate_if_small(s: Scenario) {
         let rec = sim.into_recorder();
         // Validation is meant to keep every accepted scenario within floating-point range.
         if let Err(e) = talentflow::output::check_finite(&s, &rec) {
-            panic!("valid scenario gave non-finite output: {e}\n{}", s.to_toml());
+            panic!(
+                "valid scenario gave non-finite output: {e}\n{}",
+                s.to_toml()
+            );
         }
     }
 }
