@@ -81,6 +81,9 @@ pub enum CheckpointError {
     /// Writing the file failed.
     #[error("cannot write checkpoint: {0}")]
     Write(#[from] OutputError),
+    /// Serialising the state failed.
+    #[error("cannot encode checkpoint: {0}")]
+    Encode(String),
     /// The file does not start with the checkpoint magic.
     #[error("{path} is not a talentflow checkpoint")]
     NotACheckpoint {
@@ -164,9 +167,9 @@ fn corrupt(path: &Path, what: impl Into<String>) -> CheckpointError {
 }
 
 /// Encodes the state of `sim` as checkpoint bytes.
-pub fn encode(sim: &Simulation) -> Vec<u8> {
-    // Serialising plain vectors and numbers into a Vec cannot fail.
-    let body = postcard::to_stdvec(&sim.state()).unwrap_or_default();
+pub fn encode(sim: &Simulation) -> Result<Vec<u8>, CheckpointError> {
+    let encode_err = |e: postcard::Error| CheckpointError::Encode(e.to_string());
+    let body = postcard::to_stdvec(&sim.state()).map_err(encode_err)?;
     let header = Header {
         talentflow_version: crate::VERSION.to_string(),
         scenario_hash: sim.scenario().hash(),
@@ -176,7 +179,7 @@ pub fn encode(sim: &Simulation) -> Vec<u8> {
         body_len: body.len() as u64,
         body_blake3: *blake3::hash(&body).as_bytes(),
     };
-    let header = postcard::to_stdvec(&header).unwrap_or_default();
+    let header = postcard::to_stdvec(&header).map_err(encode_err)?;
     let mut out = Vec::with_capacity(PREFIX + header.len() + SUM + body.len());
     out.extend_from_slice(&MAGIC);
     out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
@@ -185,12 +188,12 @@ pub fn encode(sim: &Simulation) -> Vec<u8> {
     let sum = blake3::hash(&out);
     out.extend_from_slice(sum.as_bytes());
     out.extend_from_slice(&body);
-    out
+    Ok(out)
 }
 
 /// Writes a checkpoint of `sim` to `path` atomically.
 pub fn save(sim: &Simulation, path: &Path) -> Result<(), CheckpointError> {
-    Ok(output::write_atomic(path, &encode(sim))?)
+    Ok(output::write_atomic(path, &encode(sim)?)?)
 }
 
 /// Checks the prefix and header of checkpoint bytes; returns the header and the body.
@@ -343,7 +346,7 @@ mod tests {
         for _ in 0..7 {
             first.step();
         }
-        let bytes = encode(&first);
+        let bytes = encode(&first).unwrap();
         drop(first);
         let mut resumed = decode(&bytes, Path::new("x"), s, 5).unwrap();
         assert_eq!(resumed.tick(), 7);
@@ -356,7 +359,7 @@ mod tests {
         let s = toy(1);
         let mut sim = Simulation::new(s.clone(), 5);
         sim.step();
-        let good = encode(&sim);
+        let good = encode(&sim).unwrap();
         let p = Path::new("ck");
         let err = |bytes: &[u8], s: &Scenario, seed: u64| {
             decode(bytes, p, s.clone(), seed).err().unwrap().to_string()
@@ -384,5 +387,18 @@ mod tests {
         let other = toy(2);
         assert!(err(&good, &other, 5).contains("another scenario"));
         assert!(err(&good, &s, 6).contains("seed 5"));
+
+        // Intact, but written by another talentflow version.
+        let (mut header, body) = split(&good, p).unwrap();
+        header.talentflow_version = "0.0.1-elsewhere".into();
+        let header = postcard::to_stdvec(&header).unwrap();
+        let mut foreign = MAGIC.to_vec();
+        foreign.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+        foreign.extend_from_slice(&(header.len() as u32).to_le_bytes());
+        foreign.extend_from_slice(&header);
+        let sum = blake3::hash(&foreign);
+        foreign.extend_from_slice(sum.as_bytes());
+        foreign.extend_from_slice(body);
+        assert!(err(&foreign, &s, 5).contains("written by talentflow 0.0.1-elsewhere"));
     }
 }
