@@ -250,6 +250,37 @@ fn run_checked(s: Scenario) {
     }
 }
 
+/// Replays the inputs that crashed the cargo-fuzz target (`tests/fuzz_crashes/`), decoded the way
+/// the target decodes them: first byte even → a scenario file; odd → `--set` lines for toy3.
+#[test]
+fn fuzz_crashers_stay_fixed() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fuzz_crashes");
+    let mut n = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let data = std::fs::read(entry.unwrap().path()).unwrap();
+        let Some((&mode, rest)) = data.split_first() else {
+            continue;
+        };
+        let source = SourceName::Embedded("crasher");
+        if mode & 1 == 0 {
+            if let Ok(s) = load_bytes(rest, &source, &[]) {
+                let _ = s;
+            }
+        } else {
+            let text = String::from_utf8_lossy(rest);
+            let overrides: Vec<Override> = text
+                .lines()
+                .filter_map(|l| Override::parse(l).ok())
+                .collect();
+            if load_str(TOY3_TOML, &source, &overrides).is_ok() {
+                simulate_small(TOY3_TOML, &overrides);
+            }
+        }
+        n += 1;
+    }
+    assert!(n > 0, "no crashers in {dir}");
+}
+
 #[test]
 fn mutated_scenarios_never_panic() {
     let iters: usize = std::env::var("TALENTFLOW_FUZZ_ITERS")

@@ -56,7 +56,18 @@ impl Override {
             .ok_or_else(|| format!("`--set {text}`: expected key.path=value"))?;
         let path = path.trim();
         if path.is_empty() || path.split('.').any(|s| s.trim().is_empty()) {
-            return Err(format!("`--set {text}`: empty key in `{path}`"));
+            return Err(format!(
+                "`--set {}`: empty key in `{}`",
+                clip(text, 80),
+                clip(path, 80)
+            ));
+        }
+        let parts = path.split('.').count();
+        if parts > MAX_DEPTH {
+            return Err(format!(
+                "`--set {}`: a key path of {parts} parts; scenario keys have at most 3",
+                clip(text, 80)
+            ));
         }
         Ok(Override {
             path: path.to_string(),
@@ -499,6 +510,14 @@ fn parent(path: &str) -> Option<String> {
 /// Applies one override; returns the canonical path it wrote (`country[3].wage_k`).
 fn apply_override(root: &mut Table, ov: &Override) -> Result<String, String> {
     let segments: Vec<&str> = ov.path.split('.').map(str::trim).collect();
+    // Each segment can create a nested table; thousands would overflow the stack when the
+    // document is later walked or dropped (found by fuzzing).
+    if segments.len() > MAX_DEPTH {
+        return Err(format!(
+            "a key path of {} parts; scenario keys have at most 3",
+            segments.len()
+        ));
+    }
     let mut canonical = String::new();
     let mut table = root;
     let mut i = 0;
@@ -661,13 +680,54 @@ fn describe(v: &Value) -> &'static str {
     }
 }
 
+/// A value as quoted in a message, cut at 40 characters. Tables and arrays are rendered two
+/// levels deep at most (serialising a whole hostile document could be deep and huge).
 fn short(v: &Value) -> String {
-    let s = v.to_string();
-    if s.chars().count() > 40 {
-        format!("{}…", s.chars().take(40).collect::<String>())
-    } else {
-        s
+    fn render(v: &Value, depth: usize, out: &mut String) {
+        if out.len() > 40 {
+            return;
+        }
+        match v {
+            Value::Table(t) if depth >= 2 => {
+                out.push_str(if t.is_empty() { "{}" } else { "{…}" })
+            }
+            Value::Array(a) if depth >= 2 => {
+                out.push_str(if a.is_empty() { "[]" } else { "[…]" })
+            }
+            Value::Table(t) => {
+                out.push_str("{ ");
+                for (i, (k, x)) in t.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    if out.len() > 40 {
+                        break;
+                    }
+                    out.push_str(&clip(k, 40));
+                    out.push_str(" = ");
+                    render(x, depth + 1, out);
+                }
+                out.push_str(" }");
+            }
+            Value::Array(a) => {
+                out.push('[');
+                for (i, x) in a.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    if out.len() > 40 {
+                        break;
+                    }
+                    render(x, depth + 1, out);
+                }
+                out.push(']');
+            }
+            scalar => out.push_str(&clip(&scalar.to_string(), 40)),
+        }
     }
+    let mut s = String::new();
+    render(v, 0, &mut s);
+    clip(&s, 40)
 }
 
 /// The known key closest to `key` by edit distance, if close enough to be a typo.
