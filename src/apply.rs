@@ -7,7 +7,7 @@ use crate::rng::{Phase, Streams};
 use crate::step::{ResearcherIntents, StartupIntents};
 
 /// What happened during one tick, per country, in agent units.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TickCounts {
     /// Researchers arriving (moves and founders following their startup).
     pub inflow: Vec<u64>,

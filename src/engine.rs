@@ -4,6 +4,8 @@
 //! outputs, and every random draw is addressed by (seed, tick, phase, block), so a run is a pure
 //! function of (scenario, seed, version) whatever the thread count.
 
+use serde::{Deserialize, Serialize};
+
 use crate::agents::{Researchers, Startups};
 use crate::aggregates::Aggregates;
 use crate::apply::{apply, EntrantPlan, TickCounts};
@@ -245,5 +247,209 @@ impl Simulation {
     /// Finishes the run and returns its observations.
     pub fn into_recorder(self) -> Recorder {
         self.recorder
+    }
+
+    /// The evolving state, borrowed, for a checkpoint ([`crate::checkpoint`]). Everything else a
+    /// run needs is rebuilt from (scenario, seed): `Params` from the scenario, and the random
+    /// streams from the seed, because every draw is addressed by (seed, tick, phase, block) and no
+    /// stream carries a position from one tick to the next.
+    pub fn state(&self) -> StateRef<'_> {
+        StateRef {
+            tick: self.tick as u64,
+            researchers: &self.researchers,
+            startups: &self.startups,
+            countries: &self.countries,
+            aggregates: &self.aggregates,
+            base_openness: &self.base_openness,
+            base_partnership: &self.base_partnership,
+            recorder: &self.recorder,
+            last_counts: &self.last_counts,
+            dropped_initial_startups: self.dropped_initial_startups,
+        }
+    }
+
+    /// Rebuilds a run from its scenario, seed and a saved [`State`]; the result continues exactly
+    /// as the run that saved it would have. The state is checked against the scenario first, so
+    /// a state that does not fit (another scenario, a damaged file) is an error, never a panic.
+    pub fn restore(scenario: Scenario, seed: u64, state: State) -> Result<Simulation, String> {
+        let params = Params::new(&scenario);
+        state.check(&params)?;
+        Ok(Simulation {
+            streams: Streams::new(seed),
+            tick: state.tick as usize,
+            researchers: state.researchers,
+            startups: state.startups,
+            countries: state.countries,
+            aggregates: state.aggregates,
+            base_openness: state.base_openness,
+            base_partnership: state.base_partnership,
+            recorder: state.recorder,
+            last_counts: state.last_counts,
+            dropped_initial_startups: state.dropped_initial_startups,
+            scenario,
+            params,
+            seed,
+        })
+    }
+}
+
+/// The evolving state of a run, borrowed from a [`Simulation`] for serialisation. Serialises to
+/// the same bytes as [`State`] (same fields, same order).
+#[derive(Debug, Serialize)]
+pub struct StateRef<'a> {
+    tick: u64,
+    researchers: &'a Researchers,
+    startups: &'a Startups,
+    countries: &'a CountryState,
+    aggregates: &'a Aggregates,
+    base_openness: &'a Vec<f64>,
+    base_partnership: &'a Vec<f64>,
+    recorder: &'a Recorder,
+    last_counts: &'a TickCounts,
+    dropped_initial_startups: u64,
+}
+
+/// The evolving state of a run, owned: what a checkpoint body decodes into.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct State {
+    tick: u64,
+    researchers: Researchers,
+    startups: Startups,
+    countries: CountryState,
+    aggregates: Aggregates,
+    base_openness: Vec<f64>,
+    base_partnership: Vec<f64>,
+    recorder: Recorder,
+    last_counts: TickCounts,
+    dropped_initial_startups: u64,
+}
+
+impl State {
+    /// Ticks done when the state was saved.
+    pub fn tick(&self) -> u64 {
+        self.tick
+    }
+
+    /// Checks that every index and length fits the run's dimensions, so that continuing cannot
+    /// index out of bounds.
+    fn check(&self, p: &Params) -> Result<(), String> {
+        let c = p.c;
+        let cc = c * c;
+        let rows = p.ticks + 1;
+        let len = |what: &str, found: usize, expected: usize| {
+            if found == expected {
+                Ok(())
+            } else {
+                Err(format!("{what} has length {found}, expected {expected}"))
+            }
+        };
+        if self.tick as usize > p.ticks {
+            return Err(format!(
+                "tick {} is beyond the run's {} ticks",
+                self.tick, p.ticks
+            ));
+        }
+        let r = &self.researchers;
+        let n = r.len();
+        len("researchers.loc", r.loc.len(), n)?;
+        len("researchers.skill", r.skill.len(), n)?;
+        len("researchers.mobility", r.mobility.len(), n)?;
+        len("researchers.founder", r.founder.len(), n)?;
+        len("researchers.born_tick", r.born_tick.len(), n)?;
+        if r.home.iter().chain(&r.loc).any(|&k| k as usize >= c) {
+            return Err(format!("a researcher's country is not one of the {c}"));
+        }
+        let s = &self.startups;
+        let m = s.len();
+        len("startups.founder", s.founder.len(), m)?;
+        len("startups.quality", s.quality.len(), m)?;
+        len("startups.stage", s.stage.len(), m)?;
+        len("startups.runway", s.runway.len(), m)?;
+        len("startups.raised", s.raised.len(), m)?;
+        len("startups.born_tick", s.born_tick.len(), m)?;
+        if s.loc.iter().any(|&k| k as usize >= c) {
+            return Err(format!("a startup's country is not one of the {c}"));
+        }
+        if s.founder.iter().any(|&f| f as usize >= n) {
+            return Err("a startup's founder is not a researcher".into());
+        }
+        if s.stage.iter().any(|&st| st > crate::step::LAST_STAGE) {
+            return Err("a startup's stage is out of range".into());
+        }
+        let k = &self.countries;
+        for (what, v) in [
+            ("wage", &k.wage),
+            ("capital", &k.capital),
+            ("available", &k.available),
+            ("per_startup", &k.per_startup),
+            ("innovation_local", &k.innovation_local),
+            ("innovation", &k.innovation),
+            ("compute", &k.compute),
+            ("queue", &k.queue),
+            ("headroom", &k.headroom),
+            ("built", &k.built),
+            ("requested", &k.requested),
+            ("ecosystem", &k.ecosystem),
+            ("openness", &k.openness),
+            ("n0", &k.n0),
+            ("i0", &k.i0),
+            ("e0", &k.e0),
+        ] {
+            len(&format!("countries.{what}"), v.len(), c)?;
+        }
+        len("countries.partnership", k.partnership.len(), cc)?;
+        len(
+            "countries.grid_pipeline",
+            k.grid_pipeline.len(),
+            (p.grid_lead_ticks + 1) * c,
+        )?;
+        let a = &self.aggregates;
+        len("aggregates.c", a.c, c)?;
+        len("aggregates.researchers", a.researchers.len(), c)?;
+        len("aggregates.talent_fixed", a.talent_fixed.len(), c)?;
+        len("aggregates.startups", a.startups.len(), c)?;
+        len("aggregates.origin_location", a.origin_location.len(), cc)?;
+        len("base_openness", self.base_openness.len(), c)?;
+        len("base_partnership", self.base_partnership.len(), cc)?;
+        let rec = &self.recorder;
+        len("recorder.c", rec.c, c)?;
+        len("recorder.rows", rec.rows, self.tick as usize + 1)?;
+        len(
+            "recorder.country",
+            rec.country.len(),
+            crate::record::COUNTRY_VARIABLES.len(),
+        )?;
+        for v in &rec.country {
+            len("recorder.country[..]", v.len(), rows * c)?;
+        }
+        len(
+            "recorder.world",
+            rec.world.len(),
+            crate::record::WORLD_VARIABLES.len(),
+        )?;
+        for v in &rec.world {
+            len("recorder.world[..]", v.len(), rows)?;
+        }
+        len("recorder.flows", rec.flows.len(), p.ticks * cc)?;
+        len(
+            "recorder.origin_location",
+            rec.origin_location.len(),
+            rows * cc,
+        )?;
+        let t = &self.last_counts;
+        for (what, v) in [
+            ("inflow", &t.inflow),
+            ("outflow", &t.outflow),
+            ("entrants", &t.entrants),
+            ("retired", &t.retired),
+            ("founded", &t.founded),
+            ("failed", &t.failed),
+            ("exits", &t.exits),
+            ("relocated", &t.relocated),
+        ] {
+            len(&format!("last_counts.{what}"), v.len(), c)?;
+        }
+        len("last_counts.flows", t.flows.len(), cc)?;
+        Ok(())
     }
 }

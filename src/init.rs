@@ -92,14 +92,15 @@ pub fn startups(
         by_country[l as usize].push(i as u32);
     }
     let mut drawn: Vec<(u32, CountryId, f32, u8, u32)> = Vec::new();
-    let mut dropped = 0;
+    let mut dropped = 0u64;
     for (k, candidates) in by_country.iter_mut().enumerate() {
         let mut rng = streams.stream(0, Phase::InitStartups, k);
         let expected = s.countries[k].startups / p.scale;
         let whole = expected.floor();
-        let wanted = whole as u64 + u64::from(rng.uniform() < expected - whole);
-        let n = (wanted as usize).min(candidates.len());
-        dropped += wanted - n as u64;
+        // `as` saturates: a figure beyond u64 is simply "more than there are founders".
+        let wanted = (whole as u64).saturating_add(u64::from(rng.uniform() < expected - whole));
+        let n = usize::try_from(wanted).map_or(candidates.len(), |w| w.min(candidates.len()));
+        dropped = dropped.saturating_add(wanted - n as u64);
         // Partial Fisher–Yates: the first n candidates become a uniform sample of founders.
         for t in 0..n {
             let pick = t

@@ -1,5 +1,5 @@
 //! `talentflow`: the command-line front of the talentflow library. Parsing arguments and printing
-//! is all that happens here; the work is in the library.
+//! is all that happens here; the work is in the library ([`talentflow::runner`] for runs).
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -9,9 +9,10 @@ use std::time::Instant;
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use talentflow::engine::Simulation;
+use talentflow::interrupt;
 use talentflow::output::{self, RunInfo};
-use talentflow::scenario::{self, Override, Scenario, ScenarioError};
+use talentflow::runner::{self, Outcome, RunError};
+use talentflow::scenario::{self, Override};
 
 #[derive(Parser)]
 #[command(
@@ -42,6 +43,17 @@ enum Command {
     Sensitivity {
         /// Sweep directory with a complete results.csv.
         dir: PathBuf,
+    },
+    /// Continue a run that was interrupted or killed, from its directory's checkpoint.
+    Resume {
+        /// The run directory (the --out of the interrupted run).
+        dir: PathBuf,
+        /// Checkpoint interval in ticks (default: the one the run was started with).
+        #[arg(long, value_name = "N")]
+        checkpoint_every: Option<u64>,
+        /// Print nothing but errors.
+        #[arg(long, short)]
+        quiet: bool,
     },
     /// Check a scenario file (and overrides); list every problem with file, line and key.
     Validate {
@@ -91,6 +103,10 @@ struct RunArgs {
     /// Override a parameter: key.path=value (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     set: Vec<String>,
+    /// Save a checkpoint every N ticks, so `talentflow resume` can continue a killed run
+    /// (0 = only when interrupted by SIGINT/SIGTERM).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    checkpoint_every: u64,
     /// Overwrite an existing output directory.
     #[arg(long)]
     force: bool,
@@ -151,16 +167,77 @@ struct SweepArgs {
     mpi: bool,
 }
 
-fn parse_overrides(set: &[String]) -> Result<Vec<Override>, String> {
-    set.iter().map(|s| Override::parse(s)).collect()
+fn done(_: ()) -> Exit {
+    Exit::Done
 }
 
-/// Loads a scenario by path, or one of the embedded ones by name.
-fn load(name: &str, overrides: &[Override]) -> Result<(Scenario, String), ScenarioError> {
-    scenario::load_named(name, None, overrides)
+/// How a command ended, for the exit status.
+enum Exit {
+    Done,
+    Interrupted,
 }
 
-fn run(args: RunArgs) -> Result<(), String> {
+/// Drives a run or a resume with a progress bar and Ctrl-C handling, then reports.
+fn drive(
+    quiet: bool,
+    go: impl FnOnce(&mut dyn FnMut(usize, usize)) -> Result<Outcome, RunError>,
+) -> Result<Exit, String> {
+    interrupt::install()?;
+    let bar = progress_bar(
+        0,
+        quiet,
+        "tick {pos}/{len} [{bar:40}] {elapsed_precise} eta {eta}",
+    );
+    let outcome = go(&mut |tick, ticks| {
+        bar.set_length(ticks as u64);
+        bar.set_position(tick as u64);
+    });
+    bar.finish_and_clear();
+    match outcome.map_err(|e| e.to_string())? {
+        Outcome::Finished(f) => {
+            if !quiet {
+                print!("{}", talentflow::summary::summary(&f.scenario, &f.recorder));
+                let resumed = f
+                    .resumed_from
+                    .map(|t| format!(" (resumed at tick {t})"))
+                    .unwrap_or_default();
+                println!(
+                    "seed {}, {} agents, {} threads, {:.2} s{resumed}; outputs in {}",
+                    f.info.seed,
+                    f.scenario.world.agents,
+                    f.info.threads,
+                    f.info.wall_seconds,
+                    f.dir.display()
+                );
+                if f.info.dropped_initial_startups > 0 {
+                    println!(
+                        "note: {} initial startup agents had no researcher to found them and were dropped",
+                        f.info.dropped_initial_startups
+                    );
+                }
+            }
+            Ok(Exit::Done)
+        }
+        Outcome::AlreadyComplete { dir } => {
+            if !quiet {
+                println!("{} is already complete", dir.display());
+            }
+            Ok(Exit::Done)
+        }
+        Outcome::Interrupted { dir, tick, ticks } => {
+            eprintln!(
+                "interrupted ({}) after tick {tick} of {ticks}; checkpoint saved in {}\n\
+                 resume with: talentflow resume {}",
+                interrupt::signal_name(),
+                dir.display(),
+                dir.display()
+            );
+            Ok(Exit::Interrupted)
+        }
+    }
+}
+
+fn run(args: RunArgs) -> Result<Exit, String> {
     let mut set = args.set.clone();
     if let Some(a) = args.agents {
         set.insert(0, format!("world.agents={a}"));
@@ -168,75 +245,31 @@ fn run(args: RunArgs) -> Result<(), String> {
     if let Some(y) = args.years {
         set.insert(0, format!("world.years={y}"));
     }
-    let overrides = parse_overrides(&set)?;
-    let name = args.scenario.clone().unwrap_or_else(|| "world2025".into());
-    let (scenario, source) = load(&name, &overrides).map_err(|e| e.to_string())?;
-    let seed = args.seed.unwrap_or(scenario.world.seed);
-    let stem = Path::new(&name)
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or(name.clone());
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(format!("runs/{stem}-seed{seed}")));
-    output::prepare_dir(&out, args.force).map_err(|e| e.to_string())?;
-
-    let ticks = scenario.ticks() as u64;
-    let bar = if !args.quiet && std::io::stderr().is_terminal() {
-        let bar = ProgressBar::new(ticks);
-        bar.set_style(
-            ProgressStyle::with_template(
-                "{spinner} tick {pos}/{len} [{bar:40}] {elapsed_precise} eta {eta}",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
-        );
-        bar
-    } else {
-        ProgressBar::hidden()
-    };
-    let started = Instant::now();
-    let mut sim = Simulation::new(scenario.clone(), seed);
-    let dropped = sim.dropped_initial_startups();
-    sim.run(|t| bar.set_position(t as u64));
-    bar.finish_and_clear();
-    let wall = started.elapsed().as_secs_f64();
-    let rec = sim.into_recorder();
-    let info = RunInfo {
-        scenario_source: source,
-        overrides: overrides.iter().map(|o| o.to_string()).collect(),
-        seed,
-        threads: rayon::current_num_threads(),
-        wall_seconds: wall,
-        dropped_initial_startups: dropped,
-    };
-    output::write_run(&out, &scenario, &rec, &info).map_err(|e| e.to_string())?;
-    let report = if args.report {
-        Some(talentflow::report::write_report(&out, None).map_err(|e| e.to_string())?)
-    } else {
-        None
-    };
-    if !args.quiet {
-        print!("{}", talentflow::summary::summary(&scenario, &rec));
-        println!(
-            "seed {seed}, {} agents, {} threads, {wall:.2} s; outputs in {}",
-            scenario.world.agents,
-            info.threads,
-            out.display()
-        );
-        if let Some(path) = &report {
+    let name = args.scenario.unwrap_or_else(|| "world2025".into());
+    let plan = runner::plan(&name, &set, args.seed, args.out, args.checkpoint_every)
+        .map_err(|e| e.to_string())?;
+    let dir = plan.dir.clone();
+    let exit = drive(args.quiet, |progress| {
+        runner::execute(plan, args.force, progress, &interrupt::requested)
+    })?;
+    if args.report && matches!(exit, Exit::Done) {
+        let path = talentflow::report::write_report(&dir, None).map_err(|e| e.to_string())?;
+        if !args.quiet {
             println!("report: {}", path.display());
         }
-        if dropped > 0 {
-            println!("note: {dropped} initial startup agents had no researcher to found them and were dropped");
-        }
     }
-    Ok(())
+    Ok(exit)
 }
 
-fn experiment(args: ExperimentArgs) -> Result<(), String> {
-    use talentflow::experiment::{self, Experiment};
+fn resume(dir: PathBuf, checkpoint_every: Option<u64>, quiet: bool) -> Result<Exit, String> {
+    drive(quiet, |progress| {
+        runner::resume(&dir, checkpoint_every, progress, &interrupt::requested)
+    })
+}
+
+fn experiment(args: ExperimentArgs) -> Result<Exit, String> {
+    use talentflow::experiment::{self, Experiment, ExperimentError};
+    interrupt::install()?;
     let mut exp = Experiment::load(&args.file).map_err(|e| e.to_string())?;
     if let Some(r) = args.replicates {
         if r == 0 {
@@ -264,7 +297,6 @@ fn experiment(args: ExperimentArgs) -> Result<(), String> {
         args.quiet,
         "run {pos}/{len} [{bar:40}] {elapsed_precise} eta {eta}",
     );
-    let stop = std::sync::atomic::AtomicBool::new(false);
     let keep = |i: usize, rec: &talentflow::record::Recorder| -> Result<(), output::OutputError> {
         if !args.keep_runs {
             return Ok(());
@@ -287,9 +319,27 @@ fn experiment(args: ExperimentArgs) -> Result<(), String> {
         output::write_run(&dir, &arm.scenario, rec, &info).map(|_| ())
     };
     let started = Instant::now();
-    let results = pool
-        .install(|| experiment::run(&exp, &stop, &keep, &|| bar.inc(1)))
-        .map_err(|e| e.to_string())?;
+    let results = match pool
+        .install(|| experiment::run(&exp, &interrupt::requested, &keep, &|| bar.inc(1)))
+    {
+        Ok(r) => r,
+        Err(ExperimentError::Interrupted { finished, total }) => {
+            bar.finish_and_clear();
+            let path = out.join("runs.partial.csv");
+            let rows = finished.iter().map(|(i, v)| (*i, v.as_slice()));
+            let bytes =
+                experiment::write::runs_csv(&path, &exp, rows).map_err(|e| e.to_string())?;
+            output::write_atomic(&path, &bytes).map_err(|e| e.to_string())?;
+            eprintln!(
+                "interrupted ({}): {} of {total} runs finished; their outcomes are in {} (no summary was written)",
+                interrupt::signal_name(),
+                finished.len(),
+                path.display()
+            );
+            return Ok(Exit::Interrupted);
+        }
+        Err(e) => return Err(e.to_string()),
+    };
     bar.finish_and_clear();
     let wall = started.elapsed().as_secs_f64();
     let rows = experiment::write::write_results(&out, &exp, &results, jobs, wall)
@@ -302,18 +352,19 @@ fn experiment(args: ExperimentArgs) -> Result<(), String> {
             out.display()
         );
     }
-    Ok(())
+    Ok(Exit::Done)
 }
 
-fn sweep(args: SweepArgs) -> Result<(), String> {
-    use talentflow::sweep::{files, Shard, Sweep};
+fn sweep(args: SweepArgs) -> Result<Exit, String> {
+    use talentflow::sweep::{files, Shard, Sweep, SweepError};
+    interrupt::install()?;
     let sweep = Sweep::load(&args.file).map_err(|e| e.to_string())?;
     let out = args
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from(format!("runs/sweeps/{}", sweep.spec.name)));
     if args.mpi {
-        return mpi_sweep(&sweep, &out, args.force);
+        return mpi_sweep(&sweep, &out, args.force).map(done);
     }
     let shard = match &args.shard {
         Some(text) => Shard::parse(text)?,
@@ -351,10 +402,22 @@ fn sweep(args: SweepArgs) -> Result<(), String> {
             );
         }
     };
-    let stop = std::sync::atomic::AtomicBool::new(false);
-    let report = pool
-        .install(|| files::execute(&sweep, &out, shard, &stop, &on_done))
-        .map_err(|e| e.to_string())?;
+    let report = match pool
+        .install(|| files::execute(&sweep, &out, shard, &interrupt::requested, &on_done))
+    {
+        Ok(r) => r,
+        Err(e @ SweepError::Interrupted { .. }) => {
+            bar.finish_and_clear();
+            eprintln!(
+                "{} ({}); results so far are in {}",
+                e,
+                interrupt::signal_name(),
+                out.display()
+            );
+            return Ok(Exit::Interrupted);
+        }
+        Err(e) => return Err(e.to_string()),
+    };
     bar.finish_and_clear();
     if !args.quiet {
         println!(
@@ -369,7 +432,7 @@ fn sweep(args: SweepArgs) -> Result<(), String> {
             report.results.display()
         );
     }
-    Ok(())
+    Ok(Exit::Done)
 }
 
 #[cfg(feature = "mpi")]
@@ -431,9 +494,12 @@ fn progress_bar(len: u64, quiet: bool, template: &str) -> ProgressBar {
     bar
 }
 
-fn validate(name: &str, set: &[String]) -> Result<(), String> {
-    let overrides = parse_overrides(set)?;
-    let (s, source) = load(name, &overrides).map_err(|e| e.to_string())?;
+fn validate(name: &str, set: &[String]) -> Result<Exit, String> {
+    let overrides = set
+        .iter()
+        .map(|s| Override::parse(s))
+        .collect::<Result<Vec<_>, _>>()?;
+    let (s, source) = scenario::load_named(name, None, &overrides).map_err(|e| e.to_string())?;
     println!(
         "{source}: ok — {} countries, {} partnerships, {} policies, {} ticks, {} agents, scenario blake3 {}",
         s.countries.len(),
@@ -443,7 +509,7 @@ fn validate(name: &str, set: &[String]) -> Result<(), String> {
         s.world.agents,
         s.hash()
     );
-    Ok(())
+    Ok(Exit::Done)
 }
 
 fn plot(dir: &Path, out: Option<&Path>, svg_only: bool) -> Result<(), String> {
@@ -466,14 +532,20 @@ fn main() -> ExitCode {
         Command::Run(args) => run(args),
         Command::Experiment(args) => experiment(args),
         Command::Sweep(args) => sweep(args),
-        Command::Merge { dirs } => merge(&dirs),
-        Command::Sensitivity { dir } => sensitivity(&dir),
+        Command::Merge { dirs } => merge(&dirs).map(done),
+        Command::Sensitivity { dir } => sensitivity(&dir).map(done),
+        Command::Resume {
+            dir,
+            checkpoint_every,
+            quiet,
+        } => resume(dir, checkpoint_every, quiet),
         Command::Validate { scenario, set } => validate(&scenario, &set),
-        Command::Plot { dir, out, svg_only } => plot(&dir, out.as_deref(), svg_only),
-        Command::Report { dir, out } => report(&dir, out.as_deref()),
+        Command::Plot { dir, out, svg_only } => plot(&dir, out.as_deref(), svg_only).map(done),
+        Command::Report { dir, out } => report(&dir, out.as_deref()).map(done),
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(Exit::Done) => ExitCode::SUCCESS,
+        Ok(Exit::Interrupted) => ExitCode::from(interrupt::exit_code()),
         Err(message) => {
             eprintln!("error: {message}");
             ExitCode::FAILURE

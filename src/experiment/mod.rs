@@ -11,7 +11,6 @@
 pub mod write;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -129,10 +128,10 @@ pub enum ExperimentError {
         problems: Vec<String>,
     },
     /// Interrupted before all runs finished.
-    #[error("experiment interrupted after {done} of {total} runs")]
+    #[error("experiment interrupted after {} of {total} runs", finished.len())]
     Interrupted {
-        /// Runs finished.
-        done: usize,
+        /// The runs that finished: (run index, outcome values), in run order.
+        finished: Vec<(usize, Vec<f64>)>,
         /// Runs planned.
         total: usize,
     },
@@ -305,10 +304,10 @@ impl Results {
 
 /// Runs every (arm, replicate) in parallel on the current rayon pool. `on_run` is called with
 /// each finished run's recorder (e.g. to keep its outputs) and after it `progress`; `stop` is polled
-/// between runs, and runs not yet started are skipped once it is set.
+/// between runs, and runs not yet started are skipped once it says so.
 pub fn run(
     exp: &Experiment,
-    stop: &AtomicBool,
+    stop: &(dyn Fn() -> bool + Sync),
     on_run: &(dyn Fn(usize, &Recorder) -> Result<(), crate::output::OutputError> + Sync),
     progress: &(dyn Fn() + Sync),
 ) -> Result<Results, ExperimentError> {
@@ -316,7 +315,7 @@ pub fn run(
     let outcomes: Vec<Option<Result<Vec<f64>, crate::output::OutputError>>> = (0..total)
         .into_par_iter()
         .map(|i| {
-            if stop.load(Ordering::Relaxed) {
+            if stop() {
                 return None;
             }
             let (a, _, seed) = exp.run_plan(i);
@@ -330,13 +329,18 @@ pub fn run(
             Some(kept)
         })
         .collect();
-    let done = outcomes.iter().filter(|o| o.is_some()).count();
-    if done < total {
-        return Err(ExperimentError::Interrupted { done, total });
-    }
+    let total_done = outcomes.iter().filter(|o| o.is_some()).count();
     let mut values = Vec::with_capacity(total);
-    for v in outcomes.into_iter().flatten() {
-        values.push(v?);
+    let mut finished = Vec::new();
+    for (i, v) in outcomes.into_iter().enumerate() {
+        if let Some(v) = v {
+            let v = v?;
+            finished.push((i, v.clone()));
+            values.push(v);
+        }
+    }
+    if total_done < total {
+        return Err(ExperimentError::Interrupted { finished, total });
     }
     Ok(Results { values })
 }

@@ -77,13 +77,17 @@ fn csv_err(path: &Path) -> impl Fn(csv::Error) -> OutputError + '_ {
     }
 }
 
-/// `runs.csv`: arm, replicate, seed and every outcome, one row per run in plan order.
-pub fn runs_csv(path: &Path, exp: &Experiment, res: &Results) -> Result<Vec<u8>, OutputError> {
+/// `runs.csv`: arm, replicate, seed and every outcome, one row per run (index, values) given.
+pub fn runs_csv<'a>(
+    path: &Path,
+    exp: &Experiment,
+    rows: impl IntoIterator<Item = (usize, &'a [f64])>,
+) -> Result<Vec<u8>, OutputError> {
     let mut w = csv::Writer::from_writer(Vec::new());
     let mut header = vec!["arm".to_string(), "replicate".into(), "seed".into()];
     header.extend(exp.spec.outcomes.iter().cloned());
     w.write_record(&header).map_err(csv_err(path))?;
-    for (i, values) in res.values.iter().enumerate() {
+    for (i, values) in rows {
         let (a, r, seed) = exp.run_plan(i);
         let mut rec = vec![exp.arms[a].name.clone(), r.to_string(), seed.to_string()];
         rec.extend(values.iter().map(|v| num(Some(*v))));
@@ -142,15 +146,20 @@ pub fn write_results(
     jobs: usize,
     wall_seconds: f64,
 ) -> Result<Vec<SummaryRow>, OutputError> {
-    let rows = summarise(exp, res);
+    let summary = summarise(exp, res);
     write_atomic(&dir.join("experiment.toml"), exp.text.as_bytes())?;
+    let rows = res
+        .values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (i, v.as_slice()));
     write_atomic(
         &dir.join("runs.csv"),
-        &runs_csv(&dir.join("runs.csv"), exp, res)?,
+        &runs_csv(&dir.join("runs.csv"), exp, rows)?,
     )?;
     write_atomic(
         &dir.join("summary.csv"),
-        &summary_csv(&dir.join("summary.csv"), &rows)?,
+        &summary_csv(&dir.join("summary.csv"), &summary)?,
     )?;
     let arms: Vec<_> = exp
         .arms
@@ -186,7 +195,7 @@ pub fn write_results(
     });
     let text = serde_json::to_string_pretty(&meta).unwrap_or_default() + "\n";
     write_atomic(&dir.join("experiment.json"), text.as_bytes())?;
-    Ok(rows)
+    Ok(summary)
 }
 
 fn fmt(x: f64) -> String {

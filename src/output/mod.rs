@@ -6,10 +6,13 @@
 //! DIR/world.csv       tidy: tick,year,variable,value
 //! DIR/scenario.toml   the resolved scenario (every parameter), loadable again
 //! DIR/manifest.json   version, scenario + hash, seed, threads, timing, blake3 of each file
+//! DIR/run.json        written when the run starts: what `talentflow resume` needs
+//! DIR/checkpoint.postcard   while a run is unfinished: its latest checkpoint
 //! ```
 //!
 //! Every file is written to a temporary name, flushed to disk and renamed into place; the manifest
-//! is written last, so a directory with a `manifest.json` is a complete run.
+//! is written last, so a directory with a `manifest.json` is a complete run and one without it
+//! never is ([`status`] tells which).
 
 pub mod npz;
 
@@ -25,6 +28,12 @@ use npz::{NpzArray, NpzData};
 
 /// Name of the file that marks a complete run directory.
 pub const MANIFEST: &str = "manifest.json";
+/// Name of the file written when a run starts (see [`crate::runner::RunRecord`]).
+pub const RUN_RECORD: &str = "run.json";
+/// Name of the checkpoint file of an unfinished run (see [`crate::checkpoint`]).
+pub const CHECKPOINT: &str = "checkpoint.postcard";
+/// Name of the resolved scenario in a run directory.
+pub const SCENARIO: &str = "scenario.toml";
 
 /// Errors writing outputs.
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +41,27 @@ pub enum OutputError {
     /// The output directory holds files and `--force` was not given.
     #[error("output directory {0} already exists and is not empty (use --force to overwrite it)")]
     Exists(PathBuf),
+    /// The output directory holds an unfinished run and `--force` was not given.
+    #[error(
+        "output directory {0} holds an unfinished run: continue it with `talentflow resume {0}`, \
+         or start over with --force"
+    )]
+    Unfinished(PathBuf),
+    /// A recorded value is NaN or infinite; nothing was written.
+    #[error(
+        "`{variable}` is not finite ({value}) at row {row}{country}: the parameters drive the \
+         model out of floating-point range, so no outputs were written"
+    )]
+    NonFinite {
+        /// The variable.
+        variable: String,
+        /// The row (tick).
+        row: usize,
+        /// ", country CODE" when the variable is per country.
+        country: String,
+        /// The value.
+        value: f64,
+    },
     /// The output path exists and is not a directory.
     #[error("output path {0} exists and is not a directory")]
     NotADirectory(PathBuf),
@@ -78,11 +108,18 @@ pub fn prepare_dir(dir: &Path, force: bool) -> Result<(), OutputError> {
         }
         let non_empty = fs::read_dir(dir).map_err(io_err(dir))?.next().is_some();
         if non_empty && !force {
-            return Err(OutputError::Exists(dir.to_path_buf()));
+            return Err(match status(dir) {
+                DirStatus::Unfinished { .. } => OutputError::Unfinished(dir.to_path_buf()),
+                _ => OutputError::Exists(dir.to_path_buf()),
+            });
         }
-        let manifest = dir.join(MANIFEST);
-        if manifest.exists() {
-            fs::remove_file(&manifest).map_err(io_err(&manifest))?;
+        // The manifest goes first, so the old run stops looking complete; a stale checkpoint or
+        // run record must not be mistaken for the new run's.
+        for name in [MANIFEST, CHECKPOINT, RUN_RECORD] {
+            let file = dir.join(name);
+            if file.exists() {
+                fs::remove_file(&file).map_err(io_err(&file))?;
+            }
         }
         let report = dir.join(DERIVED_FILE);
         if report.is_file() {
@@ -105,6 +142,45 @@ pub fn prepare_dir(dir: &Path, force: bool) -> Result<(), OutputError> {
         }
     }
     fs::create_dir_all(dir).map_err(io_err(dir))
+}
+
+/// What a path holds, as a run directory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DirStatus {
+    /// Nothing there, or an empty directory.
+    Empty,
+    /// A finished run: the manifest is present (it is written last).
+    Complete,
+    /// A run that started and did not finish (no manifest), with or without a checkpoint.
+    Unfinished {
+        /// Whether a checkpoint file is present.
+        checkpoint: bool,
+    },
+    /// Something else: files that are not a talentflow run, or not a directory.
+    Other,
+}
+
+/// Classifies `dir`. Experiments and sweeps use this to keep finished runs and to find the ones
+/// to resume; only [`DirStatus::Complete`] directories hold outputs to read.
+pub fn status(dir: &Path) -> DirStatus {
+    if !dir.exists() {
+        return DirStatus::Empty;
+    }
+    if !dir.is_dir() {
+        return DirStatus::Other;
+    }
+    if dir.join(MANIFEST).is_file() {
+        return DirStatus::Complete;
+    }
+    if dir.join(RUN_RECORD).is_file() {
+        return DirStatus::Unfinished {
+            checkpoint: dir.join(CHECKPOINT).is_file(),
+        };
+    }
+    match fs::read_dir(dir).map(|mut entries| entries.next().is_none()) {
+        Ok(true) => DirStatus::Empty,
+        _ => DirStatus::Other,
+    }
 }
 
 /// Writes `bytes` to `path` atomically: temporary file, fsync, rename, fsync of the directory.
@@ -133,6 +209,22 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
         fs::remove_file(&tmp).ok();
     }
     result
+}
+
+/// Removes temporary files left in `dir` by a process killed while writing (see
+/// [`write_atomic`]: `.NAME.tmp-PID`). Only files of that pattern are touched.
+pub fn remove_stale_temps(dir: &Path) -> Result<(), OutputError> {
+    for entry in fs::read_dir(dir).map_err(io_err(dir))? {
+        let path = entry.map_err(io_err(dir))?.path();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if name.starts_with('.') && name.contains(".tmp-") && path.is_file() {
+            fs::remove_file(&path).map_err(io_err(&path))?;
+        }
+    }
+    Ok(())
 }
 
 /// Units and meaning of an output variable, for the manifest and the docs.
@@ -333,6 +425,54 @@ pub struct RunInfo {
     pub dropped_initial_startups: u64,
 }
 
+/// The first NaN or infinite value recorded, if any, as an error naming it.
+pub fn check_finite(scenario: &Scenario, rec: &Recorder) -> Result<(), OutputError> {
+    let c = rec.c.max(1);
+    let bad = |variable: &str, index: usize, per: usize, value: f64, has_country: bool| {
+        let row = index / per;
+        let country = if has_country {
+            let k = (index % per) % c;
+            let code = scenario.countries.get(k).map_or("?", |k| k.code.as_str());
+            format!(", country {code}")
+        } else {
+            String::new()
+        };
+        OutputError::NonFinite {
+            variable: variable.to_string(),
+            row,
+            country,
+            value,
+        }
+    };
+    for (v, name) in COUNTRY_VARIABLES.iter().enumerate() {
+        if let Some((i, x)) = rec.country[v]
+            .iter()
+            .enumerate()
+            .find(|(_, x)| !x.is_finite())
+        {
+            return Err(bad(name, i, c, *x, true));
+        }
+    }
+    for (v, name) in WORLD_VARIABLES.iter().enumerate() {
+        if let Some((i, x)) = rec.world[v]
+            .iter()
+            .enumerate()
+            .find(|(_, x)| !x.is_finite())
+        {
+            return Err(bad(name, i, 1, *x, false));
+        }
+    }
+    for (name, values) in [
+        ("flows", &rec.flows),
+        ("origin_location", &rec.origin_location),
+    ] {
+        if let Some((i, x)) = values.iter().enumerate().find(|(_, x)| !x.is_finite()) {
+            return Err(bad(name, i, c * c, *x, true));
+        }
+    }
+    Ok(())
+}
+
 /// Writes a complete run directory (the manifest last) and returns the manifest.
 pub fn write_run(
     dir: &Path,
@@ -340,6 +480,19 @@ pub fn write_run(
     rec: &Recorder,
     info: &RunInfo,
 ) -> Result<serde_json::Value, OutputError> {
+    write_run_with(dir, scenario, rec, info, serde_json::Map::new())
+}
+
+/// [`write_run`] with `extra` keys added to the manifest (e.g. where a resumed run resumed).
+/// Refuses, before writing anything, a recorder holding NaN or infinite values.
+pub fn write_run_with(
+    dir: &Path,
+    scenario: &Scenario,
+    rec: &Recorder,
+    info: &RunInfo,
+    extra: serde_json::Map<String, serde_json::Value>,
+) -> Result<serde_json::Value, OutputError> {
+    check_finite(scenario, rec)?;
     let files: Vec<(&str, Vec<u8>)> = vec![
         ("series.npz", series_npz(scenario, rec)?),
         (
@@ -350,7 +503,7 @@ pub fn write_run(
             "world.csv",
             world_csv(&dir.join("world.csv"), scenario, rec)?,
         ),
-        ("scenario.toml", resolved_toml(scenario, info).into_bytes()),
+        (SCENARIO, resolved_toml(scenario, info).into_bytes()),
     ];
     let mut outputs = serde_json::Map::new();
     for (name, bytes) in &files {
@@ -378,7 +531,7 @@ pub fn write_run(
             )
         })
         .collect();
-    let manifest = json!({
+    let mut manifest = json!({
         "format": "talentflow-run/1",
         "talentflow_version": crate::VERSION,
         "scenario_source": info.scenario_source,
@@ -403,12 +556,17 @@ pub fn write_run(
         "variables": variables,
         "scenario": serde_json::from_str::<serde_json::Value>(&scenario.to_canonical_json()).unwrap_or_default(),
     });
+    if let Some(m) = manifest.as_object_mut() {
+        m.extend(extra);
+    }
     let text = serde_json::to_string_pretty(&manifest).unwrap_or_default() + "\n";
     write_atomic(&dir.join(MANIFEST), text.as_bytes())?;
     Ok(manifest)
 }
 
-fn resolved_toml(scenario: &Scenario, info: &RunInfo) -> String {
+/// The text of `scenario.toml`: a comment naming source, overrides, seed and version, then the
+/// resolved scenario. Written when a run starts (for `resume`) and again with the outputs.
+pub fn resolved_toml(scenario: &Scenario, info: &RunInfo) -> String {
     let mut out = format!(
         "# Resolved scenario of this run (every parameter, defaults filled in).\n\
          # Source: {}\n# Overrides: {}\n# Seed: {}  talentflow {}  scenario blake3 {}\n\n",

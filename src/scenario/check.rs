@@ -14,6 +14,20 @@ pub const MAX_COUNTRIES: usize = 4096;
 pub const MAX_TICKS: i64 = 1_000_000;
 /// Largest magnitude accepted for any money or population figure.
 const HUGE: f64 = 1e15;
+/// Most values a run may record (per-country series, flows and origin × location over all
+/// ticks): 2.5e8 float64 values are 2 GB in memory, before the CSV text is built. The recorder
+/// is allocated up front, so this is what stops a scenario from asking for unbounded memory.
+pub const MAX_OUTPUT_VALUES: f64 = 2.5e8;
+
+/// A number as it should appear in a message: exponent notation when very large or small, so
+/// `1e300` is not printed as 301 digits.
+pub fn num(x: f64) -> String {
+    if x != 0.0 && x.is_finite() && !(1e-4..1e15).contains(&x.abs()) {
+        format!("{x:e}")
+    } else {
+        format!("{x}")
+    }
+}
 
 type Found = Vec<(String, String)>;
 
@@ -21,7 +35,7 @@ fn range(out: &mut Found, key: &str, x: f64, lo: f64, hi: f64) {
     if !(lo..=hi).contains(&x) {
         out.push((
             key.to_string(),
-            format!("must be in [{lo}, {hi}], found {x}"),
+            format!("must be in [{}, {}], found {}", num(lo), num(hi), num(x)),
         ));
     }
 }
@@ -30,8 +44,24 @@ fn nonneg(out: &mut Found, key: &str, x: f64) {
     if !(0.0..=HUGE).contains(&x) {
         out.push((
             key.to_string(),
-            format!("must be between 0 and {HUGE:e}, found {x}"),
+            format!("must be between 0 and {HUGE:e}, found {}", num(x)),
         ));
+    }
+}
+
+/// Positive, at least `lo` and at most [`HUGE`].
+fn at_least(out: &mut Found, key: &str, x: f64, lo: f64) {
+    if x > 0.0 && x < lo {
+        out.push((
+            key.to_string(),
+            format!(
+                "must be at least {} (and at most {HUGE:e}), found {}",
+                num(lo),
+                num(x)
+            ),
+        ));
+    } else {
+        positive(out, key, x);
     }
 }
 
@@ -39,7 +69,7 @@ fn positive(out: &mut Found, key: &str, x: f64) {
     if !(x > 0.0 && x <= HUGE) {
         out.push((
             key.to_string(),
-            format!("must be positive (and at most {HUGE:e}), found {x}"),
+            format!("must be positive (and at most {HUGE:e}), found {}", num(x)),
         ));
     }
 }
@@ -72,7 +102,9 @@ pub fn check(s: &Scenario) -> Found {
             format!("years × ticks_per_year must be at most {MAX_TICKS}"),
         ));
     }
-    positive(o, "world.researchers", w.researchers);
+    // Lower bounds below keep every accepted scenario inside floating-point range (an agent
+    // standing for 1e-300 people, or a GW costing 1e-300 $B, overflows what is derived from it).
+    at_least(o, "world.researchers", w.researchers, 1.0);
     if !(1..=MAX_AGENTS).contains(&w.agents) {
         o.push((
             "world.agents".into(),
@@ -80,15 +112,22 @@ pub fn check(s: &Scenario) -> Found {
         ));
     }
     range(o, "world.entry_rate", w.entry_rate, 0.0, 1.0);
+    check_size(s, o);
     range(o, "world.exit_rate", w.exit_rate, 0.0, 1.0);
     range(o, "world.skill_sigma", w.skill_sigma, 0.0, 3.0);
 
     let inf = &s.infrastructure;
-    positive(o, "infrastructure.capex_bn_per_gw", inf.capex_bn_per_gw);
-    positive(
+    at_least(
+        o,
+        "infrastructure.capex_bn_per_gw",
+        inf.capex_bn_per_gw,
+        1e-3,
+    );
+    at_least(
         o,
         "infrastructure.grid_cost_bn_per_gw",
         inf.grid_cost_bn_per_gw,
+        1e-3,
     );
     range(
         o,
@@ -202,6 +241,52 @@ pub fn check(s: &Scenario) -> Found {
     out
 }
 
+/// Bounds on what a run will allocate: the population with all its entrants (agent indices are
+/// u32) and the recorded outputs.
+fn check_size(s: &Scenario, o: &mut Found) {
+    let w = &s.world;
+    let valid_time = (1..=1000).contains(&w.years) && (1..=365).contains(&w.ticks_per_year);
+    if !valid_time || !(1..=MAX_AGENTS).contains(&w.agents) || !(0.0..=1.0).contains(&w.entry_rate)
+    {
+        return; // reported elsewhere
+    }
+    let ticks = (w.years * w.ticks_per_year) as f64;
+    let c = s.countries.len() as f64;
+    // Entrants per tick are entry_rate / tpy of the initial agents, plus at most one per country
+    // from rounding; with no exits they all stay.
+    let peak = w.agents as f64 * (1.0 + w.entry_rate * w.years as f64) + c * ticks;
+    if peak > MAX_AGENTS as f64 {
+        o.push((
+            "world.agents".into(),
+            format!(
+                "with entry_rate {} over {} years the population could reach {} agents; \
+                 at most {MAX_AGENTS} are supported (lower agents, years or entry_rate)",
+                w.entry_rate,
+                w.years,
+                num(peak.round())
+            ),
+        ));
+    }
+    let per_row = c * crate::record::COUNTRY_VARIABLES.len() as f64
+        + 2.0 * c * c
+        + crate::record::WORLD_VARIABLES.len() as f64
+        + 1.0;
+    let values = (ticks + 1.0) * per_row;
+    if values > MAX_OUTPUT_VALUES {
+        o.push((
+            "world.years".into(),
+            format!(
+                "{} ticks × {} countries would record {} values (with flows C × C per tick); \
+                 at most {} are supported (fewer years, ticks_per_year or countries)",
+                ticks,
+                c,
+                num(values),
+                num(MAX_OUTPUT_VALUES)
+            ),
+        ));
+    }
+}
+
 fn check_countries(s: &Scenario, o: &mut Found) {
     if s.countries.is_empty() {
         o.push((
@@ -240,7 +325,7 @@ fn check_countries(s: &Scenario, o: &mut Found) {
         }
         range(o, &p("lat"), c.lat, -90.0, 90.0);
         range(o, &p("lon"), c.lon, -180.0, 180.0);
-        positive(o, &p("wage_k"), c.wage_k);
+        at_least(o, &p("wage_k"), c.wage_k, 1e-3);
         for (f, x) in [
             ("vc_bn", c.vc_bn),
             ("compute_gw", c.compute_gw),
@@ -253,12 +338,8 @@ fn check_countries(s: &Scenario, o: &mut Found) {
         ] {
             nonneg(o, &p(f), x);
         }
-        if !(c.ecosystem > 0.0 && c.ecosystem <= 1.0) {
-            o.push((
-                p("ecosystem"),
-                format!("must be in (0, 1], found {}", c.ecosystem),
-            ));
-        }
+        // The ecosystem phase keeps E ≥ 1e-6; the initial value obeys the same floor.
+        range(o, &p("ecosystem"), c.ecosystem, 1e-6, 1.0);
         range(o, &p("amenity"), c.amenity, 0.0, 1.0);
         range(o, &p("openness"), c.openness, 0.0, 1.0);
         range(o, &p("home_stay"), c.home_stay, 0.0, 1.0);
@@ -284,6 +365,14 @@ fn check_countries(s: &Scenario, o: &mut Found) {
                 ),
             ));
         }
+    }
+}
+
+fn article(word: &str) -> &'static str {
+    if word.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
     }
 }
 
@@ -356,7 +445,10 @@ fn check_policies(s: &Scenario, o: &mut Found) {
                     Some(x) => nonneg(o, &key("budget_bn"), x),
                     None => o.push((
                         key("budget_bn"),
-                        format!("a {kind} policy needs `budget_bn` ($B/year)"),
+                        format!(
+                            "{} {kind} policy needs `budget_bn` ($B/year)",
+                            article(kind)
+                        ),
                     )),
                 }
                 unused(o, "partner", p.partner.is_some());

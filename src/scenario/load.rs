@@ -18,6 +18,8 @@ use super::{check, Scenario, COUNTRY_REQUIRED, PARTNERSHIP_REQUIRED, POLICY_REQU
 pub const MAX_SCENARIO_BYTES: u64 = 4 * 1024 * 1024;
 /// Deepest table/array nesting accepted (a scenario needs 3).
 const MAX_DEPTH: usize = 16;
+/// Problems listed in an error message; the rest are counted.
+const MAX_REPORTED: usize = 50;
 
 /// Where a scenario came from, for error messages and the manifest.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -54,7 +56,18 @@ impl Override {
             .ok_or_else(|| format!("`--set {text}`: expected key.path=value"))?;
         let path = path.trim();
         if path.is_empty() || path.split('.').any(|s| s.trim().is_empty()) {
-            return Err(format!("`--set {text}`: empty key in `{path}`"));
+            return Err(format!(
+                "`--set {}`: empty key in `{}`",
+                clip(text, 80),
+                clip(path, 80)
+            ));
+        }
+        let parts = path.split('.').count();
+        if parts > MAX_DEPTH {
+            return Err(format!(
+                "`--set {}`: a key path of {parts} parts; scenario keys have at most 3",
+                clip(text, 80)
+            ));
         }
         Ok(Override {
             path: path.to_string(),
@@ -101,12 +114,22 @@ impl Problem {
             let _col = parts.next();
             parts.next().and_then(|l| l.parse().ok())
         };
+        // Hostile input can make keys and messages enormous; a report stays readable.
         Problem {
             location,
             line,
-            key: key.to_string(),
-            message,
+            key: clip(key, 120),
+            message: clip(&message, 600),
         }
+    }
+}
+
+/// `text` cut to at most `max` characters, with an ellipsis when cut.
+fn clip(text: &str, max: usize) -> String {
+    if text.chars().count() > max {
+        format!("{}…", text.chars().take(max).collect::<String>())
+    } else {
+        text.to_string()
     }
 }
 
@@ -138,12 +161,16 @@ impl fmt::Display for ScenarioError {
             self.source_name,
             if n == 1 { "" } else { "s" }
         )?;
-        for (i, p) in self.problems.iter().enumerate() {
+        let shown = n.min(MAX_REPORTED);
+        for (i, p) in self.problems.iter().take(shown).enumerate() {
             if i + 1 < n {
                 writeln!(f, "  {p}")?;
             } else {
                 write!(f, "  {p}")?;
             }
+        }
+        if n > shown {
+            write!(f, "  … and {} more", n - shown)?;
         }
         Ok(())
     }
@@ -195,17 +222,31 @@ pub fn load_file(path: &Path, overrides: &[Override]) -> Result<Scenario, Scenar
     let bytes = std::fs::read(path).map_err(|e| {
         ScenarioError::single(&source, loc.clone(), "", format!("cannot read: {e}"))
     })?;
-    let text = String::from_utf8(bytes).map_err(|e| {
-        let offset = e.utf8_error().valid_up_to();
-        let (line, col) = line_col(&String::from_utf8_lossy(&e.into_bytes()[..offset]), offset);
+    load_bytes(&bytes, &source, overrides)
+}
+
+/// Checks that `bytes` are UTF-8 text, then parses and checks them as scenario text.
+pub fn load_bytes(
+    bytes: &[u8],
+    source: &SourceName,
+    overrides: &[Override],
+) -> Result<Scenario, ScenarioError> {
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        let offset = e.valid_up_to();
+        // The prefix up to `offset` is valid UTF-8 by definition.
+        let valid = std::str::from_utf8(&bytes[..offset]).unwrap_or_default();
+        let (line, col) = line_col(valid, offset);
         ScenarioError::single(
-            &source,
-            format!("{loc}:{line}:{col}"),
+            source,
+            format!("{source}:{line}:{col}"),
             "",
-            "file is not valid UTF-8".into(),
+            format!(
+                "file is not valid UTF-8 (byte 0x{:02x} at offset {offset}); scenarios are TOML text",
+                bytes.get(offset).copied().unwrap_or(0)
+            ),
         )
     })?;
-    load_str(&text, &source, overrides)
+    load_str(text, source, overrides)
 }
 
 /// Parses and checks scenario text, applying `overrides`.
@@ -247,8 +288,14 @@ pub fn load_str(
             format!("TOML syntax: {}", e.message().trim()),
         )
     })?;
+    let mut keys = Vec::new();
+    index_spans(spanned.get_ref(), "", &mut keys);
+    let offsets: Vec<usize> = keys.iter().map(|(_, at)| *at).collect();
     let mut spans = BTreeMap::new();
-    index_spans(spanned.get_ref(), "", text, &mut spans);
+    for ((path, _), place) in keys.into_iter().zip(line_cols(text, &offsets)) {
+        // The first occurrence names the key (array items are indexed before their contents).
+        spans.entry(path).or_insert(place);
+    }
     let mut table: Table = toml::from_str(text).map_err(|e| {
         ScenarioError::single(
             source,
@@ -368,37 +415,57 @@ fn excessive_nesting(text: &str) -> Option<usize> {
     None
 }
 
-fn index_spans(
-    table: &DeTable<'_>,
-    prefix: &str,
-    text: &str,
-    out: &mut BTreeMap<String, (usize, usize)>,
-) {
+/// Every key path of the document with the byte offset where it starts.
+fn index_spans(table: &DeTable<'_>, prefix: &str, out: &mut Vec<(String, usize)>) {
     for (key, value) in table.iter() {
         let path = join(prefix, key.get_ref());
-        out.insert(path.clone(), line_col(text, key.span().start));
-        index_value(value.get_ref(), &path, text, out);
+        out.push((path.clone(), key.span().start));
+        index_value(value.get_ref(), &path, out);
     }
 }
 
-fn index_value(
-    value: &DeValue<'_>,
-    path: &str,
-    text: &str,
-    out: &mut BTreeMap<String, (usize, usize)>,
-) {
+fn index_value(value: &DeValue<'_>, path: &str, out: &mut Vec<(String, usize)>) {
     match value {
-        DeValue::Table(t) => index_spans(t, path, text, out),
+        DeValue::Table(t) => index_spans(t, path, out),
         DeValue::Array(items) => {
+            // Items of scalar arrays are located by their array: indexing them would cost a
+            // string per number of `x = [1, 1, …]`.
             for (i, item) in items.iter().enumerate() {
-                let item_path = format!("{path}[{i}]");
-                out.entry(item_path.clone())
-                    .or_insert_with(|| line_col(text, item.span().start));
-                index_value(item.get_ref(), &item_path, text, out);
+                if matches!(item.get_ref(), DeValue::Table(_) | DeValue::Array(_)) {
+                    let item_path = format!("{path}[{i}]");
+                    out.push((item_path.clone(), item.span().start));
+                    index_value(item.get_ref(), &item_path, out);
+                }
             }
         }
         _ => {}
     }
+}
+
+/// 1-based (line, column in characters) of many byte offsets, in one pass over `text`: a pass
+/// per key would be quadratic, and a 4 MiB file can hold hundreds of thousands of keys.
+fn line_cols(text: &str, offsets: &[usize]) -> Vec<(usize, usize)> {
+    let mut order: Vec<usize> = (0..offsets.len()).collect();
+    order.sort_by_key(|&i| offsets[i]);
+    let mut out = vec![(1, 1); offsets.len()];
+    let (mut line, mut col) = (1, 1);
+    let mut chars = text.char_indices().peekable();
+    for i in order {
+        while let Some(&(pos, ch)) = chars.peek() {
+            if pos >= offsets[i] {
+                break;
+            }
+            if ch == '\n' {
+                line += 1;
+                col = 1;
+            } else {
+                col += 1;
+            }
+            chars.next();
+        }
+        out[i] = (line, col);
+    }
+    out
 }
 
 fn join(prefix: &str, key: &str) -> String {
@@ -443,6 +510,14 @@ fn parent(path: &str) -> Option<String> {
 /// Applies one override; returns the canonical path it wrote (`country[3].wage_k`).
 fn apply_override(root: &mut Table, ov: &Override) -> Result<String, String> {
     let segments: Vec<&str> = ov.path.split('.').map(str::trim).collect();
+    // Each segment can create a nested table; thousands would overflow the stack when the
+    // document is later walked or dropped (found by fuzzing).
+    if segments.len() > MAX_DEPTH {
+        return Err(format!(
+            "a key path of {} parts; scenario keys have at most 3",
+            segments.len()
+        ));
+    }
     let mut canonical = String::new();
     let mut table = root;
     let mut i = 0;
@@ -483,10 +558,7 @@ fn apply_override(root: &mut Table, ov: &Override) -> Result<String, String> {
                 i += 2;
             }
             other => {
-                return Err(format!(
-                    "`{canonical}` is a {}, not a table",
-                    other.type_str()
-                ));
+                return Err(format!("`{canonical}` is {}, not a table", describe(other)));
             }
         }
     }
@@ -608,18 +680,62 @@ fn describe(v: &Value) -> &'static str {
     }
 }
 
+/// A value as quoted in a message, cut at 40 characters. Tables and arrays are rendered two
+/// levels deep at most (serialising a whole hostile document could be deep and huge).
 fn short(v: &Value) -> String {
-    let s = v.to_string();
-    if s.chars().count() > 40 {
-        format!("{}…", s.chars().take(40).collect::<String>())
-    } else {
-        s
+    fn render(v: &Value, depth: usize, out: &mut String) {
+        if out.len() > 40 {
+            return;
+        }
+        match v {
+            Value::Table(t) if depth >= 2 => {
+                out.push_str(if t.is_empty() { "{}" } else { "{…}" })
+            }
+            Value::Array(a) if depth >= 2 => {
+                out.push_str(if a.is_empty() { "[]" } else { "[…]" })
+            }
+            Value::Table(t) => {
+                out.push_str("{ ");
+                for (i, (k, x)) in t.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    if out.len() > 40 {
+                        break;
+                    }
+                    out.push_str(&clip(k, 40));
+                    out.push_str(" = ");
+                    render(x, depth + 1, out);
+                }
+                out.push_str(" }");
+            }
+            Value::Array(a) => {
+                out.push('[');
+                for (i, x) in a.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    if out.len() > 40 {
+                        break;
+                    }
+                    render(x, depth + 1, out);
+                }
+                out.push(']');
+            }
+            scalar => out.push_str(&clip(&scalar.to_string(), 40)),
+        }
     }
+    let mut s = String::new();
+    render(v, 0, &mut s);
+    clip(&s, 40)
 }
 
 /// The known key closest to `key` by edit distance, if close enough to be a typo.
 fn closest<'a>(key: &str, known: impl Iterator<Item = &'a str>) -> Option<&'a str> {
     let mut best: Option<(usize, &str)> = None;
+    if key.len() > 64 {
+        return None; // no key is that long; and edit distance is quadratic
+    }
     for k in known {
         let d = edit_distance(key, k);
         if d <= 2.max(key.len() / 4) && best.is_none_or(|(bd, _)| d < bd) {

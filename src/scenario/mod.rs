@@ -18,7 +18,8 @@ pub mod load;
 use serde::{Deserialize, Serialize};
 
 pub use load::{
-    load_file, load_named, load_str, Override, Problem, ScenarioError, SourceName, EMBEDDED,
+    load_bytes, load_file, load_named, load_str, Override, Problem, ScenarioError, SourceName,
+    EMBEDDED,
 };
 
 /// The default world, embedded in the binary so that `talentflow run` needs no file.

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::fs::{self, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use rayon::prelude::*;
@@ -185,7 +185,7 @@ pub fn execute(
     sweep: &Sweep,
     dir: &Path,
     shard: Shard,
-    stop: &AtomicBool,
+    stop: &(dyn Fn() -> bool + Sync),
     on_done: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<ExecuteReport, SweepError> {
     let path = dir.join(shard.results_file());
@@ -213,7 +213,7 @@ pub fn execute(
     let counter = AtomicUsize::new(already);
     on_done(already, mine.len());
     let outcome: Result<(), SweepError> = todo.par_iter().try_for_each(|&id| {
-        if stop.load(Ordering::Relaxed) {
+        if stop() {
             return Ok(());
         }
         let values = sweep.run_one(id)?;

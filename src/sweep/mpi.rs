@@ -33,8 +33,13 @@ pub fn run(sweep: &Sweep, dir: &Path, force: bool) -> Result<(), SweepError> {
     if size < 2 {
         // One rank: nothing to distribute.
         prepare(sweep, dir, force)?;
-        let stop = std::sync::atomic::AtomicBool::new(false);
-        files::execute(sweep, dir, Shard::ALL, &stop, &|_, _| {})?;
+        files::execute(
+            sweep,
+            dir,
+            Shard::ALL,
+            &crate::interrupt::requested,
+            &|_, _| {},
+        )?;
         return Ok(());
     }
     if rank == 0 {
