@@ -203,3 +203,52 @@ fn statistics_match_hand_computation() {
     assert!((eff.ci_high.unwrap() - (2.0 + half)).abs() < 1e-9);
     assert!((eff.effect_size.unwrap() - 2.0 / 2.5f64.sqrt()).abs() < 1e-12);
 }
+
+#[test]
+fn sigint_stops_an_experiment_and_keeps_finished_runs() {
+    let file = scratch("slow_experiment").with_extension("toml");
+    let text = std::fs::read_to_string(fixture())
+        .unwrap()
+        .replace("world.agents=1500", "world.agents=30000")
+        .replace("world.years=2", "world.years=6")
+        .replace("replicates = 4", "replicates = 8");
+    std::fs::write(&file, text).unwrap();
+    let out = scratch("sigint");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_talentflow"))
+        .args([
+            "experiment",
+            file.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "-q",
+            "--jobs",
+            "1",
+            "--keep-runs",
+        ])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Let two runs finish (--keep-runs shows them), then interrupt.
+    let kept = out.join("runs").join("control");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while std::fs::read_dir(&kept).map(|d| d.count()).unwrap_or(0) < 2 {
+        assert!(std::time::Instant::now() < deadline, "no runs finished");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let status = child.wait().unwrap();
+    let mut err = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
+    assert_eq!(status.code(), Some(130), "{err}");
+    let partial = std::fs::read_to_string(out.join("runs.partial.csv")).unwrap();
+    let rows = partial.lines().count() - 1;
+    assert!(rows >= 1 && rows < 24, "{rows} rows kept; {err}");
+    assert!(err.contains("runs finished"), "{err}");
+    assert!(
+        !out.join("experiment.json").exists(),
+        "an interrupted experiment is not marked complete"
+    );
+}

@@ -288,3 +288,77 @@ fn invalid_sweeps_name_their_problems() {
         "{err}"
     );
 }
+
+#[test]
+fn sigint_stops_a_sweep_keeping_finished_runs_and_rerunning_resumes() {
+    // A slower variant of the fixture so the signal arrives mid-sweep.
+    let file = scratch("slow_sweep").with_extension("toml");
+    let text = std::fs::read_to_string(fixture())
+        .unwrap()
+        .replace("world.agents=800", "world.agents=30000")
+        .replace(
+            "base = \"toy3\"",
+            &format!(
+                "base = \"{}\"",
+                Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("configs/toy3.toml")
+                    .display()
+            ),
+        );
+    std::fs::write(&file, text).unwrap();
+    let out = scratch("sigint");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_talentflow"))
+        .args([
+            "sweep",
+            file.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "-q",
+            "--jobs",
+            "1",
+        ])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let results = out.join("results.csv");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while std::fs::read_to_string(&results)
+        .map(|t| t.lines().count())
+        .unwrap_or(0)
+        < 3
+    {
+        assert!(std::time::Instant::now() < deadline, "no results appeared");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let status = child.wait().unwrap();
+    let mut err = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
+    assert_eq!(status.code(), Some(130), "{err}");
+    assert!(err.contains("runs finished and kept"), "{err}");
+    let kept = std::fs::read_to_string(&results).unwrap().lines().count() - 1;
+    assert!((2..24).contains(&kept), "kept {kept} rows");
+    // The same command resumes and completes with only the missing runs.
+    let o = talentflow(
+        &[
+            "sweep",
+            file.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &[],
+    );
+    ok(&o);
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains(&format!("{kept} already done")),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    assert_eq!(
+        std::fs::read_to_string(&results).unwrap().lines().count(),
+        25
+    );
+}
