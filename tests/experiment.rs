@@ -245,7 +245,7 @@ fn sigint_stops_an_experiment_and_keeps_finished_runs() {
     assert_eq!(status.code(), Some(130), "{err}");
     let partial = std::fs::read_to_string(out.join("runs.partial.csv")).unwrap();
     let rows = partial.lines().count() - 1;
-    assert!(rows >= 1 && rows < 24, "{rows} rows kept; {err}");
+    assert!((1..24).contains(&rows), "{rows} rows kept; {err}");
     assert!(err.contains("runs finished"), "{err}");
     assert!(
         !out.join("experiment.json").exists(),
