@@ -11,6 +11,7 @@ use crate::choice::ChoiceTables;
 use crate::countries::CountryState;
 use crate::params::Params;
 use crate::policy::{base_relations, effects_at};
+use crate::profile::{Lap, PhaseTimes};
 use crate::record::Recorder;
 use crate::rng::Streams;
 use crate::scenario::Scenario;
@@ -33,11 +34,13 @@ pub struct Simulation {
     recorder: Recorder,
     last_counts: TickCounts,
     dropped_initial_startups: u64,
+    times: PhaseTimes,
 }
 
 impl Simulation {
     /// Initialises a run of a checked scenario (see [`crate::scenario::load_file`]).
     pub fn new(scenario: Scenario, seed: u64) -> Simulation {
+        let mut lap = Lap::start();
         let params = Params::new(&scenario);
         let streams = Streams::new(seed);
         let mut researchers = crate::init::researchers(&scenario, &params, &streams);
@@ -61,6 +64,8 @@ impl Simulation {
             &countries,
             None,
         );
+        let mut times = PhaseTimes::default();
+        lap.lap(&mut times, 0);
         Simulation {
             last_counts: TickCounts::zero(params.c),
             scenario,
@@ -76,6 +81,7 @@ impl Simulation {
             base_partnership,
             recorder,
             dropped_initial_startups: dropped,
+            times,
         }
     }
 
@@ -140,6 +146,11 @@ impl Simulation {
         self.dropped_initial_startups
     }
 
+    /// Wall time spent so far in each phase (initialisation and every tick).
+    pub fn phase_times(&self) -> &PhaseTimes {
+        &self.times
+    }
+
     /// Calendar time at the start of tick `tick` (1-based): `start_year + (tick − 1) / tpy`.
     pub fn year_at_start_of(&self, tick: usize) -> f64 {
         self.scenario.world.start_year as f64 + (tick as f64 - 1.0) / self.params.tpy
@@ -149,6 +160,8 @@ impl Simulation {
     pub fn step(&mut self) {
         assert!(!self.is_finished(), "step() after the last tick");
         let t = self.tick + 1;
+        let mut lap = Lap::start();
+        let mut times = std::mem::take(&mut self.times);
         let s = &self.scenario;
         let p = &self.params;
 
@@ -159,8 +172,10 @@ impl Simulation {
             self.year_at_start_of(t),
         );
         self.countries.step(s, p, &self.aggregates, &fx, t);
+        lap.lap(&mut times, 1);
         let st = &self.countries;
         let tables = ChoiceTables::build(s, p, st, &self.aggregates);
+        lap.lap(&mut times, 2);
 
         let found_per_skill = st
             .per_startup
@@ -189,7 +204,9 @@ impl Simulation {
             relocate_rate: s.startups.relocate_rate,
         };
         let r_intents = researcher_phase(&self.researchers, &tables, &rctx, &self.streams, t);
+        lap.lap(&mut times, 3);
         let s_intents = startup_phase(&mut self.startups, &tables, &sctx, &self.streams, t);
+        lap.lap(&mut times, 4);
 
         let weights: Vec<f64> = (0..p.c)
             .map(|k| s.countries[k].origin_share * st.ecosystem[k] / st.e0[k])
@@ -220,6 +237,7 @@ impl Simulation {
             &self.streams,
             t,
         );
+        lap.lap(&mut times, 5);
 
         self.aggregates = Aggregates::measure(p.c, &self.researchers, &self.startups);
         self.recorder.record(
@@ -232,6 +250,9 @@ impl Simulation {
         );
         self.last_counts = counts;
         self.tick = t;
+        lap.lap(&mut times, 6);
+        times.ticks += 1;
+        self.times = times;
     }
 
     /// Runs to the end, calling `progress(tick)` after each tick.

@@ -42,6 +42,7 @@ pub mod metrics;
 pub mod output;
 pub mod params;
 pub mod policy;
+pub mod profile;
 pub mod record;
 pub mod rng;
 pub mod scenario;

@@ -63,6 +63,9 @@ struct RunArgs {
     /// Print nothing but errors.
     #[arg(long, short)]
     quiet: bool,
+    /// At the end, print the wall time of each tick phase to stderr.
+    #[arg(long)]
+    profile: bool,
 }
 
 fn parse_overrides(set: &[String]) -> Result<Vec<Override>, String> {
@@ -130,6 +133,9 @@ fn run(args: RunArgs) -> Result<(), String> {
     sim.run(|t| bar.set_position(t as u64));
     bar.finish_and_clear();
     let wall = started.elapsed().as_secs_f64();
+    if args.profile {
+        eprintln!("{}", sim.phase_times());
+    }
     let rec = sim.into_recorder();
     let info = RunInfo {
         scenario_source: source,
