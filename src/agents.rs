@@ -4,6 +4,11 @@
 //! (2 + 2 + 4 + 4 + 1 + 4 = 17 bytes per researcher) instead of chasing boxed objects. Removal is
 //! stable (order preserved), so an agent's index is its rank by creation and the per-block random
 //! streams see the same agents whatever the thread count.
+//!
+//! Memory per researcher is the 17 bytes of its fields plus unused capacity: the population is
+//! drawn straight into its final arrays (see [`crate::init`]) with room reserved for every
+//! entrant of the run, so the arrays never reallocate (a reallocation would hold the old and the
+//! new copy at once).
 
 use serde::{Deserialize, Serialize};
 
@@ -38,6 +43,18 @@ impl Researchers {
         self.home.is_empty()
     }
 
+    /// No researchers, with room for `n` without reallocation.
+    pub fn with_capacity(n: usize) -> Researchers {
+        Researchers {
+            home: Vec::with_capacity(n),
+            loc: Vec::with_capacity(n),
+            skill: Vec::with_capacity(n),
+            mobility: Vec::with_capacity(n),
+            founder: Vec::with_capacity(n),
+            born_tick: Vec::with_capacity(n),
+        }
+    }
+
     /// Appends one researcher.
     pub fn push(
         &mut self,
@@ -56,14 +73,38 @@ impl Researchers {
     }
 
     /// Removes the agents at `sorted_indices` (ascending, unique), keeping the order of the rest.
+    ///
+    /// This is the one pass of a tick that moves the whole population, so the six arrays are
+    /// compacted concurrently (each array's compaction is a sequence of `memmove`s of the runs
+    /// between removed agents).
     pub fn remove_sorted(&mut self, sorted_indices: &[u32]) {
+        if sorted_indices.is_empty() {
+            return;
+        }
         let keep = KeepMask::new(self.len(), sorted_indices);
-        keep.retain(&mut self.home);
-        keep.retain(&mut self.loc);
-        keep.retain(&mut self.skill);
-        keep.retain(&mut self.mobility);
-        keep.retain(&mut self.founder);
-        keep.retain(&mut self.born_tick);
+        let Researchers {
+            home,
+            loc,
+            skill,
+            mobility,
+            founder,
+            born_tick,
+        } = self;
+        // Two halves of about equal bytes (8 and 9 per agent), each split again.
+        rayon::join(
+            || {
+                rayon::join(
+                    || keep.retain(skill),
+                    || rayon::join(|| keep.retain(home), || keep.retain(loc)),
+                )
+            },
+            || {
+                rayon::join(
+                    || keep.retain(mobility),
+                    || rayon::join(|| keep.retain(born_tick), || keep.retain(founder)),
+                )
+            },
+        );
     }
 }
 
@@ -142,20 +183,18 @@ impl<'a> KeepMask<'a> {
         KeepMask { removed }
     }
 
+    /// Removes the marked items from `v`: every run of kept items between two removed ones is
+    /// moved down with one `copy_within`.
     fn retain<T: Copy>(&self, v: &mut Vec<T>) {
-        if self.removed.is_empty() {
+        let Some(&first) = self.removed.first() else {
             return;
-        }
-        let first = self.removed[0] as usize;
-        let mut write = first;
-        let mut next = 0;
-        for read in first..v.len() {
-            if next < self.removed.len() && self.removed[next] as usize == read {
-                next += 1;
-            } else {
-                v[write] = v[read];
-                write += 1;
-            }
+        };
+        let mut write = first as usize;
+        for (k, &gone) in self.removed.iter().enumerate() {
+            let start = gone as usize + 1;
+            let end = self.removed.get(k + 1).map_or(v.len(), |&n| n as usize);
+            v.copy_within(start..end, write);
+            write += end - start;
         }
         v.truncate(write);
     }

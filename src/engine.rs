@@ -165,63 +165,18 @@ impl Simulation {
         let s = &self.scenario;
         let p = &self.params;
 
-        let fx = effects_at(
-            s,
-            &self.base_openness,
-            &self.base_partnership,
-            self.year_at_start_of(t),
-        );
-        self.countries.step(s, p, &self.aggregates, &fx, t);
+        self.countries = self.next_country_state();
         lap.lap(&mut times, 1);
-        let st = &self.countries;
-        let tables = ChoiceTables::build(s, p, st, &self.aggregates);
+        let tables = self.choice_tables();
         lap.lap(&mut times, 2);
-
-        let found_per_skill = st
-            .per_startup
-            .iter()
-            .map(|&a| {
-                p.p_found
-                    * libm::pow(
-                        a.max(crate::countries::CAPITAL_FLOOR) / st.a_ref,
-                        s.behaviour.found_capital,
-                    )
-            })
-            .collect();
-        let rctx = ResearcherContext {
-            p_exit: p.p_exit,
-            p_review: p.p_review,
-            mean_mobility: self.aggregates.mean_mobility(),
-            found_per_skill,
-            quality_sigma: s.startups.quality_sigma,
-        };
-        let sctx = StartupContext {
-            per_startup: st.per_startup.clone(),
-            round_m: s.startups.round_m.clone(),
-            runway_ticks: p.runway_ticks,
-            bridge_ticks: p.bridge_ticks,
-            die_on_fail: s.startups.die_on_fail,
-            relocate_rate: s.startups.relocate_rate,
-        };
+        let rctx = self.researcher_context();
+        let sctx = self.startup_context();
         let r_intents = researcher_phase(&self.researchers, &tables, &rctx, &self.streams, t);
         lap.lap(&mut times, 3);
         let s_intents = startup_phase(&mut self.startups, &tables, &sctx, &self.streams, t);
         lap.lap(&mut times, 4);
 
-        let weights: Vec<f64> = (0..p.c)
-            .map(|k| s.countries[k].origin_share * st.ecosystem[k] / st.e0[k])
-            .collect();
-        let total: f64 = weights.iter().sum();
-        let expected: Vec<f64> = weights
-            .iter()
-            .map(|w| {
-                if total > 0.0 {
-                    p.entrant_agents_per_tick * w / total
-                } else {
-                    0.0
-                }
-            })
-            .collect();
+        let expected = self.expected_entrants();
         let plan = EntrantPlan {
             expected: &expected,
             skill_sigma: s.world.skill_sigma,
@@ -231,6 +186,7 @@ impl Simulation {
         let counts = apply(
             &mut self.researchers,
             &mut self.startups,
+            &mut self.aggregates,
             &r_intents,
             &s_intents,
             &plan,
@@ -239,7 +195,6 @@ impl Simulation {
         );
         lap.lap(&mut times, 5);
 
-        self.aggregates = Aggregates::measure(p.c, &self.researchers, &self.startups);
         self.recorder.record(
             t,
             p.scale,
@@ -253,6 +208,92 @@ impl Simulation {
         lap.lap(&mut times, 6);
         times.ticks += 1;
         self.times = times;
+    }
+
+    /// The country state after the country phase of the next tick — policies, infrastructure,
+    /// ecosystem, innovation, wages, capital (MODEL.md §4) — computed from the state now, which
+    /// is left unchanged. [`Simulation::step`] adopts it; benchmarks time it alone.
+    pub fn next_country_state(&self) -> CountryState {
+        let t = self.tick + 1;
+        let fx = effects_at(
+            &self.scenario,
+            &self.base_openness,
+            &self.base_partnership,
+            self.year_at_start_of(t),
+        );
+        let mut st = self.countries.clone();
+        st.step(&self.scenario, &self.params, &self.aggregates, &fx, t);
+        st
+    }
+
+    /// The logit tables of the country state now and the population at the end of the last tick.
+    pub fn choice_tables(&self) -> ChoiceTables {
+        ChoiceTables::build(
+            &self.scenario,
+            &self.params,
+            &self.countries,
+            &self.aggregates,
+        )
+    }
+
+    /// Inputs of the researcher step from the country state now.
+    pub fn researcher_context(&self) -> ResearcherContext {
+        let (s, p, st) = (&self.scenario, &self.params, &self.countries);
+        let found_per_skill = st
+            .per_startup
+            .iter()
+            .map(|&a| {
+                p.p_found
+                    * libm::pow(
+                        a.max(crate::countries::CAPITAL_FLOOR) / st.a_ref,
+                        s.behaviour.found_capital,
+                    )
+            })
+            .collect();
+        ResearcherContext {
+            p_exit: p.p_exit,
+            p_review: p.p_review,
+            mean_mobility: self.aggregates.mean_mobility(),
+            found_per_skill,
+            quality_sigma: s.startups.quality_sigma,
+        }
+    }
+
+    /// Inputs of the startup step from the country state now.
+    pub fn startup_context(&self) -> StartupContext {
+        let (s, p) = (&self.scenario, &self.params);
+        StartupContext {
+            per_startup: self.countries.per_startup.clone(),
+            round_m: s.startups.round_m.clone(),
+            runway_ticks: p.runway_ticks,
+            bridge_ticks: p.bridge_ticks,
+            die_on_fail: s.startups.die_on_fail,
+            relocate_rate: s.startups.relocate_rate,
+        }
+    }
+
+    /// Expected entrant agents per country this tick (MODEL.md §5, entrants).
+    fn expected_entrants(&self) -> Vec<f64> {
+        let (s, p, st) = (&self.scenario, &self.params, &self.countries);
+        let weights: Vec<f64> = (0..p.c)
+            .map(|k| s.countries[k].origin_share * st.ecosystem[k] / st.e0[k])
+            .collect();
+        let total: f64 = weights.iter().sum();
+        weights
+            .iter()
+            .map(|w| {
+                if total > 0.0 {
+                    p.entrant_agents_per_tick * w / total
+                } else {
+                    0.0
+                }
+            })
+            .collect()
+    }
+
+    /// The random streams of the run.
+    pub fn streams(&self) -> &Streams {
+        &self.streams
     }
 
     /// Runs to the end, calling `progress(tick)` after each tick.

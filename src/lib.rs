@@ -48,6 +48,7 @@ pub mod rng;
 pub mod scenario;
 pub mod step;
 pub mod summary;
+pub mod worldgen;
 
 /// The version written into every manifest.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

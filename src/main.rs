@@ -36,6 +36,18 @@ enum Command {
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<String>,
     },
+    /// Write a synthetic world of N countries as a scenario file (for scaling studies).
+    GenerateWorld {
+        /// Number of countries.
+        #[arg(long)]
+        countries: usize,
+        /// Random seed of the generated world.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Scenario file to write (default: stdout).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
 }
 
 #[derive(clap::Args)]
@@ -176,11 +188,28 @@ fn validate(name: &str, set: &[String]) -> Result<(), String> {
     Ok(())
 }
 
+fn generate_world(countries: usize, seed: u64, out: Option<&Path>) -> Result<(), String> {
+    let world = talentflow::worldgen::generate(countries, seed).map_err(|e| e.to_string())?;
+    let text = talentflow::worldgen::to_toml(&world, seed);
+    match out {
+        Some(path) => output::write_atomic(path, text.as_bytes()).map_err(|e| e.to_string()),
+        None => {
+            print!("{text}");
+            Ok(())
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(args) => run(args),
         Command::Validate { scenario, set } => validate(&scenario, &set),
+        Command::GenerateWorld {
+            countries,
+            seed,
+            out,
+        } => generate_world(countries, seed, out.as_deref()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -49,7 +49,11 @@ pub fn encode(arrays: &[NpzArray<'_>]) -> Result<Vec<u8>, NpzError> {
                 if size != data.len() {
                     return Err(NpzError::Encode {
                         name: a.name.clone(),
-                        message: format!("shape {:?} holds {size} values, data has {}", a.shape, data.len()),
+                        message: format!(
+                            "shape {:?} holds {size} values, data has {}",
+                            a.shape,
+                            data.len()
+                        ),
                     });
                 }
                 let view =
