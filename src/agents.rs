@@ -205,6 +205,52 @@ pub fn shifted_index(old: u32, sorted_removed: &[u32]) -> u32 {
     old - sorted_removed.partition_point(|&r| r < old) as u32
 }
 
+/// [`shifted_index`] for many queries: the removed indices are bucketed by ranges of
+/// [`IndexShift::SPAN`] old indices, so a query searches only the few removals of its range.
+pub struct IndexShift<'a> {
+    removed: &'a [u32],
+    /// `before[b]`: how many removed indices are below `b · SPAN`.
+    before: Vec<u32>,
+}
+
+impl<'a> IndexShift<'a> {
+    /// Old indices per bucket.
+    pub const SPAN: usize = 1024;
+
+    /// Prepares queries on indices below `len`, after removing `sorted_removed` (ascending).
+    pub fn new(sorted_removed: &'a [u32], len: usize) -> IndexShift<'a> {
+        let buckets = len / Self::SPAN + 1;
+        let mut before = Vec::with_capacity(buckets + 1);
+        let mut k = 0;
+        for b in 0..=buckets {
+            while k < sorted_removed.len() && (sorted_removed[k] as usize) < b * Self::SPAN {
+                k += 1;
+            }
+            before.push(k as u32);
+        }
+        IndexShift {
+            removed: sorted_removed,
+            before,
+        }
+    }
+
+    /// Whether `i` (below `len`) is one of the removed indices.
+    #[inline]
+    pub fn contains(&self, i: u32) -> bool {
+        let b = i as usize / Self::SPAN;
+        let (lo, hi) = (self.before[b] as usize, self.before[b + 1] as usize);
+        lo < hi && self.removed[lo..hi].binary_search(&i).is_ok()
+    }
+
+    /// New index of `old` (below `len`, not removed).
+    #[inline]
+    pub fn new_index(&self, old: u32) -> u32 {
+        let b = old as usize / Self::SPAN;
+        let (lo, hi) = (self.before[b] as usize, self.before[b + 1] as usize);
+        old - (lo + self.removed[lo..hi].partition_point(|&r| r < old)) as u32
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -220,5 +266,22 @@ mod tests {
         assert_eq!(r.skill, vec![1.0, 2.0, 5.0, 6.0, 7.0, 8.0]);
         assert_eq!(shifted_index(5, &[0, 3, 4, 9]), 2);
         assert_eq!(shifted_index(8, &[0, 3, 4, 9]), 5);
+    }
+
+    #[test]
+    fn index_shift_agrees_with_shifted_index() {
+        let len = 5 * IndexShift::SPAN + 17;
+        let removed: Vec<u32> = (0..len as u32)
+            .filter(|i| i % 7 == 3 || (1020..1030).contains(i) || *i == len as u32 - 1)
+            .collect();
+        let shift = IndexShift::new(&removed, len);
+        for old in (0..len as u32).filter(|i| removed.binary_search(i).is_err()) {
+            assert_eq!(shift.new_index(old), shifted_index(old, &removed), "{old}");
+        }
+        for i in 0..len as u32 {
+            assert_eq!(shift.contains(i), removed.binary_search(&i).is_ok(), "{i}");
+        }
+        let none = IndexShift::new(&[], len);
+        assert_eq!(none.new_index(len as u32 - 1), len as u32 - 1);
     }
 }

@@ -9,7 +9,7 @@
 
 use rayon::prelude::*;
 
-use crate::agents::{shifted_index, CountryId, Researchers, Startups};
+use crate::agents::{CountryId, IndexShift, Researchers, Startups};
 use crate::aggregates::Aggregates;
 use crate::rng::{Phase, Streams, BLOCK};
 use crate::step::{ResearcherIntents, StartupIntents};
@@ -89,12 +89,10 @@ pub fn apply(
     let mut counts = TickCounts::zero(c);
 
     // 1. Researcher moves.
-    for &(i, dest) in researcher_intents.iter().flat_map(|b| &b.moves) {
-        let i = i as usize;
-        let from = r.loc[i];
-        agg.move_researcher(r.home[i], from, dest, r.skill[i]);
-        r.loc[i] = dest;
-        counts.record_move(c, from as usize, dest as usize);
+    for m in researcher_intents.iter().flat_map(|b| &b.moves) {
+        agg.move_researcher(m.home, m.from, m.to, m.skill);
+        r.loc[m.index as usize] = m.to;
+        counts.record_move(c, m.from as usize, m.to as usize);
     }
 
     // 2. Startup relocations; the founder moves with the startup.
@@ -112,40 +110,63 @@ pub fn apply(
     }
 
     // 3. Deaths and exits. Researchers first; a startup whose founder left dies with them.
-    let exits: Vec<u32> = researcher_intents
-        .iter()
-        .flat_map(|b| b.exits.iter().copied())
-        .collect();
-    for &i in &exits {
-        let i = i as usize;
-        counts.retired[r.loc[i] as usize] += 1;
-        agg.remove_researcher(r.home[i], r.loc[i], r.skill[i], r.mobility[i]);
+    let mut exits: Vec<u32> = Vec::new();
+    let mut leaving_founders: Vec<u32> = Vec::new();
+    for x in researcher_intents.iter().flat_map(|b| &b.exits) {
+        // A founder's startup may have relocated it since the snapshot.
+        let loc = if x.founder {
+            leaving_founders.push(x.index);
+            r.loc[x.index as usize]
+        } else {
+            x.loc
+        };
+        counts.retired[loc as usize] += 1;
+        agg.remove_researcher(x.home, loc, x.skill, x.mobility);
+        exits.push(x.index);
     }
-    // Few of those who leave run a startup: searching among them is cheaper than among all.
-    let leaving_founders: Vec<u32> = exits
+    // Startups die when their founder leaves (found by a parallel scan that looks each founder
+    // up among the few leaving founders of its index range), fail a raise, or exit.
+    let orphaned: Vec<u32> = if leaving_founders.is_empty() {
+        Vec::new()
+    } else {
+        let leaving = IndexShift::new(&leaving_founders, r.len());
+        let per_block: Vec<Vec<u32>> = s
+            .founder
+            .par_chunks(BLOCK)
+            .enumerate()
+            .map(|(b, chunk)| {
+                (0..chunk.len())
+                    .filter(|&k| leaving.contains(chunk[k]))
+                    .map(|k| (b * BLOCK + k) as u32)
+                    .collect()
+            })
+            .collect();
+        per_block.concat()
+    };
+    let failed: Vec<u32> = startup_intents
         .iter()
-        .copied()
-        .filter(|&i| r.founder[i as usize])
+        .flat_map(|b| b.failed.iter().copied())
+        .collect();
+    let exited: Vec<u32> = startup_intents
+        .iter()
+        .flat_map(|b| b.exited.iter().copied())
         .collect();
     let mut dead_startups: Vec<u32> = Vec::new();
-    let (mut failed, mut exited) = (
-        startup_intents
-            .iter()
-            .flat_map(|b| b.failed.iter().copied())
-            .peekable(),
-        startup_intents
-            .iter()
-            .flat_map(|b| b.exited.iter().copied())
-            .peekable(),
-    );
-    for j in 0..s.len() as u32 {
-        let founder = s.founder[j as usize];
-        let founder_left = leaving_founders.binary_search(&founder).is_ok();
-        let is_failed = failed.next_if_eq(&j).is_some();
-        let is_exited = exited.next_if_eq(&j).is_some();
-        if !(founder_left || is_failed || is_exited) {
-            continue;
+    let (mut o, mut f, mut e) = (0, 0, 0);
+    // The three lists are ascending; walk their union in order.
+    loop {
+        let head = |v: &[u32], k: usize| v.get(k).copied().unwrap_or(u32::MAX);
+        let j = head(&orphaned, o)
+            .min(head(&failed, f))
+            .min(head(&exited, e));
+        if j == u32::MAX {
+            break;
         }
+        let founder_left = head(&orphaned, o) == j;
+        let is_exited = head(&exited, e) == j;
+        o += usize::from(founder_left);
+        f += usize::from(head(&failed, f) == j);
+        e += usize::from(is_exited);
         let here = s.loc[j as usize];
         agg.remove_startup(here);
         if is_exited {
@@ -154,29 +175,30 @@ pub fn apply(
             counts.failed[here as usize] += 1;
         }
         if !founder_left {
-            r.founder[founder as usize] = false;
+            r.founder[s.founder[j as usize] as usize] = false;
         }
         dead_startups.push(j);
     }
     s.remove_sorted(&dead_startups);
+    let shift = IndexShift::new(&exits, r.len());
     r.remove_sorted(&exits);
     if !exits.is_empty() {
         s.founder.par_chunks_mut(BLOCK).for_each(|chunk| {
             for f in chunk {
-                *f = shifted_index(*f, &exits);
+                *f = shift.new_index(*f);
             }
         });
     }
 
     // 4. New startups, in founder order (founders cannot have left: they did not exit).
-    for &(i, quality) in researcher_intents.iter().flat_map(|b| &b.founds) {
-        let f = shifted_index(i, &exits) as usize;
-        let here = r.loc[f];
+    for found in researcher_intents.iter().flat_map(|b| &b.founds) {
+        let f = shift.new_index(found.index) as usize;
+        let here = found.loc;
         r.founder[f] = true;
         s.push(
             here,
             f as u32,
-            quality,
+            found.quality,
             0,
             plan.new_runway_ticks,
             tick as u32,

@@ -25,15 +25,60 @@ pub struct ResearcherContext {
     pub quality_sigma: f64,
 }
 
-/// What the researchers of one block decided.
+/// A researcher leaving the field, with the state apply needs (read here, in parallel, while
+/// the agent's cache lines are at hand, rather than gathered again in the sequential apply).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Exit {
+    /// Index of the researcher.
+    pub index: u32,
+    /// Country of origin.
+    pub home: CountryId,
+    /// Location at the snapshot. A founder may have been moved since by its startup's
+    /// relocation (apply step 2), so apply reads a founder's location again.
+    pub loc: CountryId,
+    /// Skill.
+    pub skill: f32,
+    /// Mobility factor.
+    pub mobility: f32,
+    /// Whether the researcher runs a startup.
+    pub founder: bool,
+}
+
+/// A researcher moving to another country.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Move {
+    /// Index of the researcher.
+    pub index: u32,
+    /// Country of origin.
+    pub home: CountryId,
+    /// Country left.
+    pub from: CountryId,
+    /// Destination.
+    pub to: CountryId,
+    /// Skill.
+    pub skill: f32,
+}
+
+/// A researcher founding a startup.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Found {
+    /// Index of the researcher (before this tick's removals).
+    pub index: u32,
+    /// Where the researcher works, and the startup will be.
+    pub loc: CountryId,
+    /// Quality of the startup.
+    pub quality: f32,
+}
+
+/// What the researchers of one block decided; every list is in ascending index order.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ResearcherIntents {
-    /// Researchers leaving the field (ascending index).
-    pub exits: Vec<u32>,
-    /// Researchers moving, with their destination (ascending index).
-    pub moves: Vec<(u32, CountryId)>,
-    /// Researchers founding a startup, with its quality (ascending index).
-    pub founds: Vec<(u32, f32)>,
+    /// Researchers leaving the field.
+    pub exits: Vec<Exit>,
+    /// Researchers moving.
+    pub moves: Vec<Move>,
+    /// Researchers founding a startup.
+    pub founds: Vec<Found>,
 }
 
 /// Runs the researcher step over all researchers; one intents buffer per block, in block order.
@@ -103,7 +148,14 @@ pub fn researcher_phase(
                     next_found = founds.next(&mut rng, k + 1, n);
                 }
                 if exit {
-                    out.exits.push(i);
+                    out.exits.push(Exit {
+                        index: i,
+                        home: home[k],
+                        loc: loc[k],
+                        skill: skill[k],
+                        mobility: mobility[k],
+                        founder: founder[k],
+                    });
                     continue;
                 }
                 if founder[k] {
@@ -114,7 +166,13 @@ pub fn researcher_phase(
                 if review && rng.chance(p_review / review_max) {
                     let dest = tables.pick_researcher(home[k] as usize, here, &mut rng);
                     if dest != here {
-                        out.moves.push((i, dest as CountryId));
+                        out.moves.push(Move {
+                            index: i,
+                            home: home[k],
+                            from: loc[k],
+                            to: dest as CountryId,
+                            skill: skill[k],
+                        });
                         continue;
                     }
                 }
@@ -122,7 +180,11 @@ pub fn researcher_phase(
                 let p_found = (ctx.found_per_skill[here] * s).min(1.0);
                 if found && rng.chance(p_found / found_max) {
                     let quality = s * rng.lognormal(ctx.quality_sigma);
-                    out.founds.push((i, quality as f32));
+                    out.founds.push(Found {
+                        index: i,
+                        loc: loc[k],
+                        quality: quality as f32,
+                    });
                 }
             }
             out

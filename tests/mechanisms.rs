@@ -341,11 +341,11 @@ fn researcher_decisions_happen_at_their_rates() {
         let mut moves = vec![false; n];
         let mut founds = vec![false; n];
         for b in &intents {
-            b.exits.iter().for_each(|&i| exits[i as usize] = true);
-            b.moves.iter().for_each(|&(i, _)| moves[i as usize] = true);
+            b.exits.iter().for_each(|x| exits[x.index as usize] = true);
+            b.moves.iter().for_each(|m| moves[m.index as usize] = true);
             b.founds
                 .iter()
-                .for_each(|&(i, _)| founds[i as usize] = true);
+                .for_each(|f| founds[f.index as usize] = true);
         }
         for i in 0..n {
             let t = &mut tally[r.loc[i] as usize][i % 3][usize::from(r.founder[i])];
