@@ -3,6 +3,12 @@
 //! Agents are processed in fixed blocks of [`BLOCK`]; block `b` draws from the stream
 //! (seed, tick, phase, b) and writes its intents to its own buffer, so the collected intents —
 //! in block order — are identical for any number of threads. Nothing here changes shared state.
+//!
+//! Researchers do not draw a random number each per tick: a block jumps from one event to the
+//! next (geometric gaps for exits, thinned candidates for reviews and foundings; see
+//! [`researcher_phase`]), so its cost is a pass over two arrays plus a few draws per event.
+//! Startups, whose runway changes every tick, are visited one by one and decide with 32-bit
+//! Bernoulli draws ([`crate::rng::Rng::chance`]).
 
 use rayon::prelude::*;
 
