@@ -158,16 +158,33 @@ impl Startups {
         self.born_tick.push(born_tick);
     }
 
-    /// Removes the startups at `sorted_indices` (ascending, unique), keeping the order of the rest.
+    /// Removes the startups at `sorted_indices` (ascending, unique), keeping the order of the rest
+    /// (the arrays concurrently, like [`Researchers::remove_sorted`]).
     pub fn remove_sorted(&mut self, sorted_indices: &[u32]) {
+        if sorted_indices.is_empty() {
+            return;
+        }
         let keep = KeepMask::new(self.len(), sorted_indices);
-        keep.retain(&mut self.loc);
-        keep.retain(&mut self.founder);
-        keep.retain(&mut self.quality);
-        keep.retain(&mut self.stage);
-        keep.retain(&mut self.runway);
-        keep.retain(&mut self.raised);
-        keep.retain(&mut self.born_tick);
+        let Startups {
+            loc,
+            founder,
+            quality,
+            stage,
+            runway,
+            raised,
+            born_tick,
+        } = self;
+        // Halves of 13 and 14 bytes per startup.
+        rayon::join(
+            || {
+                keep.retain(raised);
+                rayon::join(|| keep.retain(loc), || keep.retain(stage));
+            },
+            || {
+                rayon::join(|| keep.retain(founder), || keep.retain(quality));
+                rayon::join(|| keep.retain(runway), || keep.retain(born_tick));
+            },
+        );
     }
 }
 
@@ -234,20 +251,27 @@ impl<'a> IndexShift<'a> {
         }
     }
 
+    /// The removed indices in the bucket of `i`.
+    #[inline]
+    fn bucket(&self, i: u32) -> (usize, &[u32]) {
+        let b = i as usize / Self::SPAN;
+        let (lo, hi) = (self.before[b] as usize, self.before[b + 1] as usize);
+        (lo, &self.removed[lo..hi])
+    }
+
     /// Whether `i` (below `len`) is one of the removed indices.
     #[inline]
     pub fn contains(&self, i: u32) -> bool {
-        let b = i as usize / Self::SPAN;
-        let (lo, hi) = (self.before[b] as usize, self.before[b + 1] as usize);
-        lo < hi && self.removed[lo..hi].binary_search(&i).is_ok()
+        self.bucket(i).1.contains(&i)
     }
 
     /// New index of `old` (below `len`, not removed).
     #[inline]
     pub fn new_index(&self, old: u32) -> u32 {
-        let b = old as usize / Self::SPAN;
-        let (lo, hi) = (self.before[b] as usize, self.before[b + 1] as usize);
-        old - (lo + self.removed[lo..hi].partition_point(|&r| r < old)) as u32
+        // Buckets hold a handful of indices: a branch-free count beats a binary search.
+        let (lo, bucket) = self.bucket(old);
+        let below = bucket.iter().map(|&r| u32::from(r < old)).sum::<u32>();
+        old - lo as u32 - below
     }
 }
 

@@ -14,6 +14,11 @@ use crate::aggregates::Aggregates;
 use crate::rng::{Phase, Streams, BLOCK};
 use crate::step::{ResearcherIntents, StartupIntents};
 
+/// Entrants per random stream (and unit of parallel work) when drawing their skills: a tick's
+/// entrants are few (0.5% of the population), so blocks smaller than [`BLOCK`] keep both
+/// threads busy.
+pub const ENTRANT_BLOCK: usize = 512;
+
 /// What happened during one tick, per country, in agent units.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TickCounts {
@@ -208,18 +213,18 @@ pub fn apply(
     }
 
     // 5. Entrants: how many per country from one stream; their skills, in country order, from
-    // one stream per block of BLOCK entrants, drawn in parallel.
+    // one stream per block of ENTRANT_BLOCK entrants, drawn in parallel.
     let mut rng = streams.stream(tick, Phase::Entrants, 0);
     for (k, &expected) in plan.expected.iter().enumerate() {
         let whole = expected.floor();
         counts.entrants[k] = whole as u64 + u64::from(rng.uniform() < expected - whole);
     }
     let total = counts.entrants.iter().sum::<u64>() as usize;
-    let drawn: Vec<Vec<(f32, f32)>> = (0..total.div_ceil(BLOCK))
+    let drawn: Vec<Vec<(f32, f32)>> = (0..total.div_ceil(ENTRANT_BLOCK))
         .into_par_iter()
         .map(|b| {
             let mut rng = streams.stream(tick, Phase::Entrants, b + 1);
-            (b * BLOCK..((b + 1) * BLOCK).min(total))
+            (b * ENTRANT_BLOCK..((b + 1) * ENTRANT_BLOCK).min(total))
                 .map(|_| {
                     let skill = rng.lognormal(plan.skill_sigma);
                     let mobility = libm::pow(skill, plan.mobility_skill);
