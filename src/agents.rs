@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 pub type CountryId = u16;
 
 /// Researcher agents.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Researchers {
     /// Country of origin.
     pub home: Vec<CountryId>,
@@ -30,6 +30,28 @@ pub struct Researchers {
     pub founder: Vec<bool>,
     /// Tick of entry (0 for the initial population).
     pub born_tick: Vec<u32>,
+}
+
+/// A copy of `v` with the same spare capacity.
+fn clone_with_capacity<T: Copy>(v: &Vec<T>) -> Vec<T> {
+    let mut out = Vec::with_capacity(v.capacity());
+    out.extend_from_slice(v);
+    out
+}
+
+impl Clone for Researchers {
+    /// Keeps the capacity reserved for the run's entrants, so that a copied run (an ensemble
+    /// member, a benchmark) does not reallocate, and briefly double, its arrays.
+    fn clone(&self) -> Self {
+        Researchers {
+            home: clone_with_capacity(&self.home),
+            loc: clone_with_capacity(&self.loc),
+            skill: clone_with_capacity(&self.skill),
+            mobility: clone_with_capacity(&self.mobility),
+            founder: clone_with_capacity(&self.founder),
+            born_tick: clone_with_capacity(&self.born_tick),
+        }
+    }
 }
 
 impl Researchers {

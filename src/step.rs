@@ -198,14 +198,22 @@ pub fn researcher_phase(
         .collect()
 }
 
-/// Largest of non-negative values (0 for none). Compares bit patterns as `i32`, which order
-/// non-negative floats like their values and let the loop vectorise even on baseline x86-64.
+/// Largest of non-negative values (0 for none). Eight independent running maxima (a select per
+/// lane, which compiles to `maxps` even on baseline x86-64) are combined at the end; a maximum
+/// does not depend on the order of comparisons, so the result is exact.
 fn max_of(values: &[f32]) -> f32 {
-    let mut max = 0i32;
-    for x in values {
-        max = max.max(x.to_bits() as i32);
+    let mut lanes = [0.0f32; 8];
+    let chunks = values.chunks_exact(8);
+    let rest = chunks.remainder();
+    for chunk in chunks {
+        for (m, &x) in lanes.iter_mut().zip(chunk) {
+            *m = if x > *m { x } else { *m };
+        }
     }
-    f32::from_bits(max as u32)
+    lanes
+        .iter()
+        .chain(rest)
+        .fold(0.0, |m, &x| if x > m { x } else { m })
 }
 
 /// Gaps between the successes of a Bernoulli process with success probability `p` per agent.
@@ -326,4 +334,44 @@ pub fn startup_phase(
             out
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn max_of_is_the_largest_value() {
+        assert_eq!(max_of(&[]), 0.0);
+        for n in [1, 7, 8, 9, 33, 4096] {
+            let v: Vec<f32> = (0..n).map(|i| ((i * 7919) % 101) as f32 * 0.37).collect();
+            let expected = v.iter().copied().fold(0.0, f32::max);
+            assert_eq!(max_of(&v), expected, "n = {n}");
+            let mut last_big = v.clone();
+            last_big[n - 1] = 1e9;
+            assert_eq!(max_of(&last_big), 1e9, "n = {n}");
+        }
+    }
+
+    #[test]
+    fn gaps_are_geometric() {
+        let mut rng = Streams::new(4).stream(1, Phase::Researchers, 0);
+        for p in [0.005, 0.2, 0.9] {
+            let gaps = Gaps::new(p);
+            let (n, draws) = (1usize << 40, 200_000);
+            let mean = (0..draws)
+                .map(|_| gaps.next(&mut rng, 0, n) as f64)
+                .sum::<f64>()
+                / draws as f64;
+            // Mean of the failures before a success: (1 − p)/p, standard deviation √(1 − p)/p.
+            let (expected, sd) = ((1.0 - p) / p, (1.0 - p).sqrt() / p);
+            assert!(
+                (mean - expected).abs() < 5.0 * sd / (draws as f64).sqrt(),
+                "p = {p}: mean gap {mean} vs {expected}"
+            );
+        }
+        assert_eq!(Gaps::new(0.0).next(&mut rng, 3, 10), 10);
+        assert_eq!(Gaps::new(1.0).next(&mut rng, 3, 10), 3);
+        assert_eq!(Gaps::new(0.5).next(&mut rng, 10, 10), 10);
+    }
 }
