@@ -13,6 +13,17 @@ pub const INNOVATION_FLOOR: f64 = 1e-9;
 /// Floor on capital per startup ($M/year) wherever its logarithm is taken.
 pub const CAPITAL_FLOOR: f64 = 1e-9;
 
+/// Bound on |ln| of the power products below: e^±230 ≈ 10^±100.
+const LN_BOUND: f64 = 230.0;
+
+/// `base · Π ratioᵢ^exponentᵢ` for positive `base` and ratios, computed as the exponential of a
+/// sum of logarithms and kept within 10^±100. With valid but extreme exponents a plain product
+/// can meet `inf · 0 = NaN`; this cannot, and for ordinary values it is the same number.
+pub fn power_product(base: f64, factors: &[(f64, f64)]) -> f64 {
+    let ln = libm::log(base) + factors.iter().map(|&(r, e)| e * libm::log(r)).sum::<f64>();
+    libm::exp(ln.clamp(-LN_BOUND, LN_BOUND))
+}
+
 /// State of every country, as vectors indexed by country.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CountryState {
@@ -170,18 +181,23 @@ impl CountryState {
         let inn = &s.innovation;
         for k in 0..p.c {
             let talent = agg.talent(k) * p.scale;
-            let talent_term = if talent > 0.0 && self.h_ref > 0.0 {
-                libm::pow(talent / self.h_ref, inn.lambda)
-            } else {
-                0.0
-            };
-            let compute_term = if self.k_ref > 0.0 {
-                libm::pow(1.0 + self.compute[k] / self.k_ref, inn.gamma)
+            let compute_ratio = if self.k_ref > 0.0 {
+                1.0 + self.compute[k] / self.k_ref
             } else {
                 1.0
             };
-            self.innovation_local[k] =
-                libm::pow(self.ecosystem[k], inn.alpha) * talent_term * compute_term;
+            self.innovation_local[k] = if talent > 0.0 && self.h_ref > 0.0 {
+                power_product(
+                    1.0,
+                    &[
+                        (self.ecosystem[k], inn.alpha),
+                        (talent / self.h_ref, inn.lambda),
+                        (compute_ratio, inn.gamma),
+                    ],
+                )
+            } else {
+                0.0
+            };
         }
         for k in 0..p.c {
             let spill: f64 = (0..p.c)
@@ -196,13 +212,19 @@ impl CountryState {
         for k in 0..p.c {
             let demand = self.n0[k] + fx.wages[k] * 1e6 / self.wage[k];
             let supply = (agg.researchers[k] as f64 * p.scale).max(p.scale);
-            let target = s.countries[k].wage_k
-                * libm::pow(
-                    self.innovation[k].max(INNOVATION_FLOOR) / self.i0[k],
-                    w.innovation_elasticity,
-                )
-                * libm::pow(demand / supply, w.crowding);
-            self.wage[k] += w.adjust * (target - self.wage[k]);
+            let target = power_product(
+                s.countries[k].wage_k,
+                &[
+                    (
+                        self.innovation[k].max(INNOVATION_FLOOR) / self.i0[k],
+                        w.innovation_elasticity,
+                    ),
+                    (demand / supply, w.crowding),
+                ],
+            );
+            // (1 − a)·w + a·w* rather than w + a·(w* − w): the same partial adjustment, without the
+            // cancellation that turns a tiny target into exactly 0 when a = 1.
+            self.wage[k] = (1.0 - w.adjust) * self.wage[k] + w.adjust * target;
         }
     }
 
@@ -215,16 +237,25 @@ impl CountryState {
         tick: usize,
     ) {
         let cap = &s.capital;
-        let trend = libm::pow(1.0 + cap.growth, tick as f64 / p.tpy);
+        let years = tick as f64 / p.tpy;
         for k in 0..p.c {
-            let target = s.countries[k].vc_bn
-                * trend
-                * libm::pow(
-                    self.innovation[k].max(INNOVATION_FLOOR) / self.i0[k],
-                    cap.innovation_elasticity,
+            let vc = s.countries[k].vc_bn;
+            let private = if vc > 0.0 {
+                power_product(
+                    vc,
+                    &[
+                        (1.0 + cap.growth, years),
+                        (
+                            self.innovation[k].max(INNOVATION_FLOOR) / self.i0[k],
+                            cap.innovation_elasticity,
+                        ),
+                    ],
                 )
-                + fx.capital[k];
-            self.capital[k] += cap.adjust * (target - self.capital[k]);
+            } else {
+                0.0
+            };
+            let target = private + fx.capital[k];
+            self.capital[k] = (1.0 - cap.adjust) * self.capital[k] + cap.adjust * target;
         }
         self.update_available_capital(s, p, agg);
     }

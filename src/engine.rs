@@ -13,6 +13,7 @@ use crate::choice::ChoiceTables;
 use crate::countries::CountryState;
 use crate::params::Params;
 use crate::policy::{base_relations, effects_at};
+use crate::profile::{Lap, PhaseTimes};
 use crate::record::Recorder;
 use crate::rng::Streams;
 use crate::scenario::Scenario;
@@ -35,11 +36,13 @@ pub struct Simulation {
     recorder: Recorder,
     last_counts: TickCounts,
     dropped_initial_startups: u64,
+    times: PhaseTimes,
 }
 
 impl Simulation {
     /// Initialises a run of a checked scenario (see [`crate::scenario::load_file`]).
     pub fn new(scenario: Scenario, seed: u64) -> Simulation {
+        let mut lap = Lap::start();
         let params = Params::new(&scenario);
         let streams = Streams::new(seed);
         let mut researchers = crate::init::researchers(&scenario, &params, &streams);
@@ -63,6 +66,8 @@ impl Simulation {
             &countries,
             None,
         );
+        let mut times = PhaseTimes::default();
+        lap.lap(&mut times, 0);
         Simulation {
             last_counts: TickCounts::zero(params.c),
             scenario,
@@ -78,6 +83,7 @@ impl Simulation {
             base_partnership,
             recorder,
             dropped_initial_startups: dropped,
+            times,
         }
     }
 
@@ -142,6 +148,11 @@ impl Simulation {
         self.dropped_initial_startups
     }
 
+    /// Wall time spent so far in each phase (initialisation and every tick).
+    pub fn phase_times(&self) -> &PhaseTimes {
+        &self.times
+    }
+
     /// Calendar time at the start of tick `tick` (1-based): `start_year + (tick − 1) / tpy`.
     pub fn year_at_start_of(&self, tick: usize) -> f64 {
         self.scenario.world.start_year as f64 + (tick as f64 - 1.0) / self.params.tpy
@@ -151,19 +162,85 @@ impl Simulation {
     pub fn step(&mut self) {
         assert!(!self.is_finished(), "step() after the last tick");
         let t = self.tick + 1;
+        let mut lap = Lap::start();
+        let mut times = std::mem::take(&mut self.times);
         let s = &self.scenario;
         let p = &self.params;
 
+        self.countries = self.next_country_state();
+        lap.lap(&mut times, 1);
+        let tables = self.choice_tables();
+        lap.lap(&mut times, 2);
+        let rctx = self.researcher_context();
+        let sctx = self.startup_context();
+        let r_intents = researcher_phase(&self.researchers, &tables, &rctx, &self.streams, t);
+        lap.lap(&mut times, 3);
+        let s_intents = startup_phase(&mut self.startups, &tables, &sctx, &self.streams, t);
+        lap.lap(&mut times, 4);
+
+        let expected = self.expected_entrants();
+        let plan = EntrantPlan {
+            expected: &expected,
+            skill_sigma: s.world.skill_sigma,
+            mobility_skill: s.behaviour.mobility_skill,
+            new_runway_ticks: p.new_runway_ticks,
+        };
+        let counts = apply(
+            &mut self.researchers,
+            &mut self.startups,
+            &mut self.aggregates,
+            &r_intents,
+            &s_intents,
+            &plan,
+            &self.streams,
+            t,
+        );
+        lap.lap(&mut times, 5);
+
+        self.recorder.record(
+            t,
+            p.scale,
+            s.infrastructure.capex_bn_per_gw,
+            &self.aggregates,
+            &self.countries,
+            Some(&counts),
+        );
+        self.last_counts = counts;
+        self.tick = t;
+        lap.lap(&mut times, 6);
+        times.ticks += 1;
+        self.times = times;
+    }
+
+    /// The country state after the country phase of the next tick — policies, infrastructure,
+    /// ecosystem, innovation, wages, capital (MODEL.md §4) — computed from the state now, which
+    /// is left unchanged. [`Simulation::step`] adopts it; benchmarks time it alone.
+    pub fn next_country_state(&self) -> CountryState {
+        let t = self.tick + 1;
         let fx = effects_at(
-            s,
+            &self.scenario,
             &self.base_openness,
             &self.base_partnership,
             self.year_at_start_of(t),
         );
-        self.countries.step(s, p, &self.aggregates, &fx, t);
-        let st = &self.countries;
-        let tables = ChoiceTables::build(s, p, st, &self.aggregates);
+        let mut st = self.countries.clone();
+        st.step(&self.scenario, &self.params, &self.aggregates, &fx, t);
+        st
+    }
 
+    /// The logit tables of the country state now and the population at the end of the last tick.
+    pub fn choice_tables(&self) -> ChoiceTables {
+        ChoiceTables::build(
+            &self.scenario,
+            &self.params,
+            &self.countries,
+            &self.aggregates,
+        )
+    }
+
+    /// Inputs of the researcher step from the country state now.
+    pub fn researcher_context(&self) -> ResearcherContext {
+        let (s, p, st) = (&self.scenario, &self.params, &self.countries);
         let found_per_skill = st
             .per_startup
             .iter()
@@ -175,29 +252,36 @@ impl Simulation {
                     )
             })
             .collect();
-        let rctx = ResearcherContext {
+        ResearcherContext {
             p_exit: p.p_exit,
             p_review: p.p_review,
             mean_mobility: self.aggregates.mean_mobility(),
             found_per_skill,
             quality_sigma: s.startups.quality_sigma,
-        };
-        let sctx = StartupContext {
-            per_startup: st.per_startup.clone(),
+        }
+    }
+
+    /// Inputs of the startup step from the country state now.
+    pub fn startup_context(&self) -> StartupContext {
+        let (s, p) = (&self.scenario, &self.params);
+        StartupContext {
+            per_startup: self.countries.per_startup.clone(),
             round_m: s.startups.round_m.clone(),
             runway_ticks: p.runway_ticks,
             bridge_ticks: p.bridge_ticks,
             die_on_fail: s.startups.die_on_fail,
             relocate_rate: s.startups.relocate_rate,
-        };
-        let r_intents = researcher_phase(&self.researchers, &tables, &rctx, &self.streams, t);
-        let s_intents = startup_phase(&mut self.startups, &tables, &sctx, &self.streams, t);
+        }
+    }
 
+    /// Expected entrant agents per country this tick (MODEL.md §5, entrants).
+    fn expected_entrants(&self) -> Vec<f64> {
+        let (s, p, st) = (&self.scenario, &self.params, &self.countries);
         let weights: Vec<f64> = (0..p.c)
             .map(|k| s.countries[k].origin_share * st.ecosystem[k] / st.e0[k])
             .collect();
         let total: f64 = weights.iter().sum();
-        let expected: Vec<f64> = weights
+        weights
             .iter()
             .map(|w| {
                 if total > 0.0 {
@@ -206,34 +290,12 @@ impl Simulation {
                     0.0
                 }
             })
-            .collect();
-        let plan = EntrantPlan {
-            expected: &expected,
-            skill_sigma: s.world.skill_sigma,
-            mobility_skill: s.behaviour.mobility_skill,
-            new_runway_ticks: p.new_runway_ticks,
-        };
-        let counts = apply(
-            &mut self.researchers,
-            &mut self.startups,
-            &r_intents,
-            &s_intents,
-            &plan,
-            &self.streams,
-            t,
-        );
+            .collect()
+    }
 
-        self.aggregates = Aggregates::measure(p.c, &self.researchers, &self.startups);
-        self.recorder.record(
-            t,
-            p.scale,
-            s.infrastructure.capex_bn_per_gw,
-            &self.aggregates,
-            &self.countries,
-            Some(&counts),
-        );
-        self.last_counts = counts;
-        self.tick = t;
+    /// The random streams of the run.
+    pub fn streams(&self) -> &Streams {
+        &self.streams
     }
 
     /// Runs to the end, calling `progress(tick)` after each tick.
@@ -286,6 +348,7 @@ impl Simulation {
             recorder: state.recorder,
             last_counts: state.last_counts,
             dropped_initial_startups: state.dropped_initial_startups,
+            times: PhaseTimes::default(),
             scenario,
             params,
             seed,

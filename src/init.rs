@@ -37,12 +37,23 @@ pub fn researchers(s: &Scenario, p: &Params, streams: &Streams) -> Researchers {
         .collect();
     let sigma = s.world.skill_sigma;
     let mobility_skill = s.behaviour.mobility_skill;
-    let blocks: Vec<Researchers> = (0..n.div_ceil(BLOCK))
-        .into_par_iter()
-        .map(|b| {
+    let mut r = Researchers::with_capacity(capacity(n, p));
+    r.home.resize(n, 0);
+    r.loc.resize(n, 0);
+    r.skill.resize(n, 0.0);
+    r.mobility.resize(n, 0.0);
+    r.founder.resize(n, false);
+    r.born_tick.resize(n, 0);
+    // Drawn in place, block by block: no temporary copy of the population.
+    r.home
+        .par_chunks_mut(BLOCK)
+        .zip(r.loc.par_chunks_mut(BLOCK))
+        .zip(r.skill.par_chunks_mut(BLOCK))
+        .zip(r.mobility.par_chunks_mut(BLOCK))
+        .enumerate()
+        .for_each(|(b, (((homes, locs), skills), mobilities))| {
             let mut rng = streams.stream(0, Phase::InitResearchers, b);
-            let mut out = Researchers::default();
-            for _ in b * BLOCK..((b + 1) * BLOCK).min(n) {
+            for k in 0..homes.len() {
                 let home = rng.pick(&origin);
                 let stays = rng.uniform() < s.countries[home].home_stay;
                 let away = &abroad[home];
@@ -52,28 +63,21 @@ pub fn researchers(s: &Scenario, p: &Params, streams: &Streams) -> Researchers {
                     rng.pick(away)
                 };
                 let skill = rng.lognormal(sigma);
-                let mobility = libm::pow(skill, mobility_skill);
-                out.push(
-                    home as CountryId,
-                    loc as CountryId,
-                    skill as f32,
-                    mobility as f32,
-                    0,
-                );
+                homes[k] = home as CountryId;
+                locs[k] = loc as CountryId;
+                skills[k] = skill as f32;
+                mobilities[k] = libm::pow(skill, mobility_skill) as f32;
             }
-            out
-        })
-        .collect();
-    let mut all = Researchers::default();
-    for b in blocks {
-        all.home.extend(b.home);
-        all.loc.extend(b.loc);
-        all.skill.extend(b.skill);
-        all.mobility.extend(b.mobility);
-        all.founder.extend(b.founder);
-        all.born_tick.extend(b.born_tick);
-    }
-    all
+        });
+    r
+}
+
+/// Capacity to reserve for `n` initial researchers: room for every entrant the run can add
+/// (at most ⌈expected⌉ per country and tick), capped at 4n. Untouched capacity costs address
+/// space, not memory; a reallocation would briefly need the old and the new arrays.
+fn capacity(n: usize, p: &Params) -> usize {
+    let per_tick = p.entrant_agents_per_tick.max(0.0).ceil() as usize + p.c;
+    n + (p.ticks.saturating_mul(per_tick)).min(4 * n)
 }
 
 /// Draws the initial startups of each country: `startups / scale` agents (fractional part by a

@@ -13,8 +13,9 @@
 //!
 //! One tick (see [`engine::Simulation::step`]) is: policies ([`policy`]) → country phase
 //! ([`countries`], sequential) → choice tables ([`choice`]) → agent phase ([`step`], parallel over
-//! fixed blocks of agents) → apply ([`apply`], sequential, fixed order) → measure
-//! ([`aggregates`]) and record ([`record`]).
+//! fixed blocks of agents) → apply ([`apply`], fixed order; it keeps the population
+//! [`aggregates`] up to date) → record ([`record`]). [`profile`] times the phases;
+//! [`worldgen`] makes synthetic worlds of any number of countries.
 //!
 //! Determinism is a contract: output bytes depend only on (resolved scenario, seed, version).
 //! Random draws come from ChaCha8 streams addressed by (seed, tick, phase, block) ([`rng`]);
@@ -47,6 +48,7 @@ pub mod output;
 pub mod params;
 pub mod plot;
 pub mod policy;
+pub mod profile;
 pub mod record;
 pub mod report;
 pub mod rng;
@@ -58,6 +60,7 @@ pub mod stats;
 pub mod step;
 pub mod summary;
 pub mod sweep;
+pub mod worldgen;
 
 /// The version written into every manifest.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

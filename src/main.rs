@@ -82,6 +82,18 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Write a synthetic world of N countries as a scenario file (for scaling studies).
+    GenerateWorld {
+        /// Number of countries.
+        #[arg(long)]
+        countries: usize,
+        /// Random seed of the generated world.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Scenario file to write (default: stdout).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
 }
 
 #[derive(clap::Args)]
@@ -116,6 +128,9 @@ struct RunArgs {
     /// Write DIR/report.html (figures, tables) right after the run.
     #[arg(long)]
     report: bool,
+    /// At the end, print the wall time of each tick phase to stderr.
+    #[arg(long)]
+    profile: bool,
 }
 
 #[derive(clap::Args)]
@@ -180,6 +195,7 @@ enum Exit {
 /// Drives a run or a resume with a progress bar and Ctrl-C handling, then reports.
 fn drive(
     quiet: bool,
+    profile: bool,
     go: impl FnOnce(&mut dyn FnMut(usize, usize)) -> Result<Outcome, RunError>,
 ) -> Result<Exit, String> {
     interrupt::install()?;
@@ -195,6 +211,9 @@ fn drive(
     bar.finish_and_clear();
     match outcome.map_err(|e| e.to_string())? {
         Outcome::Finished(f) => {
+            if profile {
+                eprintln!("{}", f.times);
+            }
             if !quiet {
                 print!("{}", talentflow::summary::summary(&f.scenario, &f.recorder));
                 let resumed = f
@@ -249,7 +268,7 @@ fn run(args: RunArgs) -> Result<Exit, String> {
     let plan = runner::plan(&name, &set, args.seed, args.out, args.checkpoint_every)
         .map_err(|e| e.to_string())?;
     let dir = plan.dir.clone();
-    let exit = drive(args.quiet, |progress| {
+    let exit = drive(args.quiet, args.profile, |progress| {
         runner::execute(plan, args.force, progress, &interrupt::requested)
     })?;
     if args.report && matches!(exit, Exit::Done) {
@@ -262,7 +281,7 @@ fn run(args: RunArgs) -> Result<Exit, String> {
 }
 
 fn resume(dir: PathBuf, checkpoint_every: Option<u64>, quiet: bool) -> Result<Exit, String> {
-    drive(quiet, |progress| {
+    drive(quiet, false, |progress| {
         runner::resume(&dir, checkpoint_every, progress, &interrupt::requested)
     })
 }
@@ -526,6 +545,18 @@ fn report(dir: &Path, out: Option<&Path>) -> Result<(), String> {
     Ok(())
 }
 
+fn generate_world(countries: usize, seed: u64, out: Option<&Path>) -> Result<(), String> {
+    let world = talentflow::worldgen::generate(countries, seed).map_err(|e| e.to_string())?;
+    let text = talentflow::worldgen::to_toml(&world, seed);
+    match out {
+        Some(path) => output::write_atomic(path, text.as_bytes()).map_err(|e| e.to_string()),
+        None => {
+            print!("{text}");
+            Ok(())
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
@@ -542,6 +573,11 @@ fn main() -> ExitCode {
         Command::Validate { scenario, set } => validate(&scenario, &set),
         Command::Plot { dir, out, svg_only } => plot(&dir, out.as_deref(), svg_only).map(done),
         Command::Report { dir, out } => report(&dir, out.as_deref()).map(done),
+        Command::GenerateWorld {
+            countries,
+            seed,
+            out,
+        } => generate_world(countries, seed, out.as_deref()).map(done),
     };
     match result {
         Ok(Exit::Done) => ExitCode::SUCCESS,

@@ -68,6 +68,10 @@ pub struct Params {
     pub move_base: Vec<f64>,
     /// Startup moving cost without the visa term: `move_fixed_s + move_distance · ln(1 + dist/1000)`.
     pub move_base_startup: Vec<f64>,
+    /// `exp(−move_base)`: the logit factor of a researcher's fixed moving cost, C×C.
+    pub reach: Vec<f64>,
+    /// `exp(−move_base_startup)`, C×C.
+    pub reach_startup: Vec<f64>,
 }
 
 impl Params {
@@ -106,6 +110,8 @@ impl Params {
             new_runway_ticks: months_to_ticks(s.startups.initial_runway_months, tpy),
             initial_runway_max_ticks: months_to_ticks(s.startups.initial_runway_max_months, tpy),
             bridge_ticks: months_to_ticks(s.startups.bridge_months, tpy),
+            reach: move_base.iter().map(|&m| libm::exp(-m)).collect(),
+            reach_startup: move_base_startup.iter().map(|&m| libm::exp(-m)).collect(),
             dist_km,
             move_base,
             move_base_startup,

@@ -12,6 +12,8 @@ use rand_chacha::ChaCha8Rng;
 /// Agents per random-stream block (and per unit of parallel work).
 pub const BLOCK: usize = 4096;
 
+const TWO_POW_32: f64 = 4_294_967_296.0;
+
 /// The phases that draw random numbers; each has its own streams.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u64)]
@@ -26,6 +28,8 @@ pub enum Phase {
     Startups = 3,
     /// New researchers.
     Entrants = 4,
+    /// Synthetic worlds ([`crate::worldgen`]); not part of a run.
+    Generate = 5,
 }
 
 /// The random streams of one run.
@@ -62,6 +66,15 @@ impl Rng {
     #[inline]
     pub fn uniform(&mut self) -> f64 {
         (self.0.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+    }
+
+    /// A Bernoulli draw: true with probability `p` (to within 2⁻³²), from 32 random bits.
+    ///
+    /// Agent decisions are Bernoulli draws with probabilities far above 2⁻³², so half a 64-bit
+    /// word is enough and halves the random bits a tick consumes.
+    #[inline]
+    pub fn chance(&mut self, p: f64) -> bool {
+        f64::from(self.0.next_u32()) < p * TWO_POW_32
     }
 
     /// Standard normal (Box–Muller, one value per two uniforms).

@@ -114,6 +114,8 @@ pub struct Finished {
     pub info: RunInfo,
     /// The tick this process continued from, if it resumed a run.
     pub resumed_from: Option<usize>,
+    /// Wall time per tick phase in this process (for `--profile`).
+    pub times: crate::profile::PhaseTimes,
 }
 
 /// Why a run could not be started, continued or finished.
@@ -384,6 +386,7 @@ fn drive(
     let wall = started.elapsed().as_secs_f64();
     let dropped = sim.dropped_initial_startups();
     let scenario = sim.scenario().clone();
+    let times = sim.phase_times().clone();
     let recorder = sim.into_recorder();
     let info = info(record, wall, dropped);
     let mut extra = serde_json::Map::new();
@@ -405,5 +408,6 @@ fn drive(
         recorder,
         info,
         resumed_from,
+        times,
     })))
 }

@@ -296,3 +296,85 @@ print("ok")
         text(&py.stderr)
     );
 }
+
+#[test]
+fn profile_prints_phase_times_without_changing_outputs() {
+    let (plain, profiled) = (scratch("plain"), scratch("profiled"));
+    let run = |out: &Path, extra: &[&str]| {
+        let mut args = vec![
+            "run",
+            "toy3",
+            "--years",
+            "1",
+            "-q",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        talentflow(&args)
+    };
+    let a = run(&plain, &[]);
+    let b = run(&profiled, &["--profile"]);
+    assert!(
+        a.status.success() && b.status.success(),
+        "{}",
+        text(&b.stderr)
+    );
+    let table = text(&b.stderr);
+    for phase in [
+        "init",
+        "country phase",
+        "researcher phase",
+        "apply",
+        "total",
+    ] {
+        assert!(table.contains(phase), "{phase} missing from: {table}");
+    }
+    assert!(!text(&a.stderr).contains("researcher phase"));
+    assert_eq!(
+        std::fs::read(plain.join("series.npz")).unwrap(),
+        std::fs::read(profiled.join("series.npz")).unwrap()
+    );
+}
+
+#[test]
+fn generate_world_writes_a_valid_reproducible_scenario() {
+    let dir = scratch("generate");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("world12.toml");
+    let f = file.to_str().unwrap();
+    let r = talentflow(&[
+        "generate-world",
+        "--countries",
+        "12",
+        "--seed",
+        "3",
+        "--out",
+        f,
+    ]);
+    assert!(r.status.success(), "{}", text(&r.stderr));
+    let written = std::fs::read_to_string(&file).unwrap();
+    let stdout = talentflow(&["generate-world", "--countries", "12", "--seed", "3"]);
+    assert_eq!(
+        text(&stdout.stdout),
+        written,
+        "stdout and --out agree; same seed, same world"
+    );
+    let v = talentflow(&["validate", f]);
+    assert!(v.status.success(), "{}", text(&v.stderr));
+    assert!(
+        text(&v.stdout).contains("12 countries"),
+        "{}",
+        text(&v.stdout)
+    );
+    let other = talentflow(&["generate-world", "--countries", "12", "--seed", "4"]);
+    assert_ne!(text(&other.stdout), written);
+
+    let bad = talentflow(&["generate-world", "--countries", "0"]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(
+        text(&bad.stderr).contains("number of countries"),
+        "{}",
+        text(&bad.stderr)
+    );
+}

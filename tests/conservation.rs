@@ -4,6 +4,7 @@
 
 mod common;
 
+use talentflow::aggregates::Aggregates;
 use talentflow::engine::Simulation;
 use talentflow::scenario::Scenario;
 
@@ -81,6 +82,13 @@ fn check_run(scenario: Scenario, seed: u64) {
             let by_loc: u64 = (0..c).map(|h| now.origin_location(h, d)).sum();
             assert_eq!(by_loc, now.researchers[d]);
         }
+        // The aggregates, kept up to date event by event, equal a fresh measurement.
+        assert_eq!(
+            now,
+            &Aggregates::measure(c, sim.researchers(), sim.startups()),
+            "incremental aggregates drifted at tick {}",
+            sim.tick()
+        );
         check_invariants(&sim);
         prev = now.clone();
     }

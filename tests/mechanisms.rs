@@ -4,11 +4,13 @@
 
 mod common;
 
-use talentflow::agents::Startups;
+use talentflow::agents::{Researchers, Startups};
 use talentflow::choice::ChoiceTables;
 use talentflow::engine::Simulation;
 use talentflow::rng::{Phase, Streams};
-use talentflow::step::{raise_probability, startup_phase, StartupContext};
+use talentflow::step::{
+    raise_probability, researcher_phase, startup_phase, ResearcherContext, StartupContext,
+};
 
 /// Within `z` standard errors of a binomial proportion.
 fn close_to_p(hits: usize, n: usize, p: f64, z: f64) -> bool {
@@ -197,9 +199,10 @@ fn logit_probabilities_match_the_utility_formula_and_sampling() {
     let mut checked = 0;
     for h in 0..c {
         for here in 0..c {
-            let Some(row) = tables.researcher_row(h, here) else {
+            if agg.origin_location(h, here) == 0 {
                 continue;
-            };
+            }
+            let row = tables.researcher_cumulative(h, here);
             let natives: u64 = (0..c).map(|d| agg.origin_location(h, d)).sum();
             let u: Vec<f64> = (0..c)
                 .map(|d| {
@@ -227,7 +230,7 @@ fn logit_probabilities_match_the_utility_formula_and_sampling() {
                 })
                 .collect();
             let z: f64 = u.iter().map(|x| x.exp()).sum();
-            let probs = ChoiceTables::probabilities(row);
+            let probs = ChoiceTables::probabilities(&row);
             for d in 0..c {
                 let expected = u[d].exp() / z;
                 assert!(
@@ -242,7 +245,7 @@ fn logit_probabilities_match_the_utility_formula_and_sampling() {
             let n = 200_000;
             let mut hits = vec![0usize; c];
             for _ in 0..n {
-                hits[rng.pick(row)] += 1;
+                hits[tables.pick_researcher(h, here, &mut rng)] += 1;
             }
             for d in 0..c {
                 assert!(
@@ -259,6 +262,124 @@ fn logit_probabilities_match_the_utility_formula_and_sampling() {
         checked >= 5,
         "only {checked} occupied (home, location) pairs"
     );
+}
+
+#[test]
+fn startup_relocation_probabilities_match_the_utility_formula() {
+    let s = common::toy3(&[]);
+    let mut sim = Simulation::new(s.clone(), 3);
+    for _ in 0..5 {
+        sim.step();
+    }
+    let (p, st, agg) = (sim.params(), sim.countries(), sim.aggregates());
+    let tables = ChoiceTables::build(&s, p, st, agg);
+    let sp = &s.startups;
+    let c = p.c;
+    for here in 0..c {
+        let u: Vec<f64> = (0..c)
+            .map(|d| {
+                let mut u = sp.beta_capital_s * st.per_startup[d].ln()
+                    + sp.beta_innovation_s * st.innovation[d].ln();
+                if d != here {
+                    let (a, z) = (&s.countries[here], &s.countries[d]);
+                    let dist = talentflow::params::great_circle_km(a.lat, a.lon, z.lat, z.lon);
+                    u -= sp.move_fixed_s
+                        + s.behaviour.move_distance * (1.0 + dist / 1000.0).ln()
+                        + s.behaviour.move_visa * (1.0 - st.openness[d]);
+                }
+                u
+            })
+            .collect();
+        let z: f64 = u.iter().map(|x| x.exp()).sum();
+        let probs = ChoiceTables::probabilities(&tables.startup_cumulative(here));
+        let mut rng = Streams::new(8).stream(1, Phase::Startups, here);
+        let n = 100_000;
+        let mut hits = vec![0usize; c];
+        for _ in 0..n {
+            hits[tables.pick_startup(here, &mut rng)] += 1;
+        }
+        for d in 0..c {
+            let expected = u[d].exp() / z;
+            assert!((probs[d] - expected).abs() < 1e-9, "{here}->{d}");
+            assert!(close_to_p(hits[d], n, expected, 4.5), "{here}->{d}");
+        }
+    }
+}
+
+#[test]
+fn researcher_decisions_happen_at_their_rates() {
+    // Three kinds of researcher in each of toy3's countries: low, high and capped review and
+    // founding probabilities, mixed within every block; and founders, who only exit.
+    let s = common::toy3(&[]);
+    let mut sim = Simulation::new(s.clone(), 3);
+    sim.step();
+    let (p, st, agg) = (sim.params(), sim.countries(), sim.aggregates());
+    let tables = ChoiceTables::build(&s, p, st, agg);
+    let c = p.c;
+    let kinds = [(0.5f32, 0.5f32), (2.0, 2.0), (40.0, 10.0)]; // (skill, mobility)
+    let mut r = Researchers::default();
+    let n = 240_000;
+    for i in 0..n {
+        let k = kinds[i % 3];
+        let country = ((i / 3) % c) as u16;
+        r.push(country, country, k.0, k.1, 0);
+        r.founder[i] = (i / 9) % 10 == 0;
+    }
+    let ctx = ResearcherContext {
+        p_exit: 0.03,
+        p_review: 0.2,
+        mean_mobility: 1.0,
+        found_per_skill: vec![0.01, 0.02, 0.05],
+        quality_sigma: 0.5,
+    };
+    let streams = Streams::new(21);
+    // [country][kind][founder]: (agents, exits, moves, founds)
+    let mut tally = vec![[[(0usize, 0usize, 0usize, 0usize); 2]; 3]; c];
+    for tick in 1..=3 {
+        let intents = researcher_phase(&r, &tables, &ctx, &streams, tick);
+        let mut exits = vec![false; n];
+        let mut moves = vec![false; n];
+        let mut founds = vec![false; n];
+        for b in &intents {
+            b.exits.iter().for_each(|x| exits[x.index as usize] = true);
+            b.moves.iter().for_each(|m| moves[m.index as usize] = true);
+            b.founds
+                .iter()
+                .for_each(|f| founds[f.index as usize] = true);
+        }
+        for i in 0..n {
+            let t = &mut tally[r.loc[i] as usize][i % 3][usize::from(r.founder[i])];
+            t.0 += 1;
+            t.1 += usize::from(exits[i]);
+            t.2 += usize::from(moves[i]);
+            t.3 += usize::from(founds[i]);
+        }
+    }
+    for here in 0..c {
+        let stay = ChoiceTables::probabilities(&tables.researcher_cumulative(here, here))[here];
+        for (kind, &(skill, mobility)) in kinds.iter().enumerate() {
+            let (agents, exits, moves, founds) = tally[here][kind][1];
+            assert!(close_to_p(exits, agents, ctx.p_exit, 4.5), "founder exits");
+            assert_eq!((moves, founds), (0, 0), "founders neither move nor found");
+
+            let (agents, exits, moves, founds) = tally[here][kind][0];
+            let review = (ctx.p_review * f64::from(mobility)).min(1.0);
+            let found = (ctx.found_per_skill[here] * f64::from(skill)).min(1.0);
+            let stays = 1.0 - ctx.p_exit;
+            let p_move = stays * review * (1.0 - stay);
+            let p_found = stays * (1.0 - review * (1.0 - stay)) * found;
+            let what = format!("country {here}, skill {skill}, mobility {mobility}");
+            assert!(close_to_p(exits, agents, ctx.p_exit, 4.5), "exits: {what}");
+            assert!(
+                close_to_p(moves, agents, p_move, 4.5),
+                "moves {moves}/{agents} vs {p_move}: {what}"
+            );
+            assert!(
+                close_to_p(founds, agents, p_found, 4.5),
+                "founds {founds}/{agents} vs {p_found}: {what}"
+            );
+        }
+    }
 }
 
 #[test]
