@@ -570,6 +570,7 @@ pub fn experiment_report(exp: &ExperimentData) -> Result<String, PlotError> {
         for (k, v) in map {
             let shown = match v {
                 serde_json::Value::String(s) => esc(s),
+                serde_json::Value::Array(list) if k == "arms" => describe_arms(list),
                 serde_json::Value::Array(items) if items.iter().all(|i| i.is_string()) => items
                     .iter()
                     .filter_map(|i| i.as_str())
@@ -707,4 +708,57 @@ mod tests {
         assert_eq!(sig(0.0, 3), "0");
         assert_eq!(sig(f64::NAN, 3), "\u{2013}");
     }
+}
+
+/// The arms of `experiment.json` as readable lines: name, description, overrides and policies.
+fn describe_arms(arms: &[serde_json::Value]) -> String {
+    let mut lines = Vec::new();
+    for a in arms {
+        let mut parts = vec![format!("<b>{}</b>", esc(a["name"].as_str().unwrap_or("?")))];
+        if let Some(d) = a["description"].as_str().filter(|d| !d.is_empty()) {
+            parts.push(esc(d));
+        }
+        let overrides: Vec<String> = a["overrides"]
+            .as_array()
+            .map(|o| {
+                o.iter()
+                    .filter_map(|x| x.as_str())
+                    .map(|x| format!("<code>{}</code>", esc(x)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if !overrides.is_empty() {
+            parts.push(format!("set {}", overrides.join(" ")));
+        }
+        let policies: Vec<String> = a["policies"]
+            .as_array()
+            .map(|ps| {
+                ps.iter()
+                    .map(|p| {
+                        let what = match (&p["budget_bn"], &p["partner"], &p["value"]) {
+                            (serde_json::Value::Number(b), _, _) => format!(" ${b}B/yr"),
+                            (_, serde_json::Value::String(partner), _) => {
+                                format!(" with {partner} at {}", p["strength"])
+                            }
+                            (_, _, serde_json::Value::Number(v)) => format!(" = {v}"),
+                            _ => String::new(),
+                        };
+                        esc(&format!(
+                            "{} {}{} {}–{}",
+                            p["country"].as_str().unwrap_or("?"),
+                            p["kind"].as_str().unwrap_or("?"),
+                            what,
+                            p["from_year"],
+                            p["to_year"]
+                        ))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        if !policies.is_empty() {
+            parts.push(format!("policies: {}", policies.join("; ")));
+        }
+        lines.push(parts.join(" — "));
+    }
+    lines.join("<br>")
 }
