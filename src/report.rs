@@ -673,43 +673,6 @@ pub fn experiment_report(exp: &ExperimentData) -> Result<String, PlotError> {
     Ok(page(&format!("talentflow experiment report: {name}"), &b))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn base64_matches_rfc4648_vectors() {
-        for (input, expected) in [
-            ("", ""),
-            ("f", "Zg=="),
-            ("fo", "Zm8="),
-            ("foo", "Zm9v"),
-            ("foob", "Zm9vYg=="),
-            ("fooba", "Zm9vYmE="),
-            ("foobar", "Zm9vYmFy"),
-        ] {
-            assert_eq!(base64(input.as_bytes()), expected);
-        }
-    }
-
-    #[test]
-    fn escapes_markup() {
-        assert_eq!(
-            esc("<a href=\"x\">&'"),
-            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
-        );
-    }
-
-    #[test]
-    fn significant_digits() {
-        assert_eq!(sig(1234.5678, 4), "1,235");
-        assert_eq!(sig(0.012345, 3), "0.0123");
-        assert_eq!(sig(-2.5, 3), "\u{2212}2.50");
-        assert_eq!(sig(0.0, 3), "0");
-        assert_eq!(sig(f64::NAN, 3), "\u{2013}");
-    }
-}
-
 /// The arms of `experiment.json` as readable lines: name, description, overrides and policies.
 fn describe_arms(arms: &[serde_json::Value]) -> String {
     let mut lines = Vec::new();
@@ -761,4 +724,41 @@ fn describe_arms(arms: &[serde_json::Value]) -> String {
         lines.push(parts.join(" — "));
     }
     lines.join("<br>")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_matches_rfc4648_vectors() {
+        for (input, expected) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ] {
+            assert_eq!(base64(input.as_bytes()), expected);
+        }
+    }
+
+    #[test]
+    fn escapes_markup() {
+        assert_eq!(
+            esc("<a href=\"x\">&'"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
+        );
+    }
+
+    #[test]
+    fn significant_digits() {
+        assert_eq!(sig(1234.5678, 4), "1,235");
+        assert_eq!(sig(0.012345, 3), "0.0123");
+        assert_eq!(sig(-2.5, 3), "\u{2212}2.50");
+        assert_eq!(sig(0.0, 3), "0");
+        assert_eq!(sig(f64::NAN, 3), "\u{2013}");
+    }
 }
