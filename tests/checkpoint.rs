@@ -2,8 +2,12 @@
 //! SIGTERM, is continued by `talentflow resume` to outputs byte-identical to an uninterrupted run;
 //! unfinished, complete, foreign and damaged directories are told apart and refused clearly.
 
+mod common;
+
+use common::talentflow;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -18,13 +22,6 @@ const BIG: [&str; 8] = [
     "run", "--agents", "300000", "--years", "8", "--seed", "21", "-q",
 ];
 
-fn talentflow(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_talentflow"))
-        .args(args)
-        .output()
-        .expect("runs the binary")
-}
-
 fn spawn(args: &[&str]) -> Child {
     Command::new(env!("CARGO_BIN_EXE_talentflow"))
         .args(args)
@@ -36,15 +33,6 @@ fn spawn(args: &[&str]) -> Child {
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join("checkpoint")
-        .join(name);
-    std::fs::remove_dir_all(&dir).ok();
-    std::fs::create_dir_all(dir.parent().unwrap()).unwrap();
-    dir
 }
 
 /// Waits (polling) until `ready` holds; a minute without it is a failure, not a timing check.
@@ -97,6 +85,10 @@ fn checkpoint_tick(dir: &Path) -> Option<u64> {
     checkpoint::read_header(&dir.join(output::CHECKPOINT))
         .ok()
         .map(|h| h.tick)
+}
+
+fn scratch(name: &str) -> PathBuf {
+    common::scratch("checkpoint", name)
 }
 
 #[test]

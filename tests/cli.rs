@@ -1,27 +1,19 @@
 //! The command line end to end: run writes every file, validate reports problems precisely,
 //! finished runs are never overwritten without --force.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
-fn talentflow(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_talentflow"))
-        .args(args)
-        .output()
-        .expect("runs the binary")
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join("cli")
-        .join(name);
-    std::fs::remove_dir_all(&dir).ok();
-    std::fs::create_dir_all(dir.parent().unwrap()).unwrap();
-    dir
-}
+use common::talentflow;
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn scratch(name: &str) -> PathBuf {
+    common::scratch("cli", name)
 }
 
 #[test]

@@ -138,16 +138,7 @@ fn recorded_series_satisfy_the_accounting_identity() {
             );
         }
     }
-    for v in [
-        "inflow",
-        "outflow",
-        "entrants",
-        "retired",
-        "founded",
-        "failed",
-        "exits",
-        "startups_relocated",
-    ] {
+    for v in talentflow::record::FLOW_VARIABLES {
         for k in 0..c {
             assert_eq!(rec.get(v, 0, k), Some(0.0), "{v} row 0 must be zero");
         }

@@ -1,6 +1,10 @@
 //! Experiments end to end: file checks, the arms × replicates run, the statistics written, and
 //! identical results for any number of parallel jobs.
 
+mod common;
+
+use common::talentflow;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -12,19 +16,7 @@ fn fixture() -> PathBuf {
 }
 
 fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join("experiment")
-        .join(name);
-    std::fs::remove_dir_all(&dir).ok();
-    std::fs::create_dir_all(dir.parent().unwrap()).unwrap();
-    dir
-}
-
-fn talentflow(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_talentflow"))
-        .args(args)
-        .output()
-        .unwrap()
+    common::scratch("experiment", name)
 }
 
 #[test]

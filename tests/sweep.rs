@@ -1,6 +1,10 @@
 //! Sweeps end to end: design before results, resume after a kill, refusing a changed sweep,
 //! sharding (explicit and Slurm), merging, and sensitivity indices.
 
+mod common;
+
+use common::talentflow_env as talentflow;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -8,24 +12,6 @@ use talentflow::sweep::Shard;
 
 fn fixture() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiny_sweep.toml")
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join("sweep")
-        .join(name);
-    std::fs::remove_dir_all(&dir).ok();
-    std::fs::create_dir_all(dir.parent().unwrap()).unwrap();
-    dir
-}
-
-fn talentflow(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_talentflow"));
-    c.args(args);
-    for (k, v) in env {
-        c.env(k, v);
-    }
-    c.output().unwrap()
 }
 
 fn ok(o: &Output) {
@@ -51,6 +37,10 @@ fn full_run(name: &str) -> (PathBuf, Vec<u8>) {
     ));
     let bytes = std::fs::read(out.join("results.csv")).unwrap();
     (out, bytes)
+}
+
+fn scratch(name: &str) -> PathBuf {
+    common::scratch("sweep", name)
 }
 
 #[test]
@@ -169,7 +159,7 @@ fn shards_merge_into_the_local_result_and_missing_runs_are_reported() {
         out.join("held-back.csv"),
     )
     .unwrap();
-    let o = talentflow(&["merge", out.to_str().unwrap()], &[]);
+    let o = common::talentflow(&["merge", out.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1));
     assert!(
         String::from_utf8_lossy(&o.stderr).contains("8 runs are missing (run ids 2, 5, 8"),
@@ -181,11 +171,11 @@ fn shards_merge_into_the_local_result_and_missing_runs_are_reported() {
         out.join("results.shard-2-of-3.csv"),
     )
     .unwrap();
-    let o = talentflow(&["merge", out.to_str().unwrap()], &[]);
+    let o = common::talentflow(&["merge", out.to_str().unwrap()]);
     ok(&o);
     assert_eq!(std::fs::read(out.join("results.csv")).unwrap(), reference);
     // Merging again sees duplicates (results.csv plus shards) and keeps one of each.
-    let o = talentflow(&["merge", out.to_str().unwrap()], &[]);
+    let o = common::talentflow(&["merge", out.to_str().unwrap()]);
     ok(&o);
     assert!(String::from_utf8_lossy(&o.stdout).contains("24 runs appeared more than once"));
     assert_eq!(std::fs::read(out.join("results.csv")).unwrap(), reference);
@@ -231,7 +221,7 @@ fn slurm_array_variables_shard_the_sweep() {
 #[test]
 fn sensitivity_writes_indices_for_every_parameter_and_outcome() {
     let (out, _) = full_run("sensitivity");
-    let o = talentflow(&["sensitivity", out.to_str().unwrap()], &[]);
+    let o = common::talentflow(&["sensitivity", out.to_str().unwrap()]);
     ok(&o);
     let csv = std::fs::read_to_string(out.join("sensitivity.csv")).unwrap();
     assert!(csv.starts_with("outcome,parameter,method,index,value,ci_low,ci_high\n"));
@@ -244,7 +234,7 @@ fn sensitivity_writes_indices_for_every_parameter_and_outcome() {
         "run_id,gain,share,control:hhi@2027\n",
     )
     .unwrap();
-    let o = talentflow(&["sensitivity", out.to_str().unwrap()], &[]);
+    let o = common::talentflow(&["sensitivity", out.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("24 of 24 runs have no result"));
 }

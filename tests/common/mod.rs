@@ -103,3 +103,28 @@ pub fn scenario_with(text: &str, set: &[&str]) -> Scenario {
         Err(e) => panic!("{e}"),
     }
 }
+
+/// Runs the talentflow binary built for the tests.
+pub fn talentflow(args: &[&str]) -> std::process::Output {
+    talentflow_env(args, &[])
+}
+
+/// Runs the talentflow binary with extra environment variables.
+pub fn talentflow_env(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_talentflow"));
+    c.args(args);
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output().expect("runs the binary")
+}
+
+/// A fresh path `<target tmp>/<area>/<name>`: removed if it existed, its parent created.
+pub fn scratch(area: &str, name: &str) -> std::path::PathBuf {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(area)
+        .join(name);
+    std::fs::remove_dir_all(&dir).ok();
+    std::fs::create_dir_all(dir.parent().expect("has a parent")).expect("creates the parent");
+    dir
+}
