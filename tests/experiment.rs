@@ -201,7 +201,7 @@ fn sigint_stops_an_experiment_and_keeps_finished_runs() {
     let file = scratch("slow_experiment").with_extension("toml");
     let text = std::fs::read_to_string(fixture())
         .unwrap()
-        .replace("world.agents=1500", "world.agents=30000")
+        .replace("world.agents=1500", "world.agents=100000")
         .replace("world.years=2", "world.years=6")
         .replace("replicates = 4", "replicates = 8");
     std::fs::write(&file, text).unwrap();

@@ -285,7 +285,7 @@ fn sigint_stops_a_sweep_keeping_finished_runs_and_rerunning_resumes() {
     let file = scratch("slow_sweep").with_extension("toml");
     let text = std::fs::read_to_string(fixture())
         .unwrap()
-        .replace("world.agents=800", "world.agents=30000")
+        .replace("world.agents=800", "world.agents=100000")
         .replace(
             "base = \"toy3\"",
             &format!(
