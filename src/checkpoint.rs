@@ -307,7 +307,7 @@ pub fn decode(
     }
     let state: State = postcard::from_bytes(body)
         .map_err(|e| corrupt(path, format!("state does not decode: {e}")))?;
-    if state.tick() != header.tick {
+    if state.tick() as u64 != header.tick {
         return Err(corrupt(
             path,
             format!(

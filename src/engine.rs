@@ -26,16 +26,7 @@ pub struct Simulation {
     params: Params,
     seed: u64,
     streams: Streams,
-    tick: usize,
-    researchers: Researchers,
-    startups: Startups,
-    countries: CountryState,
-    aggregates: Aggregates,
-    base_openness: Vec<f64>,
-    base_partnership: Vec<f64>,
-    recorder: Recorder,
-    last_counts: TickCounts,
-    dropped_initial_startups: u64,
+    state: State,
     times: PhaseTimes,
 }
 
@@ -68,12 +59,7 @@ impl Simulation {
         );
         let mut times = PhaseTimes::default();
         lap.lap(&mut times, 0);
-        Simulation {
-            last_counts: TickCounts::zero(params.c),
-            scenario,
-            params,
-            seed,
-            streams,
+        let state = State {
             tick: 0,
             researchers,
             startups,
@@ -82,19 +68,27 @@ impl Simulation {
             base_openness,
             base_partnership,
             recorder,
+            last_counts: TickCounts::zero(params.c),
             dropped_initial_startups: dropped,
+        };
+        Simulation {
+            scenario,
+            params,
+            seed,
+            streams,
+            state,
             times,
         }
     }
 
     /// Ticks done so far.
     pub fn tick(&self) -> usize {
-        self.tick
+        self.state.tick
     }
 
     /// Whether all ticks are done.
     pub fn is_finished(&self) -> bool {
-        self.tick >= self.params.ticks
+        self.state.tick >= self.params.ticks
     }
 
     /// The scenario being run.
@@ -114,38 +108,38 @@ impl Simulation {
 
     /// Researcher agents now.
     pub fn researchers(&self) -> &Researchers {
-        &self.researchers
+        &self.state.researchers
     }
 
     /// Startup agents now.
     pub fn startups(&self) -> &Startups {
-        &self.startups
+        &self.state.startups
     }
 
     /// Country state now.
     pub fn countries(&self) -> &CountryState {
-        &self.countries
+        &self.state.countries
     }
 
     /// Population aggregates at the end of the last tick.
     pub fn aggregates(&self) -> &Aggregates {
-        &self.aggregates
+        &self.state.aggregates
     }
 
     /// What happened during the last tick (agent units).
     pub fn last_counts(&self) -> &TickCounts {
-        &self.last_counts
+        &self.state.last_counts
     }
 
     /// The observations so far.
     pub fn recorder(&self) -> &Recorder {
-        &self.recorder
+        &self.state.recorder
     }
 
     /// Initial startups that could not be given a founder (a country with more startups than
     /// researcher agents); zero in any sensible scenario.
     pub fn dropped_initial_startups(&self) -> u64 {
-        self.dropped_initial_startups
+        self.state.dropped_initial_startups
     }
 
     /// Wall time spent so far in each phase (initialisation and every tick).
@@ -161,21 +155,21 @@ impl Simulation {
     /// Runs one tick.
     pub fn step(&mut self) {
         assert!(!self.is_finished(), "step() after the last tick");
-        let t = self.tick + 1;
+        let t = self.state.tick + 1;
         let mut lap = Lap::start();
         let mut times = std::mem::take(&mut self.times);
         let s = &self.scenario;
         let p = &self.params;
 
-        self.countries = self.next_country_state();
+        self.state.countries = self.next_country_state();
         lap.lap(&mut times, 1);
         let tables = self.choice_tables();
         lap.lap(&mut times, 2);
         let rctx = self.researcher_context();
         let sctx = self.startup_context();
-        let r_intents = researcher_phase(&self.researchers, &tables, &rctx, &self.streams, t);
+        let r_intents = researcher_phase(&self.state.researchers, &tables, &rctx, &self.streams, t);
         lap.lap(&mut times, 3);
-        let s_intents = startup_phase(&mut self.startups, &tables, &sctx, &self.streams, t);
+        let s_intents = startup_phase(&mut self.state.startups, &tables, &sctx, &self.streams, t);
         lap.lap(&mut times, 4);
 
         let expected = self.expected_entrants();
@@ -186,9 +180,9 @@ impl Simulation {
             new_runway_ticks: p.new_runway_ticks,
         };
         let counts = apply(
-            &mut self.researchers,
-            &mut self.startups,
-            &mut self.aggregates,
+            &mut self.state.researchers,
+            &mut self.state.startups,
+            &mut self.state.aggregates,
             &r_intents,
             &s_intents,
             &plan,
@@ -197,16 +191,16 @@ impl Simulation {
         );
         lap.lap(&mut times, 5);
 
-        self.recorder.record(
+        self.state.recorder.record(
             t,
             p.scale,
             s.infrastructure.capex_bn_per_gw,
-            &self.aggregates,
-            &self.countries,
+            &self.state.aggregates,
+            &self.state.countries,
             Some(&counts),
         );
-        self.last_counts = counts;
-        self.tick = t;
+        self.state.last_counts = counts;
+        self.state.tick = t;
         lap.lap(&mut times, 6);
         times.ticks += 1;
         self.times = times;
@@ -216,15 +210,15 @@ impl Simulation {
     /// ecosystem, innovation, wages, capital (MODEL.md §4) — computed from the state now, which
     /// is left unchanged. [`Simulation::step`] adopts it; benchmarks time it alone.
     pub fn next_country_state(&self) -> CountryState {
-        let t = self.tick + 1;
+        let t = self.state.tick + 1;
         let fx = effects_at(
             &self.scenario,
-            &self.base_openness,
-            &self.base_partnership,
+            &self.state.base_openness,
+            &self.state.base_partnership,
             self.year_at_start_of(t),
         );
-        let mut st = self.countries.clone();
-        st.step(&self.scenario, &self.params, &self.aggregates, &fx, t);
+        let mut st = self.state.countries.clone();
+        st.step(&self.scenario, &self.params, &self.state.aggregates, &fx, t);
         st
     }
 
@@ -233,14 +227,14 @@ impl Simulation {
         ChoiceTables::build(
             &self.scenario,
             &self.params,
-            &self.countries,
-            &self.aggregates,
+            &self.state.countries,
+            &self.state.aggregates,
         )
     }
 
     /// Inputs of the researcher step from the country state now.
     pub fn researcher_context(&self) -> ResearcherContext {
-        let (s, p, st) = (&self.scenario, &self.params, &self.countries);
+        let (s, p, st) = (&self.scenario, &self.params, &self.state.countries);
         let found_per_skill = st
             .per_startup
             .iter()
@@ -255,7 +249,7 @@ impl Simulation {
         ResearcherContext {
             p_exit: p.p_exit,
             p_review: p.p_review,
-            mean_mobility: self.aggregates.mean_mobility(),
+            mean_mobility: self.state.aggregates.mean_mobility(),
             found_per_skill,
             quality_sigma: s.startups.quality_sigma,
         }
@@ -265,7 +259,7 @@ impl Simulation {
     pub fn startup_context(&self) -> StartupContext {
         let (s, p) = (&self.scenario, &self.params);
         StartupContext {
-            per_startup: self.countries.per_startup.clone(),
+            per_startup: self.state.countries.per_startup.clone(),
             round_m: s.startups.round_m.clone(),
             runway_ticks: p.runway_ticks,
             bridge_ticks: p.bridge_ticks,
@@ -276,7 +270,7 @@ impl Simulation {
 
     /// Expected entrant agents per country this tick (MODEL.md §5, entrants).
     fn expected_entrants(&self) -> Vec<f64> {
-        let (s, p, st) = (&self.scenario, &self.params, &self.countries);
+        let (s, p, st) = (&self.scenario, &self.params, &self.state.countries);
         let weights: Vec<f64> = (0..p.c)
             .map(|k| s.countries[k].origin_share * st.ecosystem[k] / st.e0[k])
             .collect();
@@ -302,32 +296,21 @@ impl Simulation {
     pub fn run(&mut self, mut progress: impl FnMut(usize)) {
         while !self.is_finished() {
             self.step();
-            progress(self.tick);
+            progress(self.state.tick);
         }
     }
 
     /// Finishes the run and returns its observations.
     pub fn into_recorder(self) -> Recorder {
-        self.recorder
+        self.state.recorder
     }
 
     /// The evolving state, borrowed, for a checkpoint ([`crate::checkpoint`]). Everything else a
     /// run needs is rebuilt from (scenario, seed): `Params` from the scenario, and the random
     /// streams from the seed, because every draw is addressed by (seed, tick, phase, block) and no
     /// stream carries a position from one tick to the next.
-    pub fn state(&self) -> StateRef<'_> {
-        StateRef {
-            tick: self.tick as u64,
-            researchers: &self.researchers,
-            startups: &self.startups,
-            countries: &self.countries,
-            aggregates: &self.aggregates,
-            base_openness: &self.base_openness,
-            base_partnership: &self.base_partnership,
-            recorder: &self.recorder,
-            last_counts: &self.last_counts,
-            dropped_initial_startups: self.dropped_initial_startups,
-        }
+    pub fn state(&self) -> &State {
+        &self.state
     }
 
     /// Rebuilds a run from its scenario, seed and a saved [`State`]; the result continues exactly
@@ -338,16 +321,7 @@ impl Simulation {
         state.check(&params)?;
         Ok(Simulation {
             streams: Streams::new(seed),
-            tick: state.tick as usize,
-            researchers: state.researchers,
-            startups: state.startups,
-            countries: state.countries,
-            aggregates: state.aggregates,
-            base_openness: state.base_openness,
-            base_partnership: state.base_partnership,
-            recorder: state.recorder,
-            last_counts: state.last_counts,
-            dropped_initial_startups: state.dropped_initial_startups,
+            state,
             times: PhaseTimes::default(),
             scenario,
             params,
@@ -356,26 +330,10 @@ impl Simulation {
     }
 }
 
-/// The evolving state of a run, borrowed from a [`Simulation`] for serialisation. Serialises to
-/// the same bytes as [`State`] (same fields, same order).
-#[derive(Debug, Serialize)]
-pub struct StateRef<'a> {
-    tick: u64,
-    researchers: &'a Researchers,
-    startups: &'a Startups,
-    countries: &'a CountryState,
-    aggregates: &'a Aggregates,
-    base_openness: &'a Vec<f64>,
-    base_partnership: &'a Vec<f64>,
-    recorder: &'a Recorder,
-    last_counts: &'a TickCounts,
-    dropped_initial_startups: u64,
-}
-
-/// The evolving state of a run, owned: what a checkpoint body decodes into.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+/// The evolving state of a run: what changes from tick to tick and what a checkpoint holds.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct State {
-    tick: u64,
+    tick: usize,
     researchers: Researchers,
     startups: Startups,
     countries: CountryState,
@@ -389,7 +347,7 @@ pub struct State {
 
 impl State {
     /// Ticks done when the state was saved.
-    pub fn tick(&self) -> u64 {
+    pub fn tick(&self) -> usize {
         self.tick
     }
 
@@ -406,7 +364,7 @@ impl State {
                 Err(format!("{what} has length {found}, expected {expected}"))
             }
         };
-        if self.tick as usize > p.ticks {
+        if self.tick > p.ticks {
             return Err(format!(
                 "tick {} is beyond the run's {} ticks",
                 self.tick, p.ticks
@@ -476,7 +434,7 @@ impl State {
         len("base_partnership", self.base_partnership.len(), cc)?;
         let rec = &self.recorder;
         len("recorder.c", rec.c, c)?;
-        len("recorder.rows", rec.rows, self.tick as usize + 1)?;
+        len("recorder.rows", rec.rows, self.tick + 1)?;
         len(
             "recorder.country",
             rec.country.len(),

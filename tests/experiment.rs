@@ -6,7 +6,6 @@ mod common;
 use common::talentflow;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use talentflow::experiment::{replicate_seed, Experiment};
 use talentflow::stats;
@@ -206,8 +205,10 @@ fn sigint_stops_an_experiment_and_keeps_finished_runs() {
         .replace("replicates = 4", "replicates = 8");
     std::fs::write(&file, text).unwrap();
     let out = scratch("sigint");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_talentflow"))
-        .args([
+    let kept = out.join("runs").join("control");
+    // Let two runs finish (--keep-runs shows them), then interrupt.
+    let (code, err) = common::interrupt_when(
+        &[
             "experiment",
             file.to_str().unwrap(),
             "--out",
@@ -216,25 +217,10 @@ fn sigint_stops_an_experiment_and_keeps_finished_runs() {
             "--jobs",
             "1",
             "--keep-runs",
-        ])
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Let two runs finish (--keep-runs shows them), then interrupt.
-    let kept = out.join("runs").join("control");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while std::fs::read_dir(&kept).map(|d| d.count()).unwrap_or(0) < 2 {
-        assert!(std::time::Instant::now() < deadline, "no runs finished");
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    let status = child.wait().unwrap();
-    let mut err = String::new();
-    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
-    assert_eq!(status.code(), Some(130), "{err}");
+        ],
+        || std::fs::read_dir(&kept).map(|d| d.count()).unwrap_or(0) >= 2,
+    );
+    assert_eq!(code, Some(130), "{err}");
     let partial = std::fs::read_to_string(out.join("runs.partial.csv")).unwrap();
     let rows = partial.lines().count() - 1;
     assert!((1..24).contains(&rows), "{rows} rows kept; {err}");

@@ -6,7 +6,7 @@ mod common;
 use common::talentflow_env as talentflow;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use talentflow::sweep::Shard;
 
@@ -297,8 +297,9 @@ fn sigint_stops_a_sweep_keeping_finished_runs_and_rerunning_resumes() {
         );
     std::fs::write(&file, text).unwrap();
     let out = scratch("sigint");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_talentflow"))
-        .args([
+    let results = out.join("results.csv");
+    let (code, err) = common::interrupt_when(
+        &[
             "sweep",
             file.to_str().unwrap(),
             "--out",
@@ -306,28 +307,15 @@ fn sigint_stops_a_sweep_keeping_finished_runs_and_rerunning_resumes() {
             "-q",
             "--jobs",
             "1",
-        ])
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let results = out.join("results.csv");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while std::fs::read_to_string(&results)
-        .map(|t| t.lines().count())
-        .unwrap_or(0)
-        < 3
-    {
-        assert!(std::time::Instant::now() < deadline, "no results appeared");
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    let status = child.wait().unwrap();
-    let mut err = String::new();
-    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
-    assert_eq!(status.code(), Some(130), "{err}");
+        ],
+        || {
+            std::fs::read_to_string(&results)
+                .map(|t| t.lines().count())
+                .unwrap_or(0)
+                >= 3
+        },
+    );
+    assert_eq!(code, Some(130), "{err}");
     assert!(err.contains("runs finished and kept"), "{err}");
     let kept = std::fs::read_to_string(&results).unwrap().lines().count() - 1;
     assert!((2..24).contains(&kept), "kept {kept} rows");

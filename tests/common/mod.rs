@@ -128,3 +128,30 @@ pub fn scratch(area: &str, name: &str) -> std::path::PathBuf {
     std::fs::create_dir_all(dir.parent().expect("has a parent")).expect("creates the parent");
     dir
 }
+
+/// Starts talentflow with `args`, waits (up to 60 s) until `ready()` says enough work is done,
+/// sends SIGINT and returns the exit code and stderr.
+pub fn interrupt_when(args: &[&str], ready: impl Fn() -> bool) -> (Option<i32>, String) {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_talentflow"))
+        .args(args)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("starts the binary");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !ready() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "talentflow {args:?} made no progress"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    let status = child.wait().expect("wait");
+    let mut err = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().expect("stderr"), &mut err)
+        .expect("stderr");
+    (status.code(), err)
+}
