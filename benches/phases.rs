@@ -10,7 +10,7 @@ use criterion::{
     criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode, Throughput,
 };
 use std::time::Duration;
-use talentflow::step::{researcher_phase, startup_phase};
+use talentflow::model::step::{researcher_phase, startup_phase};
 
 fn researchers(c: &mut Criterion) {
     let mut group = c.benchmark_group("researcher_phase");

@@ -16,8 +16,8 @@ use criterion::{
 use rayon::prelude::*;
 use std::hint::black_box;
 use std::time::Duration;
-use talentflow::agents::Researchers;
-use talentflow::rng::BLOCK;
+use talentflow::model::agents::Researchers;
+use talentflow::model::rng::BLOCK;
 
 /// A synthetic population of `n` researchers (values do not matter, only bytes).
 fn population(n: usize) -> Researchers {

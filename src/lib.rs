@@ -23,7 +23,7 @@
 //!
 //! ```
 //! use talentflow::scenario::{load_str, SourceName, TOY3_TOML};
-//! use talentflow::engine::Simulation;
+//! use talentflow::model::engine::Simulation;
 //!
 //! let scenario = load_str(TOY3_TOML, &SourceName::Embedded("toy3"), &[]).unwrap();
 //! let mut sim = Simulation::new(scenario, 7);
@@ -32,35 +32,11 @@
 //! assert!(rec.get_world("hhi", rec.ticks()).unwrap() > 0.0);
 //! ```
 
-pub mod agents;
-pub mod aggregates;
-pub mod apply;
-pub mod checkpoint;
-pub mod choice;
-pub mod countries;
-pub mod engine;
-pub mod experiment;
-pub mod init;
-pub mod interrupt;
-pub mod metrics;
-pub mod outcome;
-pub mod output;
-pub mod params;
-pub mod plot;
-pub mod policy;
-pub mod profile;
-pub mod record;
-pub mod report;
-pub mod rng;
+pub mod model;
 pub mod rundir;
-pub mod runner;
 pub mod scenario;
-pub mod sensitivity;
-pub mod stats;
-pub mod step;
-pub mod summary;
-pub mod sweep;
-pub mod worldgen;
+pub mod study;
+pub mod viz;
 
 /// The version written into every manifest.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,5 +1,5 @@
 //! `talentflow`: the command-line front of the talentflow library. Parsing arguments and printing
-//! is all that happens here; the work is in the library ([`talentflow::runner`] for runs).
+//! is all that happens here; the work is in the library ([`talentflow::rundir::runner`] for runs).
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -9,9 +9,9 @@ use std::time::Instant;
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use talentflow::interrupt;
-use talentflow::output::{self, RunInfo};
-use talentflow::runner::{self, Outcome, RunError};
+use talentflow::rundir::interrupt;
+use talentflow::rundir::runner::{self, Outcome, RunError};
+use talentflow::rundir::write::{self, RunInfo};
 use talentflow::scenario::{self, Override};
 
 #[derive(Parser)]
@@ -215,7 +215,10 @@ fn drive(
                 eprintln!("{}", f.times);
             }
             if !quiet {
-                print!("{}", talentflow::summary::summary(&f.scenario, &f.recorder));
+                print!(
+                    "{}",
+                    talentflow::viz::summary::summary(&f.scenario, &f.recorder)
+                );
                 let resumed = f
                     .resumed_from
                     .map(|t| format!(" (resumed at tick {t})"))
@@ -272,7 +275,7 @@ fn run(args: RunArgs) -> Result<Exit, String> {
         runner::execute(plan, args.force, progress, &interrupt::requested)
     })?;
     if args.report && matches!(exit, Exit::Done) {
-        let path = talentflow::report::write_report(&dir, None).map_err(|e| e.to_string())?;
+        let path = talentflow::viz::report::write_report(&dir, None).map_err(|e| e.to_string())?;
         if !args.quiet {
             println!("report: {}", path.display());
         }
@@ -287,7 +290,7 @@ fn resume(dir: PathBuf, checkpoint_every: Option<u64>, quiet: bool) -> Result<Ex
 }
 
 fn experiment(args: ExperimentArgs) -> Result<Exit, String> {
-    use talentflow::experiment::{self, Experiment, ExperimentError};
+    use talentflow::study::experiment::{self, Experiment, ExperimentError};
     interrupt::install()?;
     let mut exp = Experiment::load(&args.file).map_err(|e| e.to_string())?;
     if let Some(r) = args.replicates {
@@ -300,7 +303,7 @@ fn experiment(args: ExperimentArgs) -> Result<Exit, String> {
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from(format!("runs/experiments/{}", exp.spec.name)));
-    output::prepare_dir(&out, args.force).map_err(|e| e.to_string())?;
+    write::prepare_dir(&out, args.force).map_err(|e| e.to_string())?;
     let pool = {
         let mut b = rayon::ThreadPoolBuilder::new();
         if let Some(j) = args.jobs {
@@ -316,27 +319,28 @@ fn experiment(args: ExperimentArgs) -> Result<Exit, String> {
         args.quiet,
         "run {pos}/{len} [{bar:40}] {elapsed_precise} eta {eta}",
     );
-    let keep = |i: usize, rec: &talentflow::record::Recorder| -> Result<(), output::OutputError> {
-        if !args.keep_runs {
-            return Ok(());
-        }
-        let (a, r, seed) = exp.run_plan(i);
-        let arm = &exp.arms[a];
-        let dir = out.join("runs").join(&arm.name).join(format!("rep{r:03}"));
-        std::fs::create_dir_all(&dir).map_err(|source| output::OutputError::Io {
-            path: dir.clone(),
-            source,
-        })?;
-        let info = RunInfo {
-            scenario_source: exp.base_source.clone(),
-            overrides: arm.overrides.clone(),
-            seed,
-            threads: 1,
-            wall_seconds: 0.0,
-            dropped_initial_startups: 0,
+    let keep =
+        |i: usize, rec: &talentflow::model::record::Recorder| -> Result<(), write::OutputError> {
+            if !args.keep_runs {
+                return Ok(());
+            }
+            let (a, r, seed) = exp.run_plan(i);
+            let arm = &exp.arms[a];
+            let dir = out.join("runs").join(&arm.name).join(format!("rep{r:03}"));
+            std::fs::create_dir_all(&dir).map_err(|source| write::OutputError::Io {
+                path: dir.clone(),
+                source,
+            })?;
+            let info = RunInfo {
+                scenario_source: exp.base_source.clone(),
+                overrides: arm.overrides.clone(),
+                seed,
+                threads: 1,
+                wall_seconds: 0.0,
+                dropped_initial_startups: 0,
+            };
+            write::write_run(&dir, &arm.scenario, rec, &info).map(|_| ())
         };
-        output::write_run(&dir, &arm.scenario, rec, &info).map(|_| ())
-    };
     let started = Instant::now();
     let results = match pool
         .install(|| experiment::run(&exp, &interrupt::requested, &keep, &|| bar.inc(1)))
@@ -348,7 +352,7 @@ fn experiment(args: ExperimentArgs) -> Result<Exit, String> {
             let rows = finished.iter().map(|(i, v)| (*i, v.as_slice()));
             let bytes =
                 experiment::write::runs_csv(&path, &exp, rows).map_err(|e| e.to_string())?;
-            output::write_atomic(&path, &bytes).map_err(|e| e.to_string())?;
+            write::write_atomic(&path, &bytes).map_err(|e| e.to_string())?;
             eprintln!(
                 "interrupted ({}): {} of {total} runs finished; their outcomes are in {} (no summary was written)",
                 interrupt::signal_name(),
@@ -375,7 +379,7 @@ fn experiment(args: ExperimentArgs) -> Result<Exit, String> {
 }
 
 fn sweep(args: SweepArgs) -> Result<Exit, String> {
-    use talentflow::sweep::{files, Shard, Sweep, SweepError};
+    use talentflow::study::sweep::{files, Shard, Sweep, SweepError};
     interrupt::install()?;
     let sweep = Sweep::load(&args.file).map_err(|e| e.to_string())?;
     let out = args
@@ -455,17 +459,21 @@ fn sweep(args: SweepArgs) -> Result<Exit, String> {
 }
 
 #[cfg(feature = "mpi")]
-fn mpi_sweep(sweep: &talentflow::sweep::Sweep, out: &Path, force: bool) -> Result<(), String> {
-    talentflow::sweep::mpi::run(sweep, out, force).map_err(|e| e.to_string())
+fn mpi_sweep(
+    sweep: &talentflow::study::sweep::Sweep,
+    out: &Path,
+    force: bool,
+) -> Result<(), String> {
+    talentflow::study::sweep::mpi::run(sweep, out, force).map_err(|e| e.to_string())
 }
 
 #[cfg(not(feature = "mpi"))]
-fn mpi_sweep(_: &talentflow::sweep::Sweep, _: &Path, _: bool) -> Result<(), String> {
+fn mpi_sweep(_: &talentflow::study::sweep::Sweep, _: &Path, _: bool) -> Result<(), String> {
     Err("this talentflow was built without MPI support; rebuild with `cargo build --release --features mpi` (needs libopenmpi-dev and libclang-dev)".into())
 }
 
 fn merge(dirs: &[PathBuf]) -> Result<(), String> {
-    let r = talentflow::sweep::files::merge(dirs).map_err(|e| e.to_string())?;
+    let r = talentflow::study::sweep::files::merge(dirs).map_err(|e| e.to_string())?;
     println!(
         "merged {} of {} runs into {}",
         r.found,
@@ -492,9 +500,10 @@ fn merge(dirs: &[PathBuf]) -> Result<(), String> {
 }
 
 fn sensitivity(dir: &Path) -> Result<(), String> {
-    let complete = talentflow::sweep::files::read_complete(dir).map_err(|e| e.to_string())?;
-    let (table, csv) = talentflow::sensitivity::analyse(&complete)?;
-    output::write_atomic(&dir.join("sensitivity.csv"), &csv).map_err(|e| e.to_string())?;
+    let complete =
+        talentflow::study::sweep::files::read_complete(dir).map_err(|e| e.to_string())?;
+    let (table, csv) = talentflow::study::sensitivity::analyse(&complete)?;
+    write::write_atomic(&dir.join("sensitivity.csv"), &csv).map_err(|e| e.to_string())?;
     print!("{table}");
     println!("\nwritten to {}", dir.join("sensitivity.csv").display());
     Ok(())
@@ -532,7 +541,7 @@ fn validate(name: &str, set: &[String]) -> Result<Exit, String> {
 }
 
 fn plot(dir: &Path, out: Option<&Path>, svg_only: bool) -> Result<(), String> {
-    let files = talentflow::plot::plot_dir(dir, out, svg_only).map_err(|e| e.to_string())?;
+    let files = talentflow::viz::plot::plot_dir(dir, out, svg_only).map_err(|e| e.to_string())?;
     for f in files {
         println!("{}", f.display());
     }
@@ -540,16 +549,17 @@ fn plot(dir: &Path, out: Option<&Path>, svg_only: bool) -> Result<(), String> {
 }
 
 fn report(dir: &Path, out: Option<&Path>) -> Result<(), String> {
-    let path = talentflow::report::write_report(dir, out).map_err(|e| e.to_string())?;
+    let path = talentflow::viz::report::write_report(dir, out).map_err(|e| e.to_string())?;
     println!("{}", path.display());
     Ok(())
 }
 
 fn generate_world(countries: usize, seed: u64, out: Option<&Path>) -> Result<(), String> {
-    let world = talentflow::worldgen::generate(countries, seed).map_err(|e| e.to_string())?;
-    let text = talentflow::worldgen::to_toml(&world, seed);
+    let world =
+        talentflow::scenario::worldgen::generate(countries, seed).map_err(|e| e.to_string())?;
+    let text = talentflow::scenario::worldgen::to_toml(&world, seed);
     match out {
-        Some(path) => output::write_atomic(path, text.as_bytes()).map_err(|e| e.to_string()),
+        Some(path) => write::write_atomic(path, text.as_bytes()).map_err(|e| e.to_string()),
         None => {
             print!("{text}");
             Ok(())

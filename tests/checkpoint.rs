@@ -11,10 +11,10 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use talentflow::checkpoint;
-use talentflow::interrupt;
-use talentflow::output::{self, DirStatus};
-use talentflow::runner::{self, Outcome};
+use talentflow::rundir::checkpoint;
+use talentflow::rundir::interrupt;
+use talentflow::rundir::runner::{self, Outcome};
+use talentflow::rundir::write::{self, DirStatus};
 
 const OUTPUTS: [&str; 4] = ["series.npz", "countries.csv", "world.csv", "scenario.toml"];
 /// Big enough that the debug build takes a few seconds, so a signal lands mid-run.
@@ -74,15 +74,15 @@ fn assert_same_outputs(dir: &Path) {
         let b = std::fs::read(dir.join(f)).unwrap();
         assert!(a == b, "{f} differs from the uninterrupted run");
     }
-    assert_eq!(output::status(dir), DirStatus::Complete);
+    assert_eq!(write::status(dir), DirStatus::Complete);
     assert!(
-        !dir.join(output::CHECKPOINT).exists(),
+        !dir.join(write::CHECKPOINT).exists(),
         "checkpoint left behind"
     );
 }
 
 fn checkpoint_tick(dir: &Path) -> Option<u64> {
-    checkpoint::read_header(&dir.join(output::CHECKPOINT))
+    checkpoint::read_header(&dir.join(write::CHECKPOINT))
         .ok()
         .map(|h| h.tick)
 }
@@ -107,7 +107,7 @@ fn killed_with_sigkill_then_resumed_gives_identical_bytes() {
     let at = checkpoint_tick(&dir).expect("an intact checkpoint survives the kill");
     assert!(at < ticks, "the run finished before the kill");
     assert_eq!(
-        output::status(&dir),
+        write::status(&dir),
         DirStatus::Unfinished { checkpoint: true }
     );
 
@@ -137,7 +137,7 @@ fn sigint_then_sigterm_checkpoint_exit_and_resume_to_identical_bytes() {
     args.extend(["--out", d]);
     let child = spawn(&args);
     // run.json is written after the handlers are installed, so the signal cannot kill it.
-    wait_for("the run to start", || dir.join(output::RUN_RECORD).exists());
+    wait_for("the run to start", || dir.join(write::RUN_RECORD).exists());
     signal(&child, "INT");
     let r = child.wait_with_output().unwrap();
     let err = text(&r.stderr);
@@ -148,7 +148,7 @@ fn sigint_then_sigterm_checkpoint_exit_and_resume_to_identical_bytes() {
         "{err}"
     );
     let first = checkpoint_tick(&dir).expect("a checkpoint on SIGINT");
-    assert!(!dir.join(output::MANIFEST).exists());
+    assert!(!dir.join(write::MANIFEST).exists());
 
     // Resume, saving every 2 ticks, and stop it again with SIGTERM once it has moved on.
     let child = spawn(&["resume", d, "--checkpoint-every", "2", "-q"]);
@@ -200,7 +200,7 @@ fn library_stop_and_resume_match_an_uninterrupted_run() {
     ));
     let dir = unfinished("lib-stopped", 4, &["world.years=2"], 9);
     assert_eq!(
-        output::status(&dir),
+        write::status(&dir),
         DirStatus::Unfinished { checkpoint: true }
     );
     let outcome = runner::resume(&dir, None, &mut |_, _| {}, &interrupt::requested).unwrap();
@@ -255,7 +255,7 @@ fn wrong_directories_and_damaged_checkpoints_are_refused() {
         "{err}"
     );
 
-    let ck = dir.join(output::CHECKPOINT);
+    let ck = dir.join(write::CHECKPOINT);
     let good = std::fs::read(&ck).unwrap();
     let restore = || std::fs::write(&ck, &good).unwrap();
 
@@ -278,12 +278,12 @@ fn wrong_directories_and_damaged_checkpoints_are_refused() {
 
     // A checkpoint from another scenario (same seed) is refused by its hash.
     let other = unfinished("other", 2, &["world.years=1", "innovation.lambda=0.9"], 3);
-    std::fs::copy(other.join(output::CHECKPOINT), &ck).unwrap();
+    std::fs::copy(other.join(write::CHECKPOINT), &ck).unwrap();
     refused(&dir, "belongs to another scenario");
     restore();
 
     // So is an edited scenario.toml.
-    let scenario = dir.join(output::SCENARIO);
+    let scenario = dir.join(write::SCENARIO);
     let original = std::fs::read_to_string(&scenario).unwrap();
     std::fs::write(&scenario, original.replace("lambda = 0.7", "lambda = 0.8")).unwrap();
     refused(&dir, "scenario.toml has changed since the run started");
@@ -292,7 +292,7 @@ fn wrong_directories_and_damaged_checkpoints_are_refused() {
     // Intact again: it resumes and the directory becomes complete.
     let r = talentflow(&["resume", d, "-q"]);
     assert!(r.status.success(), "{}", text(&r.stderr));
-    assert_eq!(output::status(&dir), DirStatus::Complete);
+    assert_eq!(write::status(&dir), DirStatus::Complete);
 }
 
 #[test]

@@ -4,8 +4,8 @@
 
 mod common;
 
-use talentflow::aggregates::Aggregates;
-use talentflow::engine::Simulation;
+use talentflow::model::aggregates::Aggregates;
+use talentflow::model::engine::Simulation;
 use talentflow::scenario::Scenario;
 
 fn check_invariants(sim: &Simulation) {
@@ -138,7 +138,7 @@ fn recorded_series_satisfy_the_accounting_identity() {
             );
         }
     }
-    for v in talentflow::record::FLOW_VARIABLES {
+    for v in talentflow::model::record::FLOW_VARIABLES {
         for k in 0..c {
             assert_eq!(rec.get(v, 0, k), Some(0.0), "{v} row 0 must be zero");
         }

@@ -2,7 +2,7 @@
 
 mod common;
 
-use talentflow::output::series_npz;
+use talentflow::rundir::write::series_npz;
 
 #[test]
 fn same_seed_same_bytes_for_one_and_two_threads() {
@@ -43,7 +43,7 @@ fn agents_spanning_many_blocks_are_thread_independent() {
 fn generated_world_of_200_countries_is_thread_independent() {
     // Many countries: most (home, location) pairs are reviewed from rows accumulated on the fly,
     // a few from tabulated rows; the choice is the same either way and for any thread count.
-    let mut s = talentflow::worldgen::generate(200, 2).unwrap();
+    let mut s = talentflow::scenario::worldgen::generate(200, 2).unwrap();
     s.world.agents = 30_000;
     s.world.years = 1;
     let one = common::run_with_threads(s.clone(), 4, 1);

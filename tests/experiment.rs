@@ -7,8 +7,8 @@ use common::talentflow;
 
 use std::path::{Path, PathBuf};
 
-use talentflow::experiment::{replicate_seed, Experiment};
-use talentflow::stats;
+use talentflow::study::experiment::{replicate_seed, Experiment};
+use talentflow::study::stats;
 
 fn fixture() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiny_experiment.toml")

@@ -4,11 +4,11 @@
 
 mod common;
 
-use talentflow::agents::{Researchers, Startups};
-use talentflow::choice::ChoiceTables;
-use talentflow::engine::Simulation;
-use talentflow::rng::{Phase, Streams};
-use talentflow::step::{
+use talentflow::model::agents::{Researchers, Startups};
+use talentflow::model::choice::ChoiceTables;
+use talentflow::model::engine::Simulation;
+use talentflow::model::rng::{Phase, Streams};
+use talentflow::model::step::{
     raise_probability, researcher_phase, startup_phase, ResearcherContext, StartupContext,
 };
 
@@ -45,15 +45,15 @@ budget_bn = 37.5
     );
     let rec = common::run(s, 1);
     let compute = rec.series(
-        talentflow::record::country_variable("compute_gw").unwrap(),
+        talentflow::model::record::country_variable("compute_gw").unwrap(),
         0,
     );
     let built = rec.series(
-        talentflow::record::country_variable("compute_built_gw").unwrap(),
+        talentflow::model::record::country_variable("compute_built_gw").unwrap(),
         0,
     );
     let queue = rec.series(
-        talentflow::record::country_variable("grid_queue_gw").unwrap(),
+        talentflow::model::record::country_variable("grid_queue_gw").unwrap(),
         0,
     );
     let eps = 1e-9;
@@ -217,7 +217,8 @@ fn logit_probabilities_match_the_utility_formula_and_sampling() {
                         + b.beta_diaspora * (0.01 + diaspora).ln();
                     if d != here {
                         let (a, z) = (&s.countries[here], &s.countries[d]);
-                        let dist = talentflow::params::great_circle_km(a.lat, a.lon, z.lat, z.lon);
+                        let dist =
+                            talentflow::model::params::great_circle_km(a.lat, a.lon, z.lat, z.lon);
                         let visa = if d == h {
                             0.0
                         } else {
@@ -282,7 +283,8 @@ fn startup_relocation_probabilities_match_the_utility_formula() {
                     + sp.beta_innovation_s * st.innovation[d].ln();
                 if d != here {
                     let (a, z) = (&s.countries[here], &s.countries[d]);
-                    let dist = talentflow::params::great_circle_km(a.lat, a.lon, z.lat, z.lon);
+                    let dist =
+                        talentflow::model::params::great_circle_km(a.lat, a.lon, z.lat, z.lon);
                     u -= sp.move_fixed_s
                         + s.behaviour.move_distance * (1.0 + dist / 1000.0).ln()
                         + s.behaviour.move_visa * (1.0 - st.openness[d]);

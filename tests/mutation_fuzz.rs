@@ -10,8 +10,8 @@
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use talentflow::engine::Simulation;
-use talentflow::output::check_finite;
+use talentflow::model::engine::Simulation;
+use talentflow::rundir::write::check_finite;
 use talentflow::scenario::{
     load_bytes, load_str, Override, Scenario, SourceName, TOY3_TOML, WORLD2025_TOML,
 };

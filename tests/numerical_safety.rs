@@ -6,9 +6,9 @@
 
 mod common;
 
-use talentflow::engine::Simulation;
-use talentflow::output::check_finite;
-use talentflow::record::COUNTRY_VARIABLES;
+use talentflow::model::engine::Simulation;
+use talentflow::model::record::COUNTRY_VARIABLES;
+use talentflow::rundir::write::check_finite;
 use talentflow::scenario::Scenario;
 
 fn country(code: &str, lat: f64, extra: &str) -> String {

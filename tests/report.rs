@@ -416,9 +416,9 @@ mod common;
 
 #[test]
 fn a_run_directory_reads_back_exactly_what_the_run_recorded() {
-    use talentflow::output::{write_run, RunInfo};
-    use talentflow::plot::figures::CountryColours;
-    use talentflow::record::{COUNTRY_VARIABLES, WORLD_VARIABLES};
+    use talentflow::model::record::{COUNTRY_VARIABLES, WORLD_VARIABLES};
+    use talentflow::rundir::write::{write_run, RunInfo};
+    use talentflow::viz::plot::figures::CountryColours;
 
     let dir = scratch("rundir");
     let scenario = common::toy3(&["world.years=2"]);
@@ -432,7 +432,7 @@ fn a_run_directory_reads_back_exactly_what_the_run_recorded() {
         dropped_initial_startups: 0,
     };
     write_run(&dir, &scenario, &rec, &info).unwrap();
-    let run = talentflow::rundir::read_run(&dir).unwrap();
+    let run = talentflow::rundir::read::read_run(&dir).unwrap();
 
     assert_eq!(run.codes, ["HUB", "MID", "NEW"]);
     assert_eq!(run.rows(), rec.ticks() + 1);

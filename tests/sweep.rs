@@ -8,7 +8,7 @@ use common::talentflow_env as talentflow;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use talentflow::sweep::Shard;
+use talentflow::study::sweep::Shard;
 
 fn fixture() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiny_sweep.toml")

@@ -1,7 +1,7 @@
 //! Worlds shared by the benchmarks.
 #![allow(dead_code)]
 
-use talentflow::engine::Simulation;
+use talentflow::model::engine::Simulation;
 use talentflow::scenario::{load_str, Override, Scenario, SourceName, WORLD2025_TOML};
 
 /// The default world with `agents` researcher agents.
@@ -12,7 +12,7 @@ pub fn default_world(agents: u64) -> Scenario {
 
 /// A generated world of `countries` countries with `agents` researcher agents.
 pub fn generated_world(countries: usize, agents: u64) -> Scenario {
-    let mut s = talentflow::worldgen::generate(countries, 1).expect("generated world");
+    let mut s = talentflow::scenario::worldgen::generate(countries, 1).expect("generated world");
     s.world.agents = agents as i64;
     s
 }

@@ -11,7 +11,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use talentflow::engine::Simulation;
+use talentflow::model::engine::Simulation;
 use talentflow::scenario::{load_bytes, load_str, Override, Scenario, SourceName, TOY3_TOML};
 
 fn simulate_if_small(s: Scenario) {
@@ -20,7 +20,7 @@ fn simulate_if_small(s: Scenario) {
         sim.run(|_| {});
         let rec = sim.into_recorder();
         // Validation is meant to keep every accepted scenario within floating-point range.
-        if let Err(e) = talentflow::output::check_finite(&s, &rec) {
+        if let Err(e) = talentflow::rundir::write::check_finite(&s, &rec) {
             panic!(
                 "valid scenario gave non-finite output: {e}\n{}",
                 s.to_toml()

@@ -267,9 +267,9 @@ fn check_size(s: &Scenario, o: &mut Found) {
             ),
         ));
     }
-    let per_row = c * crate::record::COUNTRY_VARIABLES.len() as f64
+    let per_row = c * crate::model::record::COUNTRY_VARIABLES.len() as f64
         + 2.0 * c * c
-        + crate::record::WORLD_VARIABLES.len() as f64
+        + crate::model::record::WORLD_VARIABLES.len() as f64
         + 1.0;
     let values = (ticks + 1.0) * per_row;
     if values > MAX_OUTPUT_VALUES {

@@ -14,6 +14,7 @@
 
 pub mod check;
 pub mod load;
+pub mod worldgen;
 
 use serde::{Deserialize, Serialize};
 

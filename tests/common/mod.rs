@@ -1,8 +1,8 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
-use talentflow::engine::Simulation;
-use talentflow::record::Recorder;
+use talentflow::model::engine::Simulation;
+use talentflow::model::record::Recorder;
 use talentflow::scenario::{load_str, Override, Scenario, SourceName, TOY3_TOML, WORLD2025_TOML};
 
 /// Parses `key=value` overrides.

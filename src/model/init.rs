@@ -1,0 +1,136 @@
+//! Initialisation (MODEL.md §5, last paragraph): the researcher population and initial startups.
+
+use rayon::prelude::*;
+
+use crate::model::agents::{CountryId, Researchers, Startups};
+use crate::model::params::Params;
+use crate::model::rng::{Phase, Streams, BLOCK};
+use crate::scenario::Scenario;
+
+/// Cumulative sums of weights (unnormalised).
+fn cumulative(weights: impl Iterator<Item = f64>) -> Vec<f64> {
+    let mut acc = 0.0;
+    weights
+        .map(|w| {
+            acc += w;
+            acc
+        })
+        .collect()
+}
+
+/// Draws the initial researchers: home from `origin_share`; a native of h works at home with
+/// probability `home_stay_h`, otherwise at a country drawn from `location_share` excluding h.
+pub fn researchers(s: &Scenario, p: &Params, streams: &Streams) -> Researchers {
+    let c = p.c;
+    let n = s.world.agents as usize;
+    let origin = cumulative(s.countries.iter().map(|k| k.origin_share));
+    let abroad: Vec<Vec<f64>> = (0..c)
+        .map(|h| {
+            cumulative(s.countries.iter().enumerate().map(|(d, k)| {
+                if d == h {
+                    0.0
+                } else {
+                    k.location_share
+                }
+            }))
+        })
+        .collect();
+    let sigma = s.world.skill_sigma;
+    let mobility_skill = s.behaviour.mobility_skill;
+    let mut r = Researchers::with_capacity(capacity(n, p));
+    r.home.resize(n, 0);
+    r.loc.resize(n, 0);
+    r.skill.resize(n, 0.0);
+    r.mobility.resize(n, 0.0);
+    r.founder.resize(n, false);
+    r.born_tick.resize(n, 0);
+    // Drawn in place, block by block: no temporary copy of the population.
+    r.home
+        .par_chunks_mut(BLOCK)
+        .zip(r.loc.par_chunks_mut(BLOCK))
+        .zip(r.skill.par_chunks_mut(BLOCK))
+        .zip(r.mobility.par_chunks_mut(BLOCK))
+        .enumerate()
+        .for_each(|(b, (((homes, locs), skills), mobilities))| {
+            let mut rng = streams.stream(0, Phase::InitResearchers, b);
+            for k in 0..homes.len() {
+                let home = rng.pick(&origin);
+                let stays = rng.uniform() < s.countries[home].home_stay;
+                let away = &abroad[home];
+                let loc = if stays || away[c - 1] <= 0.0 {
+                    home
+                } else {
+                    rng.pick(away)
+                };
+                let skill = rng.lognormal(sigma);
+                homes[k] = home as CountryId;
+                locs[k] = loc as CountryId;
+                skills[k] = skill as f32;
+                mobilities[k] = libm::pow(skill, mobility_skill) as f32;
+            }
+        });
+    r
+}
+
+/// Capacity to reserve for `n` initial researchers: room for every entrant the run can add
+/// (at most ⌈expected⌉ per country and tick), capped at 4n. Untouched capacity costs address
+/// space, not memory; a reallocation would briefly need the old and the new arrays.
+fn capacity(n: usize, p: &Params) -> usize {
+    let per_tick = p.entrant_agents_per_tick.max(0.0).ceil() as usize + p.c;
+    n + (p.ticks.saturating_mul(per_tick)).min(4 * n)
+}
+
+/// Draws the initial startups of each country: `startups / scale` agents (fractional part by a
+/// Bernoulli draw), each founded by a distinct researcher located there, stage uniform in 0..=3,
+/// runway uniform in 1..=`initial_runway_max_months`. A country cannot have more startups than
+/// researchers to found them; the excess is dropped (and reported by the caller).
+pub fn startups(
+    s: &Scenario,
+    p: &Params,
+    streams: &Streams,
+    r: &mut Researchers,
+) -> (Startups, u64) {
+    let c = p.c;
+    let mut by_country: Vec<Vec<u32>> = vec![Vec::new(); c];
+    for (i, &l) in r.loc.iter().enumerate() {
+        by_country[l as usize].push(i as u32);
+    }
+    let mut drawn: Vec<(u32, CountryId, f32, u8, u32)> = Vec::new();
+    let mut dropped = 0u64;
+    for (k, candidates) in by_country.iter_mut().enumerate() {
+        let mut rng = streams.stream(0, Phase::InitStartups, k);
+        let expected = s.countries[k].startups / p.scale;
+        let whole = expected.floor();
+        // `as` saturates: a figure beyond u64 is simply "more than there are founders".
+        let wanted = (whole as u64).saturating_add(u64::from(rng.uniform() < expected - whole));
+        let n = usize::try_from(wanted).map_or(candidates.len(), |w| w.min(candidates.len()));
+        dropped = dropped.saturating_add(wanted - n as u64);
+        // Partial Fisher–Yates: the first n candidates become a uniform sample of founders.
+        for t in 0..n {
+            let pick = t
+                + ((rng.uniform() * (candidates.len() - t) as f64) as usize)
+                    .min(candidates.len() - t - 1);
+            candidates.swap(t, pick);
+            let f = candidates[t];
+            let skill = f64::from(r.skill[f as usize]);
+            let quality = (skill * rng.lognormal(s.startups.quality_sigma)) as f32;
+            let stage = (rng.uniform() * 4.0) as u8;
+            let runway = 1 + (rng.uniform() * f64::from(p.initial_runway_max_ticks)) as u32;
+            drawn.push((
+                f,
+                k as CountryId,
+                quality,
+                stage.min(3),
+                runway.min(p.initial_runway_max_ticks),
+            ));
+        }
+    }
+    // Startups are stored in founder order, like startups founded later.
+    drawn.sort_by_key(|d| d.0);
+    let mut st = Startups::default();
+    for (f, k, quality, stage, runway) in drawn {
+        r.founder[f as usize] = true;
+        st.push(k, f, quality, stage, runway, 0);
+    }
+    (st, dropped)
+}

@@ -1,0 +1,583 @@
+//! Writers: a finished run becomes a directory of numpy-, pandas- and R-readable files.
+//!
+//! ```text
+//! DIR/series.npz      every observed variable as float64 arrays (+ `countries`, `year`)
+//! DIR/countries.csv   tidy: tick,year,country,variable,value
+//! DIR/world.csv       tidy: tick,year,variable,value
+//! DIR/scenario.toml   the resolved scenario (every parameter), loadable again
+//! DIR/manifest.json   version, scenario + hash, seed, threads, timing, blake3 of each file
+//! DIR/run.json        written when the run starts: what `talentflow resume` needs
+//! DIR/checkpoint.postcard   while a run is unfinished: its latest checkpoint
+//! ```
+//!
+//! Every file is written to a temporary name, flushed to disk and renamed into place; the manifest
+//! is written last, so a directory with a `manifest.json` is a complete run and one without it
+//! never is ([`status`] tells which).
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde_json::json;
+
+use super::npz::{self, NpzArray, NpzData};
+use crate::model::record::{Recorder, COUNTRY_VARIABLES, FLOW_VARIABLES, WORLD_VARIABLES};
+use crate::scenario::Scenario;
+
+/// Name of the file that marks a complete run directory.
+pub const MANIFEST: &str = "manifest.json";
+/// Name of the file written when a run starts (see [`crate::rundir::runner::RunRecord`]).
+pub const RUN_RECORD: &str = "run.json";
+/// Name of the checkpoint file of an unfinished run (see [`crate::rundir::checkpoint`]).
+pub const CHECKPOINT: &str = "checkpoint.postcard";
+/// Name of the resolved scenario in a run directory.
+pub const SCENARIO: &str = "scenario.toml";
+
+/// Errors writing outputs.
+#[derive(Debug, thiserror::Error)]
+pub enum OutputError {
+    /// The output directory holds files and `--force` was not given.
+    #[error("output directory {0} already exists and is not empty (use --force to overwrite it)")]
+    Exists(PathBuf),
+    /// The output directory holds an unfinished run and `--force` was not given.
+    #[error(
+        "output directory {0} holds an unfinished run: continue it with `talentflow resume {0}`, \
+         or start over with --force"
+    )]
+    Unfinished(PathBuf),
+    /// A recorded value is NaN or infinite; nothing was written.
+    #[error(
+        "`{variable}` is not finite ({value}) at row {row}{country}: the parameters drive the \
+         model out of floating-point range, so no outputs were written"
+    )]
+    NonFinite {
+        /// The variable.
+        variable: String,
+        /// The row (tick).
+        row: usize,
+        /// ", country CODE" when the variable is per country.
+        country: String,
+        /// The value.
+        value: f64,
+    },
+    /// The output path exists and is not a directory.
+    #[error("output path {0} exists and is not a directory")]
+    NotADirectory(PathBuf),
+    /// An I/O error on a named path.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// Encoding the npz archive failed.
+    #[error(transparent)]
+    Npz(#[from] npz::NpzError),
+    /// Encoding a CSV failed.
+    #[error("writing {path}: {message}")]
+    Csv {
+        /// The file.
+        path: PathBuf,
+        /// What failed.
+        message: String,
+    },
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> OutputError + '_ {
+    move |source| OutputError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Figures and report derived from a run (`talentflow plot` / `report`), removed with the old
+/// run under `--force` so they can never describe a run they were not made from.
+const DERIVED_FILE: &str = "report.html";
+const DERIVED_DIR: &str = "plots";
+
+/// Makes `dir` ready to receive a run: refuses a non-empty directory unless `force`, and with
+/// `force` removes the old manifest first so the old run no longer looks complete, and the old
+/// run's report and figures (only `.svg`/`.png` files in `plots/`).
+pub fn prepare_dir(dir: &Path, force: bool) -> Result<(), OutputError> {
+    if dir.exists() {
+        if !dir.is_dir() {
+            return Err(OutputError::NotADirectory(dir.to_path_buf()));
+        }
+        let non_empty = fs::read_dir(dir).map_err(io_err(dir))?.next().is_some();
+        if non_empty && !force {
+            return Err(match status(dir) {
+                DirStatus::Unfinished { .. } => OutputError::Unfinished(dir.to_path_buf()),
+                _ => OutputError::Exists(dir.to_path_buf()),
+            });
+        }
+        // The manifest goes first, so the old run stops looking complete; a stale checkpoint or
+        // run record must not be mistaken for the new run's.
+        for name in [MANIFEST, CHECKPOINT, RUN_RECORD] {
+            let file = dir.join(name);
+            if file.exists() {
+                fs::remove_file(&file).map_err(io_err(&file))?;
+            }
+        }
+        let report = dir.join(DERIVED_FILE);
+        if report.is_file() {
+            fs::remove_file(&report).map_err(io_err(&report))?;
+        }
+        let plots = dir.join(DERIVED_DIR);
+        if plots.is_dir() {
+            for entry in fs::read_dir(&plots).map_err(io_err(&plots))? {
+                let path = entry.map_err(io_err(&plots))?.path();
+                let figure = matches!(
+                    path.extension().and_then(|e| e.to_str()),
+                    Some("svg" | "png")
+                );
+                if figure && path.is_file() {
+                    fs::remove_file(&path).map_err(io_err(&path))?;
+                }
+            }
+            // Left in place if it holds anything else.
+            fs::remove_dir(&plots).ok();
+        }
+    }
+    fs::create_dir_all(dir).map_err(io_err(dir))
+}
+
+/// What a path holds, as a run directory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DirStatus {
+    /// Nothing there, or an empty directory.
+    Empty,
+    /// A finished run: the manifest is present (it is written last).
+    Complete,
+    /// A run that started and did not finish (no manifest), with or without a checkpoint.
+    Unfinished {
+        /// Whether a checkpoint file is present.
+        checkpoint: bool,
+    },
+    /// Something else: files that are not a talentflow run, or not a directory.
+    Other,
+}
+
+/// Classifies `dir`. Experiments and sweeps use this to keep finished runs and to find the ones
+/// to resume; only [`DirStatus::Complete`] directories hold outputs to read.
+pub fn status(dir: &Path) -> DirStatus {
+    if !dir.exists() {
+        return DirStatus::Empty;
+    }
+    if !dir.is_dir() {
+        return DirStatus::Other;
+    }
+    if dir.join(MANIFEST).is_file() {
+        return DirStatus::Complete;
+    }
+    if dir.join(RUN_RECORD).is_file() {
+        return DirStatus::Unfinished {
+            checkpoint: dir.join(CHECKPOINT).is_file(),
+        };
+    }
+    match fs::read_dir(dir).map(|mut entries| entries.next().is_none()) {
+        Ok(true) => DirStatus::Empty,
+        _ => DirStatus::Other,
+    }
+}
+
+/// Writes `bytes` to `path` atomically: temporary file, fsync, rename, fsync of the directory.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let result = (|| {
+        let mut f = fs::File::create(&tmp).map_err(io_err(&tmp))?;
+        f.write_all(bytes).map_err(io_err(&tmp))?;
+        f.sync_all().map_err(io_err(&tmp))?;
+        fs::rename(&tmp, path).map_err(io_err(path))?;
+        // Make the rename itself durable; not all platforms can open a directory, hence `ok()`.
+        if let Ok(d) = fs::File::open(dir) {
+            d.sync_all().ok();
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        fs::remove_file(&tmp).ok();
+    }
+    result
+}
+
+/// Removes temporary files left in `dir` by a process killed while writing (see
+/// [`write_atomic`]: `.NAME.tmp-PID`). Only files of that pattern are touched.
+pub fn remove_stale_temps(dir: &Path) -> Result<(), OutputError> {
+    for entry in fs::read_dir(dir).map_err(io_err(dir))? {
+        let path = entry.map_err(io_err(dir))?.path();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if name.starts_with('.') && name.contains(".tmp-") && path.is_file() {
+            fs::remove_file(&path).map_err(io_err(&path))?;
+        }
+    }
+    Ok(())
+}
+
+/// Units and meaning of an output variable, for the manifest and the docs.
+pub fn describe(variable: &str) -> (&'static str, &'static str) {
+    match variable {
+        "researchers" => ("persons", "researchers working in the country"),
+        "talent" => ("skill-weighted persons", "sum of researcher skills"),
+        "startups" => ("startups", "live AI startups located in the country"),
+        "wage" => ("$k/year (PPP)", "researcher wage"),
+        "capital" => ("$B/year", "domestic venture capital V"),
+        "capital_available" => (
+            "$B/year",
+            "capital available to startups A (domestic + foreign)",
+        ),
+        "capital_per_startup" => ("$M/year per startup", "capital per startup a"),
+        "innovation" => (
+            "index",
+            "innovation speed I (1 = average country at t=0 without spillover)",
+        ),
+        "compute_gw" => ("GW", "installed frontier-equivalent AI compute K"),
+        "compute_built_gw" => (
+            "GW per tick",
+            "compute connected to the grid during the tick",
+        ),
+        "compute_requested_gw" => ("GW per tick", "compute planned during the tick"),
+        "grid_queue_gw" => ("GW", "planned compute waiting for grid headroom Q"),
+        "grid_queue_bn" => (
+            "$B",
+            "capex stalled in the grid queue (Q × capex_bn_per_gw)",
+        ),
+        "grid_headroom_gw" => ("GW", "spare grid headroom G"),
+        "ecosystem" => ("index (0,1]", "ecosystem E"),
+        "openness" => ("[0,1]", "openness to foreign researchers"),
+        "retention" => ("share", "share of the country's natives working at home"),
+        "researcher_share" => ("share", "share of the world's researchers working here"),
+        "talent_share" => ("share", "share of the world's talent working here"),
+        "inflow" => ("persons per tick", "researchers arriving"),
+        "outflow" => ("persons per tick", "researchers leaving"),
+        "entrants" => ("persons per tick", "new researchers"),
+        "retired" => ("persons per tick", "researchers leaving the field"),
+        "founded" => ("startups per tick", "startups founded"),
+        "failed" => (
+            "startups per tick",
+            "startups that died (failed raise or founder retired)",
+        ),
+        "exits" => (
+            "startups per tick",
+            "startups that exited after their last round",
+        ),
+        "startups_relocated" => (
+            "startups per tick",
+            "startups that moved away (counted at origin)",
+        ),
+        "flows" => (
+            "persons per tick",
+            "flows[t, c, d]: researchers moving c → d during tick t+1",
+        ),
+        "origin_location" => (
+            "persons",
+            "origin_location[t, h, c]: h-born researchers working in c",
+        ),
+        "researchers_total" => ("persons", "world researchers"),
+        "talent_total" => ("skill-weighted persons", "world talent"),
+        "startups_total" => ("startups", "world startups"),
+        "hhi" => (
+            "index [1/C, 1]",
+            "Herfindahl–Hirschman index of researcher shares",
+        ),
+        "effective_hubs" => ("countries", "1 / HHI"),
+        "gini_talent" => ("index [0,1)", "Gini of talent across countries"),
+        "top1_talent_share" => ("share", "talent share of the largest country"),
+        "top3_talent_share" => ("share", "talent share of the three largest countries"),
+        "entropy" => ("index [0,1]", "normalised entropy of researcher shares"),
+        "hhi_startups" => ("index [1/C, 1]", "HHI of startup shares"),
+        "year" => ("year", "calendar time at the end of each row's tick"),
+        "countries" => ("code", "country codes, the order of every country axis"),
+        _ => ("", ""),
+    }
+}
+
+/// Calendar time of row `t`.
+pub fn year_of_row(scenario: &Scenario, t: usize) -> f64 {
+    scenario.world.start_year as f64 + t as f64 / scenario.world.ticks_per_year as f64
+}
+
+/// Builds `series.npz`.
+pub fn series_npz(scenario: &Scenario, rec: &Recorder) -> Result<Vec<u8>, OutputError> {
+    let (c, rows) = (rec.c, rec.ticks() + 1);
+    let years: Vec<f64> = (0..rows).map(|t| year_of_row(scenario, t)).collect();
+    let mut arrays = vec![
+        NpzArray {
+            name: "countries".into(),
+            shape: vec![c],
+            data: NpzData::Bytes(scenario.countries.iter().map(|k| k.code.clone()).collect()),
+        },
+        NpzArray {
+            name: "year".into(),
+            shape: vec![rows],
+            data: NpzData::F64(&years),
+        },
+    ];
+    for (v, name) in COUNTRY_VARIABLES.iter().enumerate() {
+        arrays.push(NpzArray {
+            name: (*name).into(),
+            shape: vec![rows, c],
+            data: NpzData::F64(&rec.country[v]),
+        });
+    }
+    arrays.push(NpzArray {
+        name: "flows".into(),
+        shape: vec![rows - 1, c, c],
+        data: NpzData::F64(&rec.flows),
+    });
+    arrays.push(NpzArray {
+        name: "origin_location".into(),
+        shape: vec![rows, c, c],
+        data: NpzData::F64(&rec.origin_location),
+    });
+    for (v, name) in WORLD_VARIABLES.iter().enumerate() {
+        arrays.push(NpzArray {
+            name: (*name).into(),
+            shape: vec![rows],
+            data: NpzData::F64(&rec.world[v]),
+        });
+    }
+    Ok(npz::encode(&arrays)?)
+}
+
+fn csv_bytes(
+    path: &Path,
+    header: &[&str],
+    mut rows: impl FnMut(&mut csv::Writer<Vec<u8>>) -> csv::Result<()>,
+) -> Result<Vec<u8>, OutputError> {
+    let err = |e: csv::Error| OutputError::Csv {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    };
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(header).map_err(err)?;
+    rows(&mut w).map_err(err)?;
+    w.into_inner().map_err(|e| OutputError::Csv {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })
+}
+
+/// Builds `countries.csv` (tidy: one row per tick, country and variable).
+pub fn countries_csv(
+    path: &Path,
+    scenario: &Scenario,
+    rec: &Recorder,
+) -> Result<Vec<u8>, OutputError> {
+    csv_bytes(
+        path,
+        &["tick", "year", "country", "variable", "value"],
+        |w| {
+            for t in 0..=rec.ticks() {
+                let (tick, year) = (t.to_string(), year_of_row(scenario, t).to_string());
+                for (k, country) in scenario.countries.iter().enumerate() {
+                    for (v, name) in COUNTRY_VARIABLES.iter().enumerate() {
+                        let value = rec.country[v][t * rec.c + k].to_string();
+                        w.write_record([tick.as_str(), &year, &country.code, name, &value])?;
+                    }
+                }
+            }
+            Ok(())
+        },
+    )
+}
+
+/// Builds `world.csv` (tidy: one row per tick and world variable).
+pub fn world_csv(path: &Path, scenario: &Scenario, rec: &Recorder) -> Result<Vec<u8>, OutputError> {
+    csv_bytes(path, &["tick", "year", "variable", "value"], |w| {
+        for t in 0..=rec.ticks() {
+            let (tick, year) = (t.to_string(), year_of_row(scenario, t).to_string());
+            for (v, name) in WORLD_VARIABLES.iter().enumerate() {
+                w.write_record([tick.as_str(), &year, name, &rec.world[v][t].to_string()])?;
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Facts about a run that are not in the scenario, for the manifest.
+#[derive(Clone, Debug)]
+pub struct RunInfo {
+    /// Where the scenario came from.
+    pub scenario_source: String,
+    /// The `--set` overrides as written.
+    pub overrides: Vec<String>,
+    /// The seed.
+    pub seed: u64,
+    /// Worker threads used.
+    pub threads: usize,
+    /// Wall time of the simulation, seconds.
+    pub wall_seconds: f64,
+    /// Initial startups dropped for lack of founders.
+    pub dropped_initial_startups: u64,
+}
+
+/// The first NaN or infinite value recorded, if any, as an error naming it.
+pub fn check_finite(scenario: &Scenario, rec: &Recorder) -> Result<(), OutputError> {
+    let c = rec.c.max(1);
+    let bad = |variable: &str, index: usize, per: usize, value: f64, has_country: bool| {
+        let row = index / per;
+        let country = if has_country {
+            let k = (index % per) % c;
+            let code = scenario.countries.get(k).map_or("?", |k| k.code.as_str());
+            format!(", country {code}")
+        } else {
+            String::new()
+        };
+        OutputError::NonFinite {
+            variable: variable.to_string(),
+            row,
+            country,
+            value,
+        }
+    };
+    for (v, name) in COUNTRY_VARIABLES.iter().enumerate() {
+        if let Some((i, x)) = rec.country[v]
+            .iter()
+            .enumerate()
+            .find(|(_, x)| !x.is_finite())
+        {
+            return Err(bad(name, i, c, *x, true));
+        }
+    }
+    for (v, name) in WORLD_VARIABLES.iter().enumerate() {
+        if let Some((i, x)) = rec.world[v]
+            .iter()
+            .enumerate()
+            .find(|(_, x)| !x.is_finite())
+        {
+            return Err(bad(name, i, 1, *x, false));
+        }
+    }
+    for (name, values) in [
+        ("flows", &rec.flows),
+        ("origin_location", &rec.origin_location),
+    ] {
+        if let Some((i, x)) = values.iter().enumerate().find(|(_, x)| !x.is_finite()) {
+            return Err(bad(name, i, c * c, *x, true));
+        }
+    }
+    Ok(())
+}
+
+/// Writes a complete run directory (the manifest last) and returns the manifest.
+pub fn write_run(
+    dir: &Path,
+    scenario: &Scenario,
+    rec: &Recorder,
+    info: &RunInfo,
+) -> Result<serde_json::Value, OutputError> {
+    write_run_with(dir, scenario, rec, info, serde_json::Map::new())
+}
+
+/// [`write_run`] with `extra` keys added to the manifest (e.g. where a resumed run resumed).
+/// Refuses, before writing anything, a recorder holding NaN or infinite values.
+pub fn write_run_with(
+    dir: &Path,
+    scenario: &Scenario,
+    rec: &Recorder,
+    info: &RunInfo,
+    extra: serde_json::Map<String, serde_json::Value>,
+) -> Result<serde_json::Value, OutputError> {
+    check_finite(scenario, rec)?;
+    let files: Vec<(&str, Vec<u8>)> = vec![
+        ("series.npz", series_npz(scenario, rec)?),
+        (
+            "countries.csv",
+            countries_csv(&dir.join("countries.csv"), scenario, rec)?,
+        ),
+        (
+            "world.csv",
+            world_csv(&dir.join("world.csv"), scenario, rec)?,
+        ),
+        (SCENARIO, resolved_toml(scenario, info).into_bytes()),
+    ];
+    let mut outputs = serde_json::Map::new();
+    for (name, bytes) in &files {
+        write_atomic(&dir.join(name), bytes)?;
+        outputs.insert(
+            (*name).into(),
+            json!({ "bytes": bytes.len(), "blake3": blake3::hash(bytes).to_hex().to_string() }),
+        );
+    }
+    let variables: serde_json::Map<String, serde_json::Value> = COUNTRY_VARIABLES
+        .iter()
+        .map(|v| (v, "[T+1, C]"))
+        .chain([(&"flows", "[T, C, C]"), (&"origin_location", "[T+1, C, C]")])
+        .chain(WORLD_VARIABLES.iter().map(|v| (v, "[T+1]")))
+        .map(|(name, shape)| {
+            let (units, meaning) = describe(name);
+            let kind = if FLOW_VARIABLES.contains(name) || *name == "flows" {
+                "flow"
+            } else {
+                "stock"
+            };
+            (
+                (*name).to_string(),
+                json!({ "shape": shape, "units": units, "kind": kind, "meaning": meaning }),
+            )
+        })
+        .collect();
+    let mut manifest = json!({
+        "format": "talentflow-run/1",
+        "talentflow_version": crate::VERSION,
+        "scenario_source": info.scenario_source,
+        "overrides": info.overrides,
+        "scenario_hash": scenario.hash(),
+        "seed": info.seed,
+        "agents": scenario.world.agents,
+        "researchers": scenario.world.researchers,
+        "scale": scenario.world.researchers / scenario.world.agents as f64,
+        "ticks": scenario.ticks(),
+        "ticks_per_year": scenario.world.ticks_per_year,
+        "start_year": scenario.world.start_year,
+        "countries": scenario.countries.iter().map(|k| k.code.clone()).collect::<Vec<_>>(),
+        "threads": info.threads,
+        "wall_seconds": info.wall_seconds,
+        "created_unix": std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0),
+        "dropped_initial_startups": info.dropped_initial_startups,
+        "outputs": outputs,
+        "variables": variables,
+        "scenario": serde_json::from_str::<serde_json::Value>(&scenario.to_canonical_json()).unwrap_or_default(),
+    });
+    if let Some(m) = manifest.as_object_mut() {
+        m.extend(extra);
+    }
+    let text = serde_json::to_string_pretty(&manifest).unwrap_or_default() + "\n";
+    write_atomic(&dir.join(MANIFEST), text.as_bytes())?;
+    Ok(manifest)
+}
+
+/// The text of `scenario.toml`: a comment naming source, overrides, seed and version, then the
+/// resolved scenario. Written when a run starts (for `resume`) and again with the outputs.
+pub fn resolved_toml(scenario: &Scenario, info: &RunInfo) -> String {
+    let mut out = format!(
+        "# Resolved scenario of this run (every parameter, defaults filled in).\n\
+         # Source: {}\n# Overrides: {}\n# Seed: {}  talentflow {}  scenario blake3 {}\n\n",
+        info.scenario_source,
+        if info.overrides.is_empty() {
+            "none".to_string()
+        } else {
+            info.overrides.join(" ")
+        },
+        info.seed,
+        crate::VERSION,
+        scenario.hash()
+    );
+    out.push_str(&scenario.to_toml());
+    out
+}

@@ -1,0 +1,346 @@
+//! Replicate ensembles: arms × replicates of a base scenario, with outcomes summarised as means,
+//! 95% confidence intervals and effects against a control arm.
+//!
+//! An experiment file (TOML) names a base scenario, overrides shared by all arms, the arms (each a
+//! list of `--set`-style overrides and/or extra `[[arm.policy]]` tables), the number of replicates,
+//! a master seed and the outcomes (see [`crate::study::outcome`]). Replicate r of every arm uses the same
+//! seed, derived from (master seed, r): common random numbers, so arm differences are paired and
+//! their intervals tight. Runs execute in parallel (rayon over runs) and results are collected in
+//! run order, so every output is a pure function of the experiment file and the master seed.
+
+pub mod write;
+
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::model::engine::Simulation;
+use crate::model::record::Recorder;
+use crate::scenario::{check, load_named, Override, Policy, Scenario};
+use crate::study::outcome::{resolve_all, ResolvedOutcome};
+
+/// Default number of replicates per arm.
+pub const DEFAULT_REPLICATES: u32 = 30;
+
+/// The experiment file as written.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExperimentFile {
+    /// Short name (used for the default output directory).
+    pub name: String,
+    /// The claim the experiment tests.
+    #[serde(default)]
+    pub description: String,
+    /// Base scenario: a path (relative to the experiment file) or an embedded name.
+    pub base: String,
+    /// Replicates per arm.
+    #[serde(default = "default_replicates")]
+    pub replicates: u32,
+    /// Master seed from which every replicate's seed is derived.
+    #[serde(default = "default_master_seed")]
+    pub master_seed: u64,
+    /// Name of the control arm (default: the first arm).
+    #[serde(default)]
+    pub control: Option<String>,
+    /// Overrides applied to every arm, `key.path=value`.
+    #[serde(default)]
+    pub set: Vec<String>,
+    /// Outcomes to report, e.g. `retention.SAU@2030`, `hhi@2035`.
+    pub outcomes: Vec<String>,
+    /// The arms.
+    #[serde(rename = "arm")]
+    pub arms: Vec<ArmSpec>,
+}
+
+fn default_replicates() -> u32 {
+    DEFAULT_REPLICATES
+}
+
+fn default_master_seed() -> u64 {
+    1
+}
+
+/// One arm as written.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArmSpec {
+    /// Arm name.
+    pub name: String,
+    /// What the arm does.
+    #[serde(default)]
+    pub description: String,
+    /// Overrides of this arm, `key.path=value`.
+    #[serde(default)]
+    pub set: Vec<String>,
+    /// Extra policies of this arm.
+    #[serde(default, rename = "policy")]
+    pub policies: Vec<Policy>,
+}
+
+/// An arm ready to run.
+#[derive(Clone, Debug)]
+pub struct Arm {
+    /// Arm name.
+    pub name: String,
+    /// The arm's resolved scenario.
+    pub scenario: Scenario,
+    /// Its outcomes, resolved against the scenario.
+    pub outcomes: Vec<ResolvedOutcome>,
+    /// Overrides applied (shared + arm), as written.
+    pub overrides: Vec<String>,
+}
+
+/// A loaded and checked experiment.
+#[derive(Clone, Debug)]
+pub struct Experiment {
+    /// The file as written.
+    pub spec: ExperimentFile,
+    /// The file's text (kept with the results).
+    pub text: String,
+    /// Where it was read from.
+    pub path: PathBuf,
+    /// Arms in file order.
+    pub arms: Vec<Arm>,
+    /// Index of the control arm.
+    pub control: usize,
+    /// Description of the base scenario's source.
+    pub base_source: String,
+}
+
+/// Errors loading or running an experiment.
+#[derive(Debug, thiserror::Error)]
+pub enum ExperimentError {
+    /// The file could not be read.
+    #[error("{path}: cannot read: {source}")]
+    Read {
+        /// File.
+        path: PathBuf,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// The experiment is invalid; every problem is listed.
+    #[error("invalid experiment {path}: {}", problems.join("\n  "))]
+    Invalid {
+        /// File.
+        path: PathBuf,
+        /// Each problem, located.
+        problems: Vec<String>,
+    },
+    /// Interrupted before all runs finished.
+    #[error("experiment interrupted after {} of {total} runs", finished.len())]
+    Interrupted {
+        /// The runs that finished: (run index, outcome values), in run order.
+        finished: Vec<(usize, Vec<f64>)>,
+        /// Runs planned.
+        total: usize,
+    },
+    /// Writing results failed.
+    #[error(transparent)]
+    Output(#[from] crate::rundir::write::OutputError),
+}
+
+/// Seed of replicate `r` under `master_seed` (the same in every arm).
+pub fn replicate_seed(master_seed: u64, r: u32) -> u64 {
+    let mut input = [0u8; 12];
+    input[..8].copy_from_slice(&master_seed.to_le_bytes());
+    input[8..].copy_from_slice(&r.to_le_bytes());
+    let key = blake3::derive_key("talentflow 2026 replicate seed", &input);
+    u64::from_le_bytes(key[..8].try_into().unwrap_or([0; 8]))
+}
+
+impl Experiment {
+    /// Reads and checks an experiment file; every problem is reported with its place.
+    pub fn load(path: &Path) -> Result<Experiment, ExperimentError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ExperimentError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_str(&text, path)
+    }
+
+    /// Parses and checks experiment text read from `path` (used for relative base paths).
+    pub fn from_str(text: &str, path: &Path) -> Result<Experiment, ExperimentError> {
+        let invalid = |problems: Vec<String>| ExperimentError::Invalid {
+            path: path.to_path_buf(),
+            problems,
+        };
+        let spec: ExperimentFile = toml::from_str(text).map_err(|e| {
+            let at = e
+                .span()
+                .map(|s| {
+                    let line = text[..s.start.min(text.len())].matches('\n').count() + 1;
+                    format!("line {line}: ")
+                })
+                .unwrap_or_default();
+            invalid(vec![format!("{at}{}", e.message().trim())])
+        })?;
+        let mut problems = Vec::new();
+        if spec.arms.is_empty() {
+            problems.push("no arms: add at least one [[arm]]".to_string());
+        }
+        if spec.replicates == 0 || spec.replicates > 1_000_000 {
+            problems.push(format!(
+                "`replicates` must be in [1, 1000000], found {}",
+                spec.replicates
+            ));
+        }
+        if spec.outcomes.is_empty() {
+            problems.push("no outcomes: list at least one in `outcomes`".to_string());
+        }
+        let mut names = std::collections::BTreeSet::new();
+        for a in &spec.arms {
+            if a.name.trim().is_empty() || !names.insert(a.name.as_str()) {
+                problems.push(format!("arm name `{}` is empty or used twice", a.name));
+            }
+        }
+        let control = match &spec.control {
+            Some(c) => spec
+                .arms
+                .iter()
+                .position(|a| &a.name == c)
+                .unwrap_or_else(|| {
+                    problems.push(format!("control arm `{c}` is not one of the arms"));
+                    0
+                }),
+            None => 0,
+        };
+        let parse_sets =
+            |sets: &[String], problems: &mut Vec<String>, whose: &str| -> Vec<Override> {
+                sets.iter()
+                    .filter_map(|s| {
+                        Override::parse(s)
+                            .map_err(|e| problems.push(format!("{whose}: {e}")))
+                            .ok()
+                    })
+                    .collect()
+            };
+        let shared = parse_sets(&spec.set, &mut problems, "set");
+        let base_dir = path.parent();
+        let mut arms = Vec::new();
+        let mut base_source = String::new();
+        for a in &spec.arms {
+            let whose = format!("arm `{}`", a.name);
+            let mut overrides = shared.clone();
+            overrides.extend(parse_sets(&a.set, &mut problems, &whose));
+            let (mut scenario, source) = match load_named(&spec.base, base_dir, &overrides) {
+                Ok(x) => x,
+                Err(e) => {
+                    problems.push(format!("{whose}: {e}"));
+                    continue;
+                }
+            };
+            base_source = source;
+            let first_policy = scenario.policies.len();
+            scenario.policies.extend(a.policies.iter().cloned());
+            for (key, message) in check::check(&scenario) {
+                // Policy keys of the arm are renumbered to the arm's own list.
+                let key = match key.strip_prefix("policy[").and_then(|r| r.split_once(']')) {
+                    Some((i, rest)) => match i.parse::<usize>() {
+                        Ok(i) if i >= first_policy => {
+                            format!("arm.policy[{}]{rest}", i - first_policy)
+                        }
+                        _ => key.clone(),
+                    },
+                    None => key.clone(),
+                };
+                problems.push(format!("{whose}: `{key}`: {message}"));
+            }
+            match resolve_all(&spec.outcomes, &scenario) {
+                Ok(outcomes) => arms.push(Arm {
+                    name: a.name.clone(),
+                    scenario,
+                    outcomes,
+                    overrides: overrides.iter().map(ToString::to_string).collect(),
+                }),
+                Err(es) => problems.extend(es.into_iter().map(|e| format!("{whose}: {e}"))),
+            }
+        }
+        problems.dedup();
+        if !problems.is_empty() {
+            return Err(invalid(problems));
+        }
+        Ok(Experiment {
+            spec,
+            text: text.to_string(),
+            path: path.to_path_buf(),
+            arms,
+            control,
+            base_source,
+        })
+    }
+
+    /// Number of runs (arms × replicates).
+    pub fn total_runs(&self) -> usize {
+        self.arms.len() * self.spec.replicates as usize
+    }
+
+    /// (arm, replicate, seed) of run `i`; runs are ordered arm-major.
+    pub fn run_plan(&self, i: usize) -> (usize, u32, u64) {
+        let r = self.spec.replicates as usize;
+        let replicate = (i % r) as u32;
+        (
+            i / r,
+            replicate,
+            replicate_seed(self.spec.master_seed, replicate),
+        )
+    }
+}
+
+/// The outcome values of every run, `[run][outcome]`, runs in plan order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Results {
+    /// Outcome values per run.
+    pub values: Vec<Vec<f64>>,
+}
+
+impl Results {
+    /// Values of outcome `o` in arm `a`, replicate order.
+    pub fn column(&self, exp: &Experiment, a: usize, o: usize) -> Vec<f64> {
+        let r = exp.spec.replicates as usize;
+        (a * r..(a + 1) * r).map(|i| self.values[i][o]).collect()
+    }
+}
+
+/// Runs every (arm, replicate) in parallel on the current rayon pool. `on_run` is called with
+/// each finished run's recorder (e.g. to keep its outputs) and after it `progress`; `stop` is polled
+/// between runs, and runs not yet started are skipped once it says so.
+pub fn run(
+    exp: &Experiment,
+    stop: &(dyn Fn() -> bool + Sync),
+    on_run: &(dyn Fn(usize, &Recorder) -> Result<(), crate::rundir::write::OutputError> + Sync),
+    progress: &(dyn Fn() + Sync),
+) -> Result<Results, ExperimentError> {
+    let total = exp.total_runs();
+    let outcomes: Vec<Option<Result<Vec<f64>, crate::rundir::write::OutputError>>> = (0..total)
+        .into_par_iter()
+        .map(|i| {
+            if stop() {
+                return None;
+            }
+            let (a, _, seed) = exp.run_plan(i);
+            let arm = &exp.arms[a];
+            let mut sim = Simulation::new(arm.scenario.clone(), seed);
+            sim.run(|_| {});
+            let rec = sim.into_recorder();
+            let values = arm.outcomes.iter().map(|o| o.value(&rec)).collect();
+            let kept = on_run(i, &rec).map(|()| values);
+            progress();
+            Some(kept)
+        })
+        .collect();
+    let total_done = outcomes.iter().filter(|o| o.is_some()).count();
+    let mut values = Vec::with_capacity(total);
+    let mut finished = Vec::new();
+    for (i, v) in outcomes.into_iter().enumerate() {
+        if let Some(v) = v {
+            let v = v?;
+            finished.push((i, v.clone()));
+            values.push(v);
+        }
+    }
+    if total_done < total {
+        return Err(ExperimentError::Interrupted { finished, total });
+    }
+    Ok(Results { values })
+}

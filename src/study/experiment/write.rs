@@ -1,0 +1,260 @@
+//! Experiment results: `runs.csv` (one row per run), `summary.csv` (one row per arm × outcome),
+//! `experiment.toml` (the file as run) and `experiment.json` (metadata, written last), plus the
+//! printed table.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use serde_json::json;
+
+use super::{Experiment, Results};
+use crate::rundir::write::{write_atomic, OutputError};
+use crate::study::stats::{estimate, paired_effect};
+
+/// One row of `summary.csv`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SummaryRow {
+    /// Arm name.
+    pub arm: String,
+    /// Outcome text.
+    pub outcome: String,
+    /// Replicates.
+    pub n: usize,
+    /// Mean over replicates.
+    pub mean: f64,
+    /// Standard deviation over replicates.
+    pub sd: f64,
+    /// 95% CI of the mean.
+    pub ci: (Option<f64>, Option<f64>),
+    /// Difference to control (`None` for the control arm).
+    pub diff: Option<f64>,
+    /// 95% CI of the difference (paired by replicate seed).
+    pub diff_ci: (Option<f64>, Option<f64>),
+    /// Cohen's d against control.
+    pub effect_size: Option<f64>,
+}
+
+/// Summaries of every arm and outcome, in file order.
+pub fn summarise(exp: &Experiment, res: &Results) -> Vec<SummaryRow> {
+    let mut rows = Vec::new();
+    for (a, arm) in exp.arms.iter().enumerate() {
+        for (o, outcome) in arm.outcomes.iter().enumerate() {
+            let x = res.column(exp, a, o);
+            let e = estimate(&x);
+            let mut row = SummaryRow {
+                arm: arm.name.clone(),
+                outcome: outcome.text.clone(),
+                n: e.n,
+                mean: e.mean,
+                sd: e.sd,
+                ci: (e.ci_low, e.ci_high),
+                diff: None,
+                diff_ci: (None, None),
+                effect_size: None,
+            };
+            if a != exp.control {
+                let eff = paired_effect(&x, &res.column(exp, exp.control, o));
+                row.diff = Some(eff.diff);
+                row.diff_ci = (eff.ci_low, eff.ci_high);
+                row.effect_size = eff.effect_size;
+            }
+            rows.push(row);
+        }
+    }
+    rows
+}
+
+fn num(x: Option<f64>) -> String {
+    x.filter(|v| v.is_finite())
+        .map(|v| v.to_string())
+        .unwrap_or_default()
+}
+
+fn csv_err(path: &Path) -> impl Fn(csv::Error) -> OutputError + '_ {
+    move |e| OutputError::Csv {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    }
+}
+
+/// `runs.csv`: arm, replicate, seed and every outcome, one row per run (index, values) given.
+pub fn runs_csv<'a>(
+    path: &Path,
+    exp: &Experiment,
+    rows: impl IntoIterator<Item = (usize, &'a [f64])>,
+) -> Result<Vec<u8>, OutputError> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut header = vec!["arm".to_string(), "replicate".into(), "seed".into()];
+    header.extend(exp.spec.outcomes.iter().cloned());
+    w.write_record(&header).map_err(csv_err(path))?;
+    for (i, values) in rows {
+        let (a, r, seed) = exp.run_plan(i);
+        let mut rec = vec![exp.arms[a].name.clone(), r.to_string(), seed.to_string()];
+        rec.extend(values.iter().map(|v| num(Some(*v))));
+        w.write_record(&rec).map_err(csv_err(path))?;
+    }
+    w.into_inner().map_err(|e| OutputError::Csv {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })
+}
+
+/// `summary.csv`: one row per arm × outcome.
+pub fn summary_csv(path: &Path, rows: &[SummaryRow]) -> Result<Vec<u8>, OutputError> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record([
+        "arm",
+        "outcome",
+        "n",
+        "mean",
+        "sd",
+        "ci_low",
+        "ci_high",
+        "diff",
+        "diff_ci_low",
+        "diff_ci_high",
+        "effect_size",
+    ])
+    .map_err(csv_err(path))?;
+    for r in rows {
+        w.write_record([
+            r.arm.clone(),
+            r.outcome.clone(),
+            r.n.to_string(),
+            num(Some(r.mean)),
+            num(Some(r.sd)),
+            num(r.ci.0),
+            num(r.ci.1),
+            num(r.diff),
+            num(r.diff_ci.0),
+            num(r.diff_ci.1),
+            num(r.effect_size),
+        ])
+        .map_err(csv_err(path))?;
+    }
+    w.into_inner().map_err(|e| OutputError::Csv {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })
+}
+
+/// Writes all result files into `dir` (metadata last) and returns the summary rows.
+pub fn write_results(
+    dir: &Path,
+    exp: &Experiment,
+    res: &Results,
+    jobs: usize,
+    wall_seconds: f64,
+) -> Result<Vec<SummaryRow>, OutputError> {
+    let summary = summarise(exp, res);
+    write_atomic(&dir.join("experiment.toml"), exp.text.as_bytes())?;
+    let rows = res
+        .values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (i, v.as_slice()));
+    write_atomic(
+        &dir.join("runs.csv"),
+        &runs_csv(&dir.join("runs.csv"), exp, rows)?,
+    )?;
+    write_atomic(
+        &dir.join("summary.csv"),
+        &summary_csv(&dir.join("summary.csv"), &summary)?,
+    )?;
+    let arms: Vec<_> = exp
+        .arms
+        .iter()
+        .zip(&exp.spec.arms)
+        .map(|(a, spec)| {
+            json!({
+                "name": a.name,
+                "description": spec.description,
+                "overrides": a.overrides,
+                "policies": spec.policies,
+                "scenario_hash": a.scenario.hash(),
+            })
+        })
+        .collect();
+    let meta = json!({
+        "format": "talentflow-experiment/1",
+        "talentflow_version": crate::VERSION,
+        "name": exp.spec.name,
+        "description": exp.spec.description,
+        "experiment_file": exp.path.display().to_string(),
+        "experiment_blake3": blake3::hash(exp.text.as_bytes()).to_hex().to_string(),
+        "base": exp.base_source,
+        "control": exp.arms[exp.control].name,
+        "replicates": exp.spec.replicates,
+        "master_seed": exp.spec.master_seed,
+        "seeds": (0..exp.spec.replicates).map(|r| super::replicate_seed(exp.spec.master_seed, r)).collect::<Vec<_>>(),
+        "outcomes": exp.spec.outcomes,
+        "arms": arms,
+        "jobs": jobs,
+        "wall_seconds": wall_seconds,
+        "statistics": "mean ± 95% Student-t CI over replicates; diff = arm − control, paired by replicate seed (common random numbers), 95% t CI of the paired differences; effect_size = Cohen's d (diff / pooled sd of the two arms)",
+    });
+    let text = serde_json::to_string_pretty(&meta).unwrap_or_default() + "\n";
+    write_atomic(&dir.join("experiment.json"), text.as_bytes())?;
+    Ok(summary)
+}
+
+fn fmt(x: f64) -> String {
+    let a = x.abs();
+    if a != 0.0 && !(1e-3..1e6).contains(&a) {
+        format!("{x:.3e}")
+    } else if a >= 100.0 {
+        format!("{x:.1}")
+    } else {
+        format!("{x:.4}")
+    }
+}
+
+fn ci(c: (Option<f64>, Option<f64>)) -> String {
+    match c {
+        (Some(a), Some(b)) => format!("[{}, {}]", fmt(a), fmt(b)),
+        _ => "—".into(),
+    }
+}
+
+/// The summary as a plain-text table (grouped by outcome).
+pub fn table(exp: &Experiment, rows: &[SummaryRow]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{}: {} arms × {} replicates; control `{}`; 95% CIs; d = Cohen's d vs control",
+        exp.spec.name,
+        exp.arms.len(),
+        exp.spec.replicates,
+        exp.arms[exp.control].name
+    );
+    let arm_w = exp
+        .arms
+        .iter()
+        .map(|a| a.name.len())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    for outcome in &exp.spec.outcomes {
+        let _ = writeln!(out, "\n{outcome}");
+        let _ = writeln!(
+            out,
+            "  {:<arm_w$}  {:>10} {:>24}  {:>10} {:>24} {:>7}",
+            "arm", "mean", "95% CI", "diff", "95% CI", "d"
+        );
+        for r in rows.iter().filter(|r| &r.outcome == outcome) {
+            let _ = writeln!(
+                out,
+                "  {:<arm_w$}  {:>10} {:>24}  {:>10} {:>24} {:>7}",
+                r.arm,
+                fmt(r.mean),
+                ci(r.ci),
+                r.diff.map(fmt).unwrap_or_else(|| "—".into()),
+                ci(r.diff_ci),
+                r.effect_size
+                    .map(|d| format!("{d:.2}"))
+                    .unwrap_or_else(|| "—".into()),
+            );
+        }
+    }
+    out
+}

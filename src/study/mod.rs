@@ -1,0 +1,8 @@
+//! Many runs: experiments (arms × replicates), sweeps (designs over parameters), sensitivity
+//! indices, and the statistics and outcome expressions they share.
+
+pub mod experiment;
+pub mod outcome;
+pub mod sensitivity;
+pub mod stats;
+pub mod sweep;

@@ -1,0 +1,188 @@
+//! Outcomes: named scalar results of a run, as experiments and sweeps report them.
+//!
+//! Syntax: `VARIABLE.CODE@YEAR` for a per-country variable (`retention.SAU@2030`),
+//! `VARIABLE@YEAR` for a world variable (`hhi@2035`), and `…@Y1..Y2` for a period: flow-like
+//! variables (`exits`, `inflow`, …) are summed over the ticks in (Y1, Y2], stocks are averaged over
+//! the rows in [Y1, Y2]. `end` stands for the last year of the run.
+
+use crate::model::record::{
+    country_variable, world_variable, Recorder, COUNTRY_VARIABLES, FLOW_VARIABLES, WORLD_VARIABLES,
+};
+use crate::scenario::Scenario;
+
+/// A parsed outcome, not yet tied to a scenario.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Outcome {
+    /// The text as written, used as the column name.
+    pub text: String,
+    variable: String,
+    country: Option<String>,
+    from: Option<Year>,
+    to: Year,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Year {
+    At(f64),
+    End,
+}
+
+/// An outcome tied to a scenario: variable index, country index and rows.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ResolvedOutcome {
+    /// The text as written.
+    pub text: String,
+    variable: usize,
+    country: Option<usize>,
+    rows: (usize, usize),
+    flow: bool,
+    period: bool,
+}
+
+fn parse_year(s: &str) -> Result<Year, String> {
+    if s == "end" {
+        return Ok(Year::End);
+    }
+    s.parse::<f64>()
+        .ok()
+        .filter(|y| y.is_finite())
+        .map(Year::At)
+        .ok_or_else(|| format!("`{s}` is not a year"))
+}
+
+impl Outcome {
+    /// Parses outcome text.
+    pub fn parse(text: &str) -> Result<Outcome, String> {
+        let err = |m: String| format!("outcome `{text}`: {m}");
+        let (what, when) = text.split_once('@').ok_or_else(|| {
+            err("expected VARIABLE[.COUNTRY]@YEAR, e.g. retention.SAU@2030 or hhi@2035".into())
+        })?;
+        let (variable, country) = match what.split_once('.') {
+            Some((v, c)) => (v.trim(), Some(c.trim().to_string())),
+            None => (what.trim(), None),
+        };
+        let (from, to) = match when.split_once("..") {
+            Some((a, b)) => (
+                Some(parse_year(a.trim()).map_err(err)?),
+                parse_year(b.trim()).map_err(err)?,
+            ),
+            None => (None, parse_year(when.trim()).map_err(err)?),
+        };
+        match &country {
+            Some(_) if country_variable(variable).is_none() => {
+                return Err(err(format!(
+                    "`{variable}` is not a per-country variable (known: {})",
+                    COUNTRY_VARIABLES.join(", ")
+                )))
+            }
+            None if world_variable(variable).is_none() => {
+                let hint = if country_variable(variable).is_some() {
+                    format!("`{variable}` is per country: write `{variable}.CODE@…`")
+                } else {
+                    format!(
+                        "unknown variable `{variable}` (world variables: {})",
+                        WORLD_VARIABLES.join(", ")
+                    )
+                };
+                return Err(err(hint));
+            }
+            _ => {}
+        }
+        Ok(Outcome {
+            text: text.to_string(),
+            variable: variable.to_string(),
+            country,
+            from,
+            to,
+        })
+    }
+
+    /// Ties the outcome to a scenario (country code and years to indices and rows).
+    pub fn resolve(&self, s: &Scenario) -> Result<ResolvedOutcome, String> {
+        let err = |m: String| format!("outcome `{}`: {m}", self.text);
+        let tpy = s.world.ticks_per_year as f64;
+        let ticks = s.ticks();
+        let row = |y: Year| -> Result<usize, String> {
+            match y {
+                Year::End => Ok(ticks),
+                Year::At(y) => {
+                    let r = ((y - s.world.start_year as f64) * tpy).round();
+                    if r < 0.0 || r > ticks as f64 {
+                        Err(err(format!(
+                            "year {y} is outside the run ({} to {})",
+                            s.world.start_year,
+                            s.world.start_year + s.world.years
+                        )))
+                    } else {
+                        Ok(r as usize)
+                    }
+                }
+            }
+        };
+        let to = row(self.to)?;
+        let from = match self.from {
+            Some(y) => row(y)?,
+            None => to,
+        };
+        if from > to {
+            return Err(err("the period ends before it starts".into()));
+        }
+        let country = match &self.country {
+            Some(code) => Some(
+                s.country_index(code)
+                    .ok_or_else(|| err(format!("unknown country code `{code}`")))?,
+            ),
+            None => None,
+        };
+        let (variable, flow) = match country {
+            Some(_) => (
+                country_variable(&self.variable).unwrap_or(0),
+                FLOW_VARIABLES.contains(&self.variable.as_str()),
+            ),
+            None => (world_variable(&self.variable).unwrap_or(0), false),
+        };
+        Ok(ResolvedOutcome {
+            text: self.text.clone(),
+            variable,
+            country,
+            rows: (from, to),
+            flow,
+            period: self.from.is_some(),
+        })
+    }
+}
+
+impl ResolvedOutcome {
+    /// The outcome's value in a finished run.
+    pub fn value(&self, rec: &Recorder) -> f64 {
+        let at = |t: usize| match self.country {
+            Some(k) => rec.country[self.variable][t * rec.c + k],
+            None => rec.world[self.variable][t],
+        };
+        let (a, b) = self.rows;
+        if !self.period {
+            at(b)
+        } else if self.flow {
+            (a + 1..=b).map(at).sum()
+        } else {
+            (a..=b).map(at).sum::<f64>() / (b - a + 1) as f64
+        }
+    }
+}
+
+/// Parses and resolves a list of outcomes, collecting every problem.
+pub fn resolve_all(texts: &[String], s: &Scenario) -> Result<Vec<ResolvedOutcome>, Vec<String>> {
+    let mut ok = Vec::new();
+    let mut problems = Vec::new();
+    for t in texts {
+        match Outcome::parse(t).and_then(|o| o.resolve(s)) {
+            Ok(r) => ok.push(r),
+            Err(e) => problems.push(e),
+        }
+    }
+    if problems.is_empty() {
+        Ok(ok)
+    } else {
+        Err(problems)
+    }
+}

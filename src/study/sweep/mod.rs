@@ -1,0 +1,623 @@
+//! Parameter sweeps at cluster scale: a design over scenario parameters, replicates per point,
+//! results appended row by row, resume, sharding (Slurm arrays) and merging.
+//!
+//! A sweep directory holds `sweep.toml` (the file as given), `sweep.json` (its identity: blake3 of
+//! the parsed sweep and the talentflow version), `design.csv` (one row per run, written before any
+//! run starts) and `results.csv` (or `results.shard-I-of-N.csv` per shard): one row per finished
+//! run, each appended with a single write so a killed process never leaves a torn row behind (a
+//! partial last line is cut off on resume). Re-running the same command runs only what is missing;
+//! a different sweep file on the same directory is refused. When every run of a process is done,
+//! its results file is rewritten sorted by run id, so the final bytes do not depend on the order
+//! runs finished in, the number of threads or the number of shards (after `merge`).
+//!
+//! Replicate r of every point uses the same seed (common random numbers), so differences between
+//! points are not swamped by seed noise — what elementary effects and Sobol estimators need.
+
+pub mod design;
+pub mod files;
+#[cfg(feature = "mpi")]
+pub mod mpi;
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::engine::Simulation;
+use crate::scenario::{check, load_named, Override, Scenario};
+use crate::study::experiment::{replicate_seed, ArmSpec};
+use crate::study::outcome::Outcome;
+use design::Design;
+
+/// One swept parameter (`[[parameter]]`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParameterSpec {
+    /// Scenario key path, as for `--set` (e.g. `behaviour.beta_wage`, `country.SAU.openness`).
+    pub key: String,
+    /// Lower end of the range.
+    #[serde(default)]
+    pub min: Option<f64>,
+    /// Upper end of the range.
+    #[serde(default)]
+    pub max: Option<f64>,
+    /// Explicit values (grid designs only).
+    #[serde(default)]
+    pub values: Option<Vec<f64>>,
+    /// Levels of this parameter in a grid design.
+    #[serde(default)]
+    pub levels: Option<usize>,
+    /// Sample on a log scale (min and max must be positive).
+    #[serde(default)]
+    pub log: bool,
+    /// Round to an integer (for integer keys such as `world.agents`).
+    #[serde(default)]
+    pub integer: bool,
+}
+
+/// The sweep file as written.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SweepFile {
+    /// Short name.
+    pub name: String,
+    /// What the sweep is for.
+    #[serde(default)]
+    pub description: String,
+    /// Base scenario: a path (relative to the sweep file) or an embedded name.
+    pub base: String,
+    /// Replicates per design point.
+    #[serde(default = "one")]
+    pub replicates: u32,
+    /// Master seed: replicate seeds and random designs derive from it.
+    #[serde(default = "one_u64")]
+    pub master_seed: u64,
+    /// Overrides applied to every run.
+    #[serde(default)]
+    pub set: Vec<String>,
+    /// Outcomes: `[NAME =] [ARM:]OUTCOME [- [ARM:]OUTCOME]`.
+    pub outcomes: Vec<String>,
+    /// The design.
+    pub design: Design,
+    /// The parameters.
+    #[serde(rename = "parameter")]
+    pub parameters: Vec<ParameterSpec>,
+    /// Optional arms run at every point with the same seed (for contrasts such as a policy's gain).
+    #[serde(default, rename = "arm")]
+    pub arms: Vec<ArmSpec>,
+}
+
+/// Rows of points: `[point][parameter]`.
+pub type Points = Vec<Vec<f64>>;
+
+impl SweepFile {
+    /// The design's points in `[0, 1]^k` and the parameter values they map to (a pure function of
+    /// the file: random designs draw from a stream keyed by the master seed).
+    pub fn design_points(&self) -> Result<(Points, Points), String> {
+        let levels: Vec<usize> = self
+            .parameters
+            .iter()
+            .map(|p| p.levels(&self.design))
+            .collect();
+        let total = self.design.points(&levels);
+        if total == 0 || total.saturating_mul(self.replicates.max(1) as usize) > design::MAX_POINTS
+        {
+            return Err(format!(
+                "the design has {total} points × {} replicates; allowed 1..={} runs",
+                self.replicates,
+                design::MAX_POINTS
+            ));
+        }
+        let mut rng = crate::model::rng::Streams::new(self.master_seed).stream(
+            0,
+            crate::model::rng::Phase::InitStartups,
+            1 << 20,
+        );
+        let points = self.design.generate(&levels, &mut rng);
+        let values = points
+            .iter()
+            .map(|u| {
+                self.parameters
+                    .iter()
+                    .zip(u)
+                    .map(|(p, &x)| p.value(x))
+                    .collect()
+            })
+            .collect();
+        Ok((points, values))
+    }
+}
+
+fn one() -> u32 {
+    1
+}
+
+fn one_u64() -> u64 {
+    1
+}
+
+#[derive(Clone, Debug, PartialEq)]
+struct Term {
+    arm: usize,
+    outcome: String,
+}
+
+/// A sweep outcome: one term, or the difference of two (possibly of different arms).
+#[derive(Clone, Debug, PartialEq)]
+pub struct SweepOutcome {
+    /// Column name.
+    pub name: String,
+    plus: Term,
+    minus: Option<Term>,
+}
+
+/// Errors of sweeps.
+#[derive(Debug, thiserror::Error)]
+pub enum SweepError {
+    /// The sweep file could not be read.
+    #[error("{path}: cannot read: {source}")]
+    Read {
+        /// File.
+        path: PathBuf,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// The sweep is invalid; every problem is listed.
+    #[error("invalid sweep {path}:\n  {}", problems.join("\n  "))]
+    Invalid {
+        /// File.
+        path: PathBuf,
+        /// Problems.
+        problems: Vec<String>,
+    },
+    /// The directory belongs to another sweep or version.
+    #[error("{dir} holds a different sweep ({found}); this sweep is {expected}. Use a new --out directory (or --force to discard the old results)")]
+    Mismatch {
+        /// Directory.
+        dir: PathBuf,
+        /// What the directory says.
+        found: String,
+        /// What this sweep is.
+        expected: String,
+    },
+    /// A run failed (a design point gave an invalid scenario).
+    #[error("run {run}: {message}")]
+    Run {
+        /// Run id.
+        run: usize,
+        /// What failed.
+        message: String,
+    },
+    /// Results files are inconsistent or incomplete.
+    #[error("{0}")]
+    Results(String),
+    /// Interrupted; finished runs are kept.
+    #[error("sweep interrupted: {done} runs finished and kept, {left} left; run the same command again to resume")]
+    Interrupted {
+        /// Runs with results.
+        done: usize,
+        /// Runs without.
+        left: usize,
+    },
+    /// File output failed.
+    #[error(transparent)]
+    Output(#[from] crate::rundir::write::OutputError),
+    /// MPI failure.
+    #[error("MPI: {0}")]
+    Mpi(String),
+}
+
+/// A loaded, checked sweep with its design.
+#[derive(Clone, Debug)]
+pub struct Sweep {
+    /// The file as written.
+    pub spec: SweepFile,
+    /// Its text.
+    pub text: String,
+    /// Where it was read from.
+    pub path: PathBuf,
+    /// Identity: blake3 of (talentflow version, parsed sweep).
+    pub hash: String,
+    /// Design points in `[0, 1]^k`.
+    pub points: Vec<Vec<f64>>,
+    /// Parameter values of each point.
+    pub values: Vec<Vec<f64>>,
+    /// Outcomes (columns of results.csv).
+    pub outcomes: Vec<SweepOutcome>,
+    arm_names: Vec<String>,
+}
+
+fn parse_term(text: &str, arms: &[String]) -> Result<Term, String> {
+    let text = text.trim();
+    let (arm, outcome) = match text.split_once(':') {
+        Some((a, o)) => {
+            let arm = arms
+                .iter()
+                .position(|n| n == a.trim())
+                .ok_or_else(|| format!("unknown arm `{}`", a.trim()))?;
+            (arm, o.trim())
+        }
+        None if arms.len() == 1 => (0, text),
+        None => {
+            return Err(format!(
+                "`{text}`: name the arm (`ARM:{text}`); arms: {}",
+                arms.join(", ")
+            ))
+        }
+    };
+    Outcome::parse(outcome)?;
+    Ok(Term {
+        arm,
+        outcome: outcome.to_string(),
+    })
+}
+
+fn parse_outcome(text: &str, arms: &[String]) -> Result<SweepOutcome, String> {
+    let (name, expr) = match text.split_once('=') {
+        Some((n, e)) => (n.trim().to_string(), e.trim()),
+        None => (text.trim().to_string(), text.trim()),
+    };
+    if name.is_empty() || name.contains(',') || name.contains('"') {
+        return Err(format!(
+            "outcome `{text}`: the name must be non-empty, without commas or quotes"
+        ));
+    }
+    let (plus, minus) = match expr.split_once(" - ") {
+        Some((a, b)) => (parse_term(a, arms)?, Some(parse_term(b, arms)?)),
+        None => (parse_term(expr, arms)?, None),
+    };
+    Ok(SweepOutcome { name, plus, minus })
+}
+
+fn format_value(v: f64) -> String {
+    format!("{v:?}")
+}
+
+impl ParameterSpec {
+    fn levels(&self, design: &Design) -> usize {
+        match (&self.values, design) {
+            (Some(v), _) => v.len(),
+            (None, Design::Grid { levels }) => self.levels.unwrap_or(*levels),
+            _ => 0,
+        }
+    }
+
+    /// Maps a unit-cube coordinate to a parameter value.
+    fn value(&self, u: f64) -> f64 {
+        let v = if let Some(values) = &self.values {
+            let i = (u * (values.len() - 1) as f64).round() as usize;
+            values[i.min(values.len() - 1)]
+        } else {
+            let (lo, hi) = (self.min.unwrap_or(0.0), self.max.unwrap_or(1.0));
+            if self.log {
+                (lo.ln() + u * (hi.ln() - lo.ln())).exp()
+            } else {
+                lo + u * (hi - lo)
+            }
+        };
+        if self.integer {
+            v.round()
+        } else {
+            v
+        }
+    }
+
+    fn check(&self, design: &Design) -> Vec<String> {
+        let mut p = Vec::new();
+        let who = format!("parameter `{}`", self.key);
+        if Override::parse(&format!("{}=0", self.key)).is_err() {
+            p.push(format!("{who}: not a key path"));
+        }
+        match (&self.values, self.min, self.max) {
+            (Some(v), None, None) => {
+                if !matches!(design, Design::Grid { .. }) {
+                    p.push(format!(
+                        "{who}: `values` only works with a grid design; give min and max"
+                    ));
+                }
+                if v.is_empty() || v.iter().any(|x| !x.is_finite()) {
+                    p.push(format!(
+                        "{who}: `values` must be a non-empty list of finite numbers"
+                    ));
+                }
+            }
+            (None, Some(lo), Some(hi)) => {
+                if !(lo.is_finite() && hi.is_finite() && lo < hi) {
+                    p.push(format!(
+                        "{who}: needs finite min < max, found {lo} and {hi}"
+                    ));
+                }
+                if self.log && lo <= 0.0 {
+                    p.push(format!("{who}: a log scale needs min > 0"));
+                }
+            }
+            _ => p.push(format!("{who}: give either min and max, or values")),
+        }
+        p
+    }
+}
+
+impl Sweep {
+    /// Reads and checks a sweep file, generates its design and checks every point's scenario.
+    pub fn load(path: &Path) -> Result<Sweep, SweepError> {
+        let text = std::fs::read_to_string(path).map_err(|source| SweepError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_str(&text, path)
+    }
+
+    /// Parses sweep text read from `path`.
+    pub fn from_str(text: &str, path: &Path) -> Result<Sweep, SweepError> {
+        let invalid = |problems: Vec<String>| SweepError::Invalid {
+            path: path.to_path_buf(),
+            problems,
+        };
+        let spec: SweepFile = toml::from_str(text).map_err(|e| {
+            let at = e
+                .span()
+                .map(|s| {
+                    format!(
+                        "line {}: ",
+                        text[..s.start.min(text.len())].matches('\n').count() + 1
+                    )
+                })
+                .unwrap_or_default();
+            invalid(vec![format!("{at}{}", e.message().trim())])
+        })?;
+        let mut problems = spec.design.check(spec.parameters.len());
+        for prm in &spec.parameters {
+            problems.extend(prm.check(&spec.design));
+        }
+        if spec.replicates == 0 {
+            problems.push("`replicates` must be at least 1".into());
+        }
+        if spec.outcomes.is_empty() {
+            problems.push("no outcomes".into());
+        }
+        let arm_names: Vec<String> = if spec.arms.is_empty() {
+            vec!["base".into()]
+        } else {
+            spec.arms.iter().map(|a| a.name.clone()).collect()
+        };
+        let outcomes: Vec<SweepOutcome> = spec
+            .outcomes
+            .iter()
+            .filter_map(|o| {
+                parse_outcome(o, &arm_names)
+                    .map_err(|e| problems.push(e))
+                    .ok()
+            })
+            .collect();
+        let mut names = std::collections::BTreeSet::new();
+        for o in &outcomes {
+            if !names.insert(o.name.clone()) || o.name == "run_id" {
+                problems.push(format!(
+                    "outcome name `{}` is used twice or reserved",
+                    o.name
+                ));
+            }
+        }
+        if !problems.is_empty() {
+            return Err(invalid(problems));
+        }
+        let (points, values) = spec.design_points().map_err(|e| invalid(vec![e]))?;
+        let identity = serde_json::json!({ "version": crate::VERSION, "sweep": spec });
+        let hash = blake3::hash(identity.to_string().as_bytes())
+            .to_hex()
+            .to_string();
+        let sweep = Sweep {
+            spec,
+            text: text.to_string(),
+            path: path.to_path_buf(),
+            hash,
+            points,
+            values,
+            outcomes,
+            arm_names,
+        };
+        // Every point must give a valid scenario in every arm; check them all before running any.
+        let mut problems = Vec::new();
+        for (i, v) in sweep.values.iter().enumerate() {
+            for a in 0..sweep.arm_names.len() {
+                if let Err(e) = sweep.scenario(v, a) {
+                    problems.push(format!(
+                        "point {i} ({}), arm `{}`: {e}",
+                        sweep.describe_point(v),
+                        sweep.arm_names[a]
+                    ));
+                }
+            }
+            if problems.len() >= 10 {
+                problems.push("… (further points not checked)".into());
+                break;
+            }
+        }
+        if !problems.is_empty() {
+            return Err(invalid(problems));
+        }
+        Ok(sweep)
+    }
+
+    fn describe_point(&self, v: &[f64]) -> String {
+        self.spec
+            .parameters
+            .iter()
+            .zip(v)
+            .map(|(p, x)| format!("{}={}", p.key, format_value(*x)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// The scenario of arm `a` at parameter values `v`, with its outcomes checked.
+    fn scenario(&self, v: &[f64], a: usize) -> Result<Scenario, String> {
+        let mut overrides: Vec<Override> = self
+            .spec
+            .set
+            .iter()
+            .map(|s| Override::parse(s))
+            .collect::<Result<_, _>>()?;
+        for (p, x) in self.spec.parameters.iter().zip(v) {
+            let value = if p.integer {
+                format!("{}", x.round() as i64)
+            } else {
+                format_value(*x)
+            };
+            overrides.push(Override {
+                path: p.key.clone(),
+                value,
+            });
+        }
+        let arm = self.spec.arms.get(a);
+        if let Some(arm) = arm {
+            for s in &arm.set {
+                overrides.push(Override::parse(s)?);
+            }
+        }
+        let (mut scenario, _) = load_named(&self.spec.base, self.path.parent(), &overrides)
+            .map_err(|e| e.to_string())?;
+        if let Some(arm) = arm {
+            scenario.policies.extend(arm.policies.iter().cloned());
+            let problems = check::check(&scenario);
+            if !problems.is_empty() {
+                return Err(problems
+                    .iter()
+                    .map(|(k, m)| format!("`{k}`: {m}"))
+                    .collect::<Vec<_>>()
+                    .join("; "));
+            }
+        }
+        for o in &self.outcomes {
+            for t in std::iter::once(&o.plus).chain(o.minus.as_ref()) {
+                if t.arm == a {
+                    Outcome::parse(&t.outcome)?.resolve(&scenario)?;
+                }
+            }
+        }
+        Ok(scenario)
+    }
+
+    /// Parameter names (column names of design.csv).
+    pub fn parameter_names(&self) -> Vec<String> {
+        self.spec.parameters.iter().map(|p| p.key.clone()).collect()
+    }
+
+    /// Total runs: points × replicates.
+    pub fn total_runs(&self) -> usize {
+        self.points.len() * self.spec.replicates as usize
+    }
+
+    /// (point, replicate, seed) of a run id; ids are point-major.
+    pub fn run_plan(&self, id: usize) -> (usize, u32, u64) {
+        let r = self.spec.replicates as usize;
+        let replicate = (id % r) as u32;
+        (
+            id / r,
+            replicate,
+            replicate_seed(self.spec.master_seed, replicate),
+        )
+    }
+
+    /// Runs one run (every arm at its point, with the run's seed) and returns its outcomes.
+    pub fn run_one(&self, id: usize) -> Result<Vec<f64>, SweepError> {
+        let (point, _, seed) = self.run_plan(id);
+        let mut per_arm: Vec<Option<crate::model::record::Recorder>> =
+            vec![None; self.arm_names.len()];
+        let mut scenarios: Vec<Option<Scenario>> = vec![None; self.arm_names.len()];
+        let needed: std::collections::BTreeSet<usize> = self
+            .outcomes
+            .iter()
+            .flat_map(|o| std::iter::once(o.plus.arm).chain(o.minus.as_ref().map(|t| t.arm)))
+            .collect();
+        for &a in &needed {
+            let s = self
+                .scenario(&self.values[point], a)
+                .map_err(|message| SweepError::Run { run: id, message })?;
+            let mut sim = Simulation::new(s.clone(), seed);
+            sim.run(|_| {});
+            per_arm[a] = Some(sim.into_recorder());
+            scenarios[a] = Some(s);
+        }
+        let value = |t: &Term| -> Result<f64, SweepError> {
+            let (Some(rec), Some(s)) = (&per_arm[t.arm], &scenarios[t.arm]) else {
+                return Err(SweepError::Run {
+                    run: id,
+                    message: "arm not run".into(),
+                });
+            };
+            let o = Outcome::parse(&t.outcome)
+                .and_then(|o| o.resolve(s))
+                .map_err(|message| SweepError::Run { run: id, message })?;
+            Ok(o.value(rec))
+        };
+        self.outcomes
+            .iter()
+            .map(|o| Ok(value(&o.plus)? - o.minus.as_ref().map(value).transpose()?.unwrap_or(0.0)))
+            .collect()
+    }
+}
+
+/// A slice of the runs: the i-th (0-based) of n interleaved slices.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shard {
+    /// Index, 0-based.
+    pub index: usize,
+    /// Number of shards.
+    pub count: usize,
+}
+
+impl Shard {
+    /// All runs.
+    pub const ALL: Shard = Shard { index: 0, count: 1 };
+
+    /// Parses `i/n` with 0 ≤ i < n.
+    pub fn parse(text: &str) -> Result<Shard, String> {
+        let (i, n) = text
+            .split_once('/')
+            .ok_or_else(|| format!("--shard {text}: expected I/N, e.g. 0/8"))?;
+        let (index, count) = (i.trim().parse::<usize>(), n.trim().parse::<usize>());
+        match (index, count) {
+            (Ok(index), Ok(count)) if count >= 1 && index < count => Ok(Shard { index, count }),
+            _ => Err(format!("--shard {text}: expected I/N with 0 ≤ I < N")),
+        }
+    }
+
+    /// The shard given by a Slurm array job (`SLURM_ARRAY_TASK_ID` within
+    /// `SLURM_ARRAY_TASK_MIN..=SLURM_ARRAY_TASK_MAX`, or `SLURM_ARRAY_TASK_COUNT` tasks from 0).
+    pub fn from_slurm(env: impl Fn(&str) -> Option<String>) -> Option<Result<Shard, String>> {
+        let id: usize = env("SLURM_ARRAY_TASK_ID")?.parse().ok()?;
+        let min: usize = env("SLURM_ARRAY_TASK_MIN")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        let count = match env("SLURM_ARRAY_TASK_COUNT").and_then(|v| v.parse::<usize>().ok()) {
+            Some(c) => c,
+            None => {
+                env("SLURM_ARRAY_TASK_MAX")
+                    .and_then(|v| v.parse::<usize>().ok())?
+                    .checked_sub(min)?
+                    + 1
+            }
+        };
+        let index = id.checked_sub(min)?;
+        Some(if count >= 1 && index < count {
+            Ok(Shard { index, count })
+        } else {
+            Err(format!(
+                "SLURM_ARRAY_TASK_ID {id} is outside the array (min {min}, {count} tasks)"
+            ))
+        })
+    }
+
+    /// Whether run `id` belongs to this shard.
+    pub fn contains(&self, id: usize) -> bool {
+        id % self.count == self.index
+    }
+
+    /// Results file name of this shard.
+    pub fn results_file(&self) -> String {
+        if self.count == 1 {
+            "results.csv".into()
+        } else {
+            format!("results.shard-{}-of-{}.csv", self.index, self.count)
+        }
+    }
+}

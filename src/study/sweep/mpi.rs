@@ -1,0 +1,157 @@
+//! MPI distribution of a sweep (cargo feature `mpi`): rank 0 hands out run ids one at a time to
+//! whichever worker asks (dynamic load balancing: runs differ in cost), workers send back whole
+//! result rows, and rank 0 alone writes them. The results file is sorted at the end, so it is
+//! byte-identical to a local run of the same sweep. Start it as `mpirun -np K talentflow sweep
+//! FILE --mpi`; each worker runs one simulation at a time on one thread.
+
+use std::collections::BTreeMap;
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::path::Path;
+use std::sync::Mutex;
+
+use mpi::traits::*;
+
+use super::files::{self, append, prepare, read_results, results_header, sort_results};
+use super::{Shard, Sweep, SweepError};
+
+const TAG_WORK: i32 = 1;
+const TAG_RESULT: i32 = 2;
+/// Result message kinds (first byte).
+const READY: u8 = 0;
+const ROW: u8 = 1;
+const FAILED: u8 = 2;
+/// Run id meaning "no more work".
+const STOP: i64 = -1;
+
+/// Runs the sweep over all MPI ranks; returns on every rank when the sweep is complete.
+pub fn run(sweep: &Sweep, dir: &Path, force: bool) -> Result<(), SweepError> {
+    let universe =
+        mpi::initialize().ok_or_else(|| SweepError::Mpi("MPI is already initialised".into()))?;
+    let world = universe.world();
+    let (rank, size) = (world.rank(), world.size());
+    if size < 2 {
+        // One rank: nothing to distribute.
+        prepare(sweep, dir, force)?;
+        files::execute(
+            sweep,
+            dir,
+            Shard::ALL,
+            &crate::rundir::interrupt::requested,
+            &|_, _| {},
+        )?;
+        return Ok(());
+    }
+    if rank == 0 {
+        master(sweep, dir, force, &world)
+    } else {
+        worker(sweep, &world)
+    }
+}
+
+fn master(
+    sweep: &Sweep,
+    dir: &Path,
+    force: bool,
+    world: &impl Communicator,
+) -> Result<(), SweepError> {
+    let prepared = prepare(sweep, dir, force);
+    let path = dir.join(Shard::ALL.results_file());
+    let header = results_header(sweep);
+    let done: BTreeMap<usize, String> = match &prepared {
+        Ok(()) => read_results(&path, &header)?,
+        Err(_) => BTreeMap::new(),
+    };
+    let mut todo: Vec<usize> = match &prepared {
+        Ok(()) => (0..sweep.total_runs())
+            .filter(|id| !done.contains_key(id))
+            .rev()
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    let file = if prepared.is_ok() {
+        let mut f = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(|source| {
+                SweepError::Output(crate::rundir::write::OutputError::Io {
+                    path: path.clone(),
+                    source,
+                })
+            })?;
+        if done.is_empty()
+            && std::fs::metadata(&path)
+                .map(|m| m.len() == 0)
+                .unwrap_or(true)
+        {
+            f.write_all(format!("{header}\n").as_bytes())
+                .map_err(|source| {
+                    SweepError::Output(crate::rundir::write::OutputError::Io {
+                        path: path.clone(),
+                        source,
+                    })
+                })?;
+        }
+        Some(Mutex::new(f))
+    } else {
+        None
+    };
+    let mut active = world.size() - 1;
+    let mut failure: Option<String> = None;
+    while active > 0 {
+        let (msg, status) = world.any_process().receive_vec_with_tag::<u8>(TAG_RESULT);
+        let from = status.source_rank();
+        match msg.first() {
+            Some(&ROW) => {
+                if let Some(f) = &file {
+                    append(f, &path, &String::from_utf8_lossy(&msg[1..]))?;
+                }
+            }
+            Some(&FAILED) => {
+                failure.get_or_insert_with(|| String::from_utf8_lossy(&msg[1..]).into_owned());
+                todo.clear();
+            }
+            _ => {}
+        }
+        let next = if failure.is_some() { None } else { todo.pop() };
+        let id: i64 = next.map_or(STOP, |id| id as i64);
+        world.process_at_rank(from).send_with_tag(&id, TAG_WORK);
+        if id == STOP {
+            active -= 1;
+        }
+    }
+    prepared?;
+    if let Some(f) = failure {
+        return Err(SweepError::Mpi(f));
+    }
+    sort_results(&path, &header)
+}
+
+fn worker(sweep: &Sweep, world: &impl Communicator) -> Result<(), SweepError> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .map_err(|e| SweepError::Mpi(e.to_string()))?;
+    let root = world.process_at_rank(0);
+    root.send_with_tag(&[READY][..], TAG_RESULT);
+    loop {
+        let (id, _) = root.receive_with_tag::<i64>(TAG_WORK);
+        if id == STOP {
+            return Ok(());
+        }
+        let id = id as usize;
+        let mut msg = Vec::new();
+        match pool.install(|| sweep.run_one(id)) {
+            Ok(values) => {
+                msg.push(ROW);
+                msg.extend_from_slice(files::results_line(id, &values).as_bytes());
+            }
+            Err(e) => {
+                msg.push(FAILED);
+                msg.extend_from_slice(e.to_string().as_bytes());
+            }
+        }
+        root.send_with_tag(&msg[..], TAG_RESULT);
+    }
+}
