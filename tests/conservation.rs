@@ -138,7 +138,10 @@ fn recorded_series_satisfy_the_accounting_identity() {
             );
         }
     }
-    for v in talentflow::model::record::FLOW_VARIABLES {
+    let flows = talentflow::model::record::COUNTRY
+        .iter()
+        .filter(|v| v.kind == talentflow::model::record::Kind::Flow);
+    for v in flows.map(|v| v.name) {
         for k in 0..c {
             assert_eq!(rec.get(v, 0, k), Some(0.0), "{v} row 0 must be zero");
         }

@@ -7,7 +7,7 @@
 mod common;
 
 use talentflow::model::engine::Simulation;
-use talentflow::model::record::COUNTRY_VARIABLES;
+use talentflow::model::record::country_variable;
 use talentflow::rundir::write::check_finite;
 use talentflow::scenario::Scenario;
 
@@ -70,7 +70,7 @@ fn check(name: &str, s: Scenario) {
         panic!("{name}: {e}");
     }
     // The same identity in the recorded (real-unit) series.
-    let v = |name: &str| COUNTRY_VARIABLES.iter().position(|x| *x == name).unwrap();
+    let v = |name: &str| country_variable(name).unwrap();
     let (n, i, o, e, r) = (
         v("researchers"),
         v("inflow"),

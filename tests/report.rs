@@ -416,7 +416,7 @@ mod common;
 
 #[test]
 fn a_run_directory_reads_back_exactly_what_the_run_recorded() {
-    use talentflow::model::record::{COUNTRY_VARIABLES, WORLD_VARIABLES};
+    use talentflow::model::record::{COUNTRY, WORLD};
     use talentflow::rundir::write::{write_run, RunInfo};
     use talentflow::viz::plot::figures::CountryColours;
 
@@ -438,11 +438,11 @@ fn a_run_directory_reads_back_exactly_what_the_run_recorded() {
     assert_eq!(run.rows(), rec.ticks() + 1);
     assert_eq!(run.years[0], 2025.0);
     assert_eq!(run.years[24], 2027.0);
-    for (v, name) in COUNTRY_VARIABLES.iter().enumerate() {
-        assert_eq!(run.country[*name], rec.country[v], "{name}");
+    for (var, values) in COUNTRY.iter().zip(&rec.country) {
+        assert_eq!(&run.country[var.name], values, "{}", var.name);
     }
-    for (v, name) in WORLD_VARIABLES.iter().enumerate() {
-        assert_eq!(run.world[*name], rec.world[v], "{name}");
+    for (var, values) in WORLD.iter().zip(&rec.world) {
+        assert_eq!(&run.world[var.name], values, "{}", var.name);
     }
     assert_eq!(run.flows, rec.flows);
     assert_eq!(run.scenario.hash(), scenario.hash());

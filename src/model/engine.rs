@@ -441,7 +441,7 @@ impl State {
         len(
             "recorder.country",
             rec.country.len(),
-            crate::model::record::COUNTRY_VARIABLES.len(),
+            crate::model::record::COUNTRY.len(),
         )?;
         for v in &rec.country {
             len("recorder.country[..]", v.len(), rows * c)?;
@@ -449,7 +449,7 @@ impl State {
         len(
             "recorder.world",
             rec.world.len(),
-            crate::model::record::WORLD_VARIABLES.len(),
+            crate::model::record::WORLD.len(),
         )?;
         for v in &rec.world {
             len("recorder.world[..]", v.len(), rows)?;

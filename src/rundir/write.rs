@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use serde_json::json;
 
 use super::npz::{self, NpzArray, NpzData};
-use crate::model::record::{Recorder, COUNTRY_VARIABLES, FLOW_VARIABLES, WORLD_VARIABLES};
+use crate::model::record::{Kind, Recorder, COUNTRY, MATRICES, WORLD};
 use crate::scenario::Scenario;
 
 /// Name of the file that marks a complete run directory.
@@ -225,83 +225,19 @@ pub fn remove_stale_temps(dir: &Path) -> Result<(), OutputError> {
     Ok(())
 }
 
-/// Units and meaning of an output variable, for the manifest and the docs.
-pub fn describe(variable: &str) -> (&'static str, &'static str) {
-    match variable {
-        "researchers" => ("persons", "researchers working in the country"),
-        "talent" => ("skill-weighted persons", "sum of researcher skills"),
-        "startups" => ("startups", "live AI startups located in the country"),
-        "wage" => ("$k/year (PPP)", "researcher wage"),
-        "capital" => ("$B/year", "domestic venture capital V"),
-        "capital_available" => (
-            "$B/year",
-            "capital available to startups A (domestic + foreign)",
-        ),
-        "capital_per_startup" => ("$M/year per startup", "capital per startup a"),
-        "innovation" => (
-            "index",
-            "innovation speed I (1 = average country at t=0 without spillover)",
-        ),
-        "compute_gw" => ("GW", "installed frontier-equivalent AI compute K"),
-        "compute_built_gw" => (
-            "GW per tick",
-            "compute connected to the grid during the tick",
-        ),
-        "compute_requested_gw" => ("GW per tick", "compute planned during the tick"),
-        "grid_queue_gw" => ("GW", "planned compute waiting for grid headroom Q"),
-        "grid_queue_bn" => (
-            "$B",
-            "capex stalled in the grid queue (Q × capex_bn_per_gw)",
-        ),
-        "grid_headroom_gw" => ("GW", "spare grid headroom G"),
-        "ecosystem" => ("index (0,1]", "ecosystem E"),
-        "openness" => ("[0,1]", "openness to foreign researchers"),
-        "retention" => ("share", "share of the country's natives working at home"),
-        "researcher_share" => ("share", "share of the world's researchers working here"),
-        "talent_share" => ("share", "share of the world's talent working here"),
-        "inflow" => ("persons per tick", "researchers arriving"),
-        "outflow" => ("persons per tick", "researchers leaving"),
-        "entrants" => ("persons per tick", "new researchers"),
-        "retired" => ("persons per tick", "researchers leaving the field"),
-        "founded" => ("startups per tick", "startups founded"),
-        "failed" => (
-            "startups per tick",
-            "startups that died (failed raise or founder retired)",
-        ),
-        "exits" => (
-            "startups per tick",
-            "startups that exited after their last round",
-        ),
-        "startups_relocated" => (
-            "startups per tick",
-            "startups that moved away (counted at origin)",
-        ),
-        "flows" => (
-            "persons per tick",
-            "flows[t, c, d]: researchers moving c → d during tick t+1",
-        ),
-        "origin_location" => (
-            "persons",
-            "origin_location[t, h, c]: h-born researchers working in c",
-        ),
-        "researchers_total" => ("persons", "world researchers"),
-        "talent_total" => ("skill-weighted persons", "world talent"),
-        "startups_total" => ("startups", "world startups"),
-        "hhi" => (
-            "index [1/C, 1]",
-            "Herfindahl–Hirschman index of researcher shares",
-        ),
-        "effective_hubs" => ("countries", "1 / HHI"),
-        "gini_talent" => ("index [0,1)", "Gini of talent across countries"),
-        "top1_talent_share" => ("share", "talent share of the largest country"),
-        "top3_talent_share" => ("share", "talent share of the three largest countries"),
-        "entropy" => ("index [0,1]", "normalised entropy of researcher shares"),
-        "hhi_startups" => ("index [1/C, 1]", "HHI of startup shares"),
-        "year" => ("year", "calendar time at the end of each row's tick"),
-        "countries" => ("code", "country codes, the order of every country axis"),
-        _ => ("", ""),
-    }
-}
+/// Units and meaning of the two axes written beside the variables in `series.npz`.
+pub const AXES: &[(&str, &str, &str)] = &[
+    (
+        "year",
+        "year",
+        "calendar time at the end of each row's tick",
+    ),
+    (
+        "countries",
+        "code",
+        "country codes, the order of every country axis",
+    ),
+];
 
 /// Calendar time of row `t`.
 pub fn year_of_row(scenario: &Scenario, t: usize) -> f64 {
@@ -324,28 +260,29 @@ pub fn series_npz(scenario: &Scenario, rec: &Recorder) -> Result<Vec<u8>, Output
             data: NpzData::F64(&years),
         },
     ];
-    for (v, name) in COUNTRY_VARIABLES.iter().enumerate() {
+    for (var, values) in COUNTRY.iter().zip(&rec.country) {
         arrays.push(NpzArray {
-            name: (*name).into(),
+            name: var.name.into(),
             shape: vec![rows, c],
-            data: NpzData::F64(&rec.country[v]),
+            data: NpzData::F64(values),
         });
     }
-    arrays.push(NpzArray {
-        name: "flows".into(),
-        shape: vec![rows - 1, c, c],
-        data: NpzData::F64(&rec.flows),
-    });
-    arrays.push(NpzArray {
-        name: "origin_location".into(),
-        shape: vec![rows, c, c],
-        data: NpzData::F64(&rec.origin_location),
-    });
-    for (v, name) in WORLD_VARIABLES.iter().enumerate() {
+    for var in MATRICES {
+        let rows = match var.kind {
+            Kind::Flow => rows - 1,
+            Kind::Stock => rows,
+        };
         arrays.push(NpzArray {
-            name: (*name).into(),
+            name: var.name.into(),
+            shape: vec![rows, c, c],
+            data: NpzData::F64((var.values)(rec)),
+        });
+    }
+    for (var, values) in WORLD.iter().zip(&rec.world) {
+        arrays.push(NpzArray {
+            name: var.name.into(),
             shape: vec![rows],
-            data: NpzData::F64(&rec.world[v]),
+            data: NpzData::F64(values),
         });
     }
     Ok(npz::encode(&arrays)?)
@@ -382,9 +319,9 @@ pub fn countries_csv(
             for t in 0..=rec.ticks() {
                 let (tick, year) = (t.to_string(), year_of_row(scenario, t).to_string());
                 for (k, country) in scenario.countries.iter().enumerate() {
-                    for (v, name) in COUNTRY_VARIABLES.iter().enumerate() {
-                        let value = rec.country[v][t * rec.c + k].to_string();
-                        w.write_record([tick.as_str(), &year, &country.code, name, &value])?;
+                    for (var, values) in COUNTRY.iter().zip(&rec.country) {
+                        let value = values[t * rec.c + k].to_string();
+                        w.write_record([tick.as_str(), &year, &country.code, var.name, &value])?;
                     }
                 }
             }
@@ -398,8 +335,8 @@ pub fn world_csv(path: &Path, scenario: &Scenario, rec: &Recorder) -> Result<Vec
     csv_bytes(path, &["tick", "year", "variable", "value"], |w| {
         for t in 0..=rec.ticks() {
             let (tick, year) = (t.to_string(), year_of_row(scenario, t).to_string());
-            for (v, name) in WORLD_VARIABLES.iter().enumerate() {
-                w.write_record([tick.as_str(), &year, name, &rec.world[v][t].to_string()])?;
+            for (var, values) in WORLD.iter().zip(&rec.world) {
+                w.write_record([tick.as_str(), &year, var.name, &values[t].to_string()])?;
             }
         }
         Ok(())
@@ -442,30 +379,26 @@ pub fn check_finite(scenario: &Scenario, rec: &Recorder) -> Result<(), OutputErr
             value,
         }
     };
-    for (v, name) in COUNTRY_VARIABLES.iter().enumerate() {
-        if let Some((i, x)) = rec.country[v]
+    let first_bad = |values: &[f64]| {
+        values
             .iter()
+            .copied()
             .enumerate()
             .find(|(_, x)| !x.is_finite())
-        {
-            return Err(bad(name, i, c, *x, true));
+    };
+    for (var, values) in COUNTRY.iter().zip(&rec.country) {
+        if let Some((i, x)) = first_bad(values) {
+            return Err(bad(var.name, i, c, x, true));
         }
     }
-    for (v, name) in WORLD_VARIABLES.iter().enumerate() {
-        if let Some((i, x)) = rec.world[v]
-            .iter()
-            .enumerate()
-            .find(|(_, x)| !x.is_finite())
-        {
-            return Err(bad(name, i, 1, *x, false));
+    for (var, values) in WORLD.iter().zip(&rec.world) {
+        if let Some((i, x)) = first_bad(values) {
+            return Err(bad(var.name, i, 1, x, false));
         }
     }
-    for (name, values) in [
-        ("flows", &rec.flows),
-        ("origin_location", &rec.origin_location),
-    ] {
-        if let Some((i, x)) = values.iter().enumerate().find(|(_, x)| !x.is_finite()) {
-            return Err(bad(name, i, c * c, *x, true));
+    for var in MATRICES {
+        if let Some((i, x)) = first_bad((var.values)(rec)) {
+            return Err(bad(var.name, i, c * c, x, true));
         }
     }
     Ok(())
@@ -511,24 +444,23 @@ pub fn write_run_with(
             json!({ "bytes": bytes.len(), "blake3": blake3::hash(bytes).to_hex().to_string() }),
         );
     }
-    let variables: serde_json::Map<String, serde_json::Value> = COUNTRY_VARIABLES
-        .iter()
-        .map(|v| (v, "[T+1, C]"))
-        .chain([(&"flows", "[T, C, C]"), (&"origin_location", "[T+1, C, C]")])
-        .chain(WORLD_VARIABLES.iter().map(|v| (v, "[T+1]")))
-        .map(|(name, shape)| {
-            let (units, meaning) = describe(name);
-            let kind = if FLOW_VARIABLES.contains(name) || *name == "flows" {
-                "flow"
-            } else {
-                "stock"
-            };
-            (
-                (*name).to_string(),
-                json!({ "shape": shape, "units": units, "kind": kind, "meaning": meaning }),
-            )
-        })
-        .collect();
+    let entry = |shape: &str, units: &str, kind: Kind, meaning: &str| json!({ "shape": shape, "units": units, "kind": kind.name(), "meaning": meaning });
+    let mut variables = serde_json::Map::new();
+    for v in COUNTRY {
+        let e = entry("[T+1, C]", v.units, v.kind, v.meaning);
+        variables.insert(v.name.into(), e);
+    }
+    for v in MATRICES {
+        let shape = match v.kind {
+            Kind::Flow => "[T, C, C]",
+            Kind::Stock => "[T+1, C, C]",
+        };
+        variables.insert(v.name.into(), entry(shape, v.units, v.kind, v.meaning));
+    }
+    for v in WORLD {
+        let e = entry("[T+1]", v.units, Kind::Stock, v.meaning);
+        variables.insert(v.name.into(), e);
+    }
     let mut manifest = json!({
         "format": "talentflow-run/1",
         "talentflow_version": crate::VERSION,

@@ -18,6 +18,12 @@ const HUGE: f64 = 1e15;
 /// ticks): 2.5e8 float64 values are 2 GB in memory, before the CSV text is built. The recorder
 /// is allocated up front, so this is what stops a scenario from asking for unbounded memory.
 pub const MAX_OUTPUT_VALUES: f64 = 2.5e8;
+/// An upper bound on the per-country series a run records (the model's table has fewer; a test
+/// in `model::record` keeps it so). The scenario layer cannot look at the model's table, whose
+/// direction of dependency is the other way.
+pub const RECORDED_PER_COUNTRY: usize = 64;
+/// An upper bound on the world series a run records (see [`RECORDED_PER_COUNTRY`]).
+pub const RECORDED_WORLD: usize = 32;
 
 /// A number as it should appear in a message: exponent notation when very large or small, so
 /// `1e300` is not printed as 301 digits.
@@ -267,10 +273,7 @@ fn check_size(s: &Scenario, o: &mut Found) {
             ),
         ));
     }
-    let per_row = c * crate::model::record::COUNTRY_VARIABLES.len() as f64
-        + 2.0 * c * c
-        + crate::model::record::WORLD_VARIABLES.len() as f64
-        + 1.0;
+    let per_row = c * RECORDED_PER_COUNTRY as f64 + 2.0 * c * c + RECORDED_WORLD as f64 + 1.0;
     let values = (ticks + 1.0) * per_row;
     if values > MAX_OUTPUT_VALUES {
         o.push((

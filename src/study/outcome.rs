@@ -6,7 +6,7 @@
 //! the rows in [Y1, Y2]. `end` stands for the last year of the run.
 
 use crate::model::record::{
-    country_variable, world_variable, Recorder, COUNTRY_VARIABLES, FLOW_VARIABLES, WORLD_VARIABLES,
+    country_names, country_variable, world_names, world_variable, Kind, Recorder, COUNTRY,
 };
 use crate::scenario::Scenario;
 
@@ -72,7 +72,7 @@ impl Outcome {
             Some(_) if country_variable(variable).is_none() => {
                 return Err(err(format!(
                     "`{variable}` is not a per-country variable (known: {})",
-                    COUNTRY_VARIABLES.join(", ")
+                    country_names().collect::<Vec<_>>().join(", ")
                 )))
             }
             None if world_variable(variable).is_none() => {
@@ -81,7 +81,7 @@ impl Outcome {
                 } else {
                     format!(
                         "unknown variable `{variable}` (world variables: {})",
-                        WORLD_VARIABLES.join(", ")
+                        world_names().collect::<Vec<_>>().join(", ")
                     )
                 };
                 return Err(err(hint));
@@ -135,10 +135,10 @@ impl Outcome {
             None => None,
         };
         let (variable, flow) = match country {
-            Some(_) => (
-                country_variable(&self.variable).unwrap_or(0),
-                FLOW_VARIABLES.contains(&self.variable.as_str()),
-            ),
+            Some(_) => {
+                let v = country_variable(&self.variable).unwrap_or(0);
+                (v, COUNTRY[v].kind == Kind::Flow)
+            }
             None => (world_variable(&self.variable).unwrap_or(0), false),
         };
         Ok(ResolvedOutcome {
