@@ -6,7 +6,7 @@ mod common;
 
 use talentflow::model::aggregates::Aggregates;
 use talentflow::model::engine::Simulation;
-use talentflow::scenario::Scenario;
+use talentflow::scenario::ValidScenario;
 
 fn check_invariants(sim: &Simulation) {
     let r = sim.researchers();
@@ -39,7 +39,7 @@ fn check_invariants(sim: &Simulation) {
     );
 }
 
-fn check_run(scenario: Scenario, seed: u64) {
+fn check_run(scenario: ValidScenario, seed: u64) {
     let c = scenario.num_countries();
     let mut sim = Simulation::new(scenario, seed);
     check_invariants(&sim);
@@ -108,7 +108,8 @@ fn default_world_conserves_with_policies_and_relocations() {
         "startups.relocate_rate=0.8",
         "behaviour.found_rate=0.2",
         "behaviour.review_rate=0.6",
-    ]);
+    ])
+    .into_inner();
     s.policies.push(talentflow::scenario::Policy {
         country: "SAU".into(),
         kind: talentflow::scenario::PolicyKind::Capital,
@@ -119,7 +120,7 @@ fn default_world_conserves_with_policies_and_relocations() {
         strength: None,
         value: None,
     });
-    check_run(s, 9);
+    check_run(s.validate().unwrap(), 9);
 }
 
 #[test]

@@ -46,6 +46,7 @@ fn generated_world_of_200_countries_is_thread_independent() {
     let mut s = talentflow::scenario::worldgen::generate(200, 2).unwrap();
     s.world.agents = 30_000;
     s.world.years = 1;
+    let s = s.validate().unwrap();
     let one = common::run_with_threads(s.clone(), 4, 1);
     let two = common::run_with_threads(s, 4, 2);
     assert_eq!(one, two);

@@ -13,7 +13,7 @@ use rand_chacha::ChaCha8Rng;
 use talentflow::model::engine::Simulation;
 use talentflow::rundir::write::check_finite;
 use talentflow::scenario::{
-    load_bytes, load_str, Override, Scenario, SourceName, TOY3_TOML, WORLD2025_TOML,
+    load_bytes, load_str, Override, SourceName, ValidScenario, TOY3_TOML, WORLD2025_TOML,
 };
 
 const TOKENS: &[&str] = &[
@@ -238,7 +238,7 @@ fn simulate_small(text: &str, overrides: &[Override]) {
     run_checked(s);
 }
 
-fn run_checked(s: Scenario) {
+fn run_checked(s: ValidScenario) {
     let mut sim = Simulation::new(s.clone(), 3);
     sim.run(|_| {});
     let rec = sim.into_recorder();

@@ -9,7 +9,7 @@ mod common;
 use talentflow::model::engine::Simulation;
 use talentflow::model::record::country_variable;
 use talentflow::rundir::write::check_finite;
-use talentflow::scenario::Scenario;
+use talentflow::scenario::ValidScenario;
 
 fn country(code: &str, lat: f64, extra: &str) -> String {
     format!(
@@ -21,7 +21,7 @@ fn country(code: &str, lat: f64, extra: &str) -> String {
 }
 
 /// Three countries, 1500 agents, 2 years, then `set` overrides.
-fn world(countries: &str, set: &[&str]) -> Scenario {
+fn world(countries: &str, set: &[&str]) -> ValidScenario {
     let text = format!("[world]\nyears = 2\nresearchers = 15000\nagents = 1500\n\n{countries}");
     common::scenario_with(&text, set)
 }
@@ -48,7 +48,7 @@ fn all_policies(budget: &str) -> String {
 
 /// Runs to the end; checks that every recorded value is finite and that, per country and tick,
 /// researchers change by exactly inflow − outflow + entrants − retired.
-fn check(name: &str, s: Scenario) {
+fn check(name: &str, s: ValidScenario) {
     let scale = s.world.researchers / s.world.agents as f64;
     let c = s.num_countries();
     let mut sim = Simulation::new(s.clone(), 11);

@@ -152,3 +152,46 @@ fn empty_world_and_wrong_shapes_are_errors() {
     let deep = format!("x = {}1{}\n", "[".repeat(5000), "]".repeat(5000));
     assert!(has(&problems(&deep, &[]), "nesting deeper than"));
 }
+
+#[test]
+fn a_scenario_built_in_code_is_validated_like_a_file_with_the_same_messages() {
+    use talentflow::scenario::{Policy, PolicyKind, TOY3_TOML};
+    // The default scenario has no countries: it cannot reach the engine.
+    let err = Scenario::default().validate().unwrap_err().to_string();
+    assert!(err.contains("the world has no countries"), "{err}");
+
+    // A policy for an unknown country and a NaN, in code and in a file: the same problems.
+    let mut s = load_str(TOY3_TOML, &SourceName::Embedded("toy3"), &[])
+        .unwrap()
+        .into_inner();
+    s.policies.push(Policy {
+        country: "XXX".into(),
+        kind: PolicyKind::Wages,
+        from_year: 2025.0,
+        to_year: 2027.0,
+        budget_bn: Some(1.0),
+        partner: None,
+        strength: None,
+        value: None,
+    });
+    let in_code = s.clone().validate().unwrap_err();
+    let from_file = load_str(&s.to_toml(), &SourceName::Embedded("toy3"), &[]).unwrap_err();
+    let messages = |e: &talentflow::scenario::ScenarioError| -> Vec<(String, String)> {
+        e.problems
+            .iter()
+            .map(|p| (p.key.clone(), p.message.clone()))
+            .collect()
+    };
+    assert_eq!(messages(&in_code), messages(&from_file));
+    assert!(in_code.to_string().contains("XXX"), "{in_code}");
+
+    s.policies.clear();
+    s.innovation.lambda = f64::NAN;
+    let err = s.validate().unwrap_err();
+    assert!(
+        err.problems
+            .iter()
+            .any(|p| p.key == "innovation.lambda" && p.message.contains("finite")),
+        "{err}"
+    );
+}

@@ -17,12 +17,12 @@ use crate::model::profile::{Lap, PhaseTimes};
 use crate::model::record::Recorder;
 use crate::model::rng::Streams;
 use crate::model::step::{researcher_phase, startup_phase, ResearcherContext, StartupContext};
-use crate::scenario::Scenario;
+use crate::scenario::ValidScenario;
 
 /// One run of the model.
 #[derive(Clone, Debug)]
 pub struct Simulation {
-    scenario: Scenario,
+    scenario: ValidScenario,
     params: Params,
     seed: u64,
     streams: Streams,
@@ -31,8 +31,9 @@ pub struct Simulation {
 }
 
 impl Simulation {
-    /// Initialises a run of a checked scenario (see [`crate::scenario::load_file`]).
-    pub fn new(scenario: Scenario, seed: u64) -> Simulation {
+    /// Initialises a run of a validated scenario (from a loader such as
+    /// [`crate::scenario::load_file`], or [`crate::scenario::Scenario::validate`]).
+    pub fn new(scenario: ValidScenario, seed: u64) -> Simulation {
         let mut lap = Lap::start();
         let params = Params::new(&scenario);
         let streams = Streams::new(seed);
@@ -92,7 +93,7 @@ impl Simulation {
     }
 
     /// The scenario being run.
-    pub fn scenario(&self) -> &Scenario {
+    pub fn scenario(&self) -> &ValidScenario {
         &self.scenario
     }
 
@@ -316,7 +317,7 @@ impl Simulation {
     /// Rebuilds a run from its scenario, seed and a saved [`State`]; the result continues exactly
     /// as the run that saved it would have. The state is checked against the scenario first, so
     /// a state that does not fit (another scenario, a damaged file) is an error, never a panic.
-    pub fn restore(scenario: Scenario, seed: u64, state: State) -> Result<Simulation, String> {
+    pub fn restore(scenario: ValidScenario, seed: u64, state: State) -> Result<Simulation, String> {
         let params = Params::new(&scenario);
         state.check(&params)?;
         Ok(Simulation {

@@ -35,7 +35,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::engine::{Simulation, State};
 use crate::rundir::write::{self, OutputError};
-use crate::scenario::Scenario;
+use crate::scenario::ValidScenario;
 
 /// First bytes of every checkpoint file.
 pub const MAGIC: [u8; 8] = *b"TFLOWCKP";
@@ -286,7 +286,7 @@ pub fn read_header(path: &Path) -> Result<Header, CheckpointError> {
 pub fn decode(
     bytes: &[u8],
     path: &Path,
-    scenario: Scenario,
+    scenario: ValidScenario,
     seed: u64,
 ) -> Result<Simulation, CheckpointError> {
     let (header, body) = split(bytes, path)?;
@@ -322,7 +322,11 @@ pub fn decode(
 }
 
 /// Reads a checkpoint file and continues it as a run of `scenario` with `seed` (see [`decode`]).
-pub fn load(path: &Path, scenario: Scenario, seed: u64) -> Result<Simulation, CheckpointError> {
+pub fn load(
+    path: &Path,
+    scenario: ValidScenario,
+    seed: u64,
+) -> Result<Simulation, CheckpointError> {
     decode(&read(path)?, path, scenario, seed)
 }
 
@@ -331,7 +335,7 @@ mod tests {
     use super::*;
     use crate::scenario::{load_str, SourceName, TOY3_TOML};
 
-    fn toy(years: u32) -> Scenario {
+    fn toy(years: u32) -> ValidScenario {
         let set = [crate::scenario::Override::parse(&format!("world.years={years}")).unwrap()];
         load_str(TOY3_TOML, &SourceName::Embedded("toy3"), &set).unwrap()
     }
@@ -361,7 +365,7 @@ mod tests {
         sim.step();
         let good = encode(&sim).unwrap();
         let p = Path::new("ck");
-        let err = |bytes: &[u8], s: &Scenario, seed: u64| {
+        let err = |bytes: &[u8], s: &ValidScenario, seed: u64| {
             decode(bytes, p, s.clone(), seed).err().unwrap().to_string()
         };
         assert!(decode(&good, p, s.clone(), 5).is_ok());

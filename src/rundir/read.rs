@@ -26,7 +26,7 @@ use serde::Deserialize;
 
 use super::npz;
 use super::write::MANIFEST;
-use crate::scenario::{self, Scenario, ScenarioError};
+use crate::scenario::{self, ScenarioError, ValidScenario};
 
 /// Errors reading a run or experiment directory.
 #[derive(Debug, thiserror::Error)]
@@ -115,7 +115,7 @@ pub struct RunData {
     /// `manifest.json` as written.
     pub manifest: serde_json::Value,
     /// The resolved scenario from `scenario.toml`.
-    pub scenario: Scenario,
+    pub scenario: ValidScenario,
     /// Country codes, the order of every country axis.
     pub codes: Vec<String>,
     /// Calendar time of each row (T + 1 rows).

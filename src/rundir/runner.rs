@@ -36,7 +36,7 @@ use crate::model::engine::Simulation;
 use crate::model::record::Recorder;
 use crate::rundir::checkpoint::{self, CheckpointError};
 use crate::rundir::write::{self, DirStatus, OutputError, RunInfo};
-use crate::scenario::{self, Override, Scenario, ScenarioError};
+use crate::scenario::{self, Override, ScenarioError, ValidScenario};
 
 /// Format tag of `run.json`.
 pub const RUN_RECORD_FORMAT: &str = "talentflow-run-start/1";
@@ -67,7 +67,7 @@ pub struct RunRecord {
 #[derive(Clone, Debug)]
 pub struct Plan {
     /// The checked scenario, overrides applied.
-    pub scenario: Scenario,
+    pub scenario: ValidScenario,
     /// Where it came from, for the manifest.
     pub source: String,
     /// The overrides as written, for the manifest.
@@ -107,7 +107,7 @@ pub struct Finished {
     /// The run directory.
     pub dir: PathBuf,
     /// The resolved scenario.
-    pub scenario: Scenario,
+    pub scenario: ValidScenario,
     /// The observations.
     pub recorder: Recorder,
     /// The manifest facts.

@@ -12,7 +12,9 @@ use std::path::{Path, PathBuf};
 use toml::de::{DeTable, DeValue};
 use toml::{Table, Value};
 
-use super::{check, Scenario, COUNTRY_REQUIRED, PARTNERSHIP_REQUIRED, POLICY_REQUIRED};
+use super::{
+    check, Scenario, ValidScenario, COUNTRY_REQUIRED, PARTNERSHIP_REQUIRED, POLICY_REQUIRED,
+};
 
 /// Largest scenario file accepted; real scenarios are a few kB, so this only stops runaway input.
 pub const MAX_SCENARIO_BYTES: u64 = 4 * 1024 * 1024;
@@ -28,6 +30,8 @@ pub enum SourceName {
     File(PathBuf),
     /// A scenario compiled into the binary.
     Embedded(&'static str),
+    /// A scenario built in code and checked with [`Scenario::validate`].
+    Code,
 }
 
 impl fmt::Display for SourceName {
@@ -35,6 +39,7 @@ impl fmt::Display for SourceName {
         match self {
             SourceName::File(p) => write!(f, "{}", p.display()),
             SourceName::Embedded(name) => write!(f, "<embedded {name}>"),
+            SourceName::Code => write!(f, "<scenario built in code>"),
         }
     }
 }
@@ -194,7 +199,7 @@ impl ScenarioError {
 }
 
 /// Reads and checks a scenario file, applying `overrides`.
-pub fn load_file(path: &Path, overrides: &[Override]) -> Result<Scenario, ScenarioError> {
+pub fn load_file(path: &Path, overrides: &[Override]) -> Result<ValidScenario, ScenarioError> {
     let source = SourceName::File(path.to_path_buf());
     let loc = source.to_string();
     let meta = std::fs::metadata(path).map_err(|e| {
@@ -230,7 +235,7 @@ pub fn load_bytes(
     bytes: &[u8],
     source: &SourceName,
     overrides: &[Override],
-) -> Result<Scenario, ScenarioError> {
+) -> Result<ValidScenario, ScenarioError> {
     let text = std::str::from_utf8(bytes).map_err(|e| {
         let offset = e.valid_up_to();
         // The prefix up to `offset` is valid UTF-8 by definition.
@@ -254,7 +259,7 @@ pub fn load_str(
     text: &str,
     source: &SourceName,
     overrides: &[Override],
-) -> Result<Scenario, ScenarioError> {
+) -> Result<ValidScenario, ScenarioError> {
     let name = source.to_string();
     if text.len() as u64 > MAX_SCENARIO_BYTES {
         return Err(ScenarioError::single(
@@ -321,22 +326,7 @@ pub fn load_str(
         }
     }
 
-    let template = Value::try_from(Scenario::template()).map_err(|e| {
-        ScenarioError::single(
-            source,
-            name.clone(),
-            "",
-            format!("internal schema error: {e}"),
-        )
-    })?;
-    let Value::Table(template) = template else {
-        return Err(ScenarioError::single(
-            source,
-            name,
-            "",
-            "internal schema error".into(),
-        ));
-    };
+    let template = schema(source)?;
     walk_table(&table, &template, "", &locator, &mut problems);
     if !problems.is_empty() {
         return Err(ScenarioError::sorted(name, problems));
@@ -347,20 +337,68 @@ pub fn load_str(
         .map_err(|e: toml::de::Error| {
             ScenarioError::single(source, name.clone(), "", e.message().trim().to_string())
         })?;
+    name_countries(&mut scenario);
+    meaning(scenario, &locator)
+}
+
+/// The schema files are checked against: [`Scenario::template`] as a TOML table.
+fn schema(source: &SourceName) -> Result<Table, ScenarioError> {
+    let internal = |m: String| ScenarioError::single(source, source.to_string(), "", m);
+    match Value::try_from(Scenario::template()) {
+        Ok(Value::Table(t)) => Ok(t),
+        Ok(_) => Err(internal("internal schema error".into())),
+        Err(e) => Err(internal(format!("internal schema error: {e}"))),
+    }
+}
+
+fn name_countries(scenario: &mut Scenario) {
     for c in &mut scenario.countries {
         if c.name.is_empty() {
             c.name = c.code.clone();
         }
     }
+}
+
+/// The meaning checks ([`check::check`]), located by `locator`.
+fn meaning(scenario: Scenario, locator: &Locator) -> Result<ValidScenario, ScenarioError> {
     let found = check::check(&scenario);
-    if !found.is_empty() {
-        let problems = found
-            .into_iter()
-            .map(|(key, message)| Problem::new(locator.locate(&key), &key, message))
-            .collect();
-        return Err(ScenarioError::sorted(name, problems));
+    if found.is_empty() {
+        return Ok(ValidScenario::new_unchecked(scenario));
     }
-    Ok(scenario)
+    let problems = found
+        .into_iter()
+        .map(|(key, message)| Problem::new(locator.locate(&key), &key, message))
+        .collect();
+    Err(ScenarioError::sorted(locator.file.clone(), problems))
+}
+
+/// [`Scenario::validate`]: the structure checks that can fail for a typed value (non-finite
+/// numbers, unknown policy kinds cannot occur) and the meaning checks, as for a file.
+pub(super) fn validate(
+    mut scenario: Scenario,
+    source: &SourceName,
+) -> Result<ValidScenario, ScenarioError> {
+    let locator = Locator {
+        file: source.to_string(),
+        spans: BTreeMap::new(),
+        overridden: BTreeMap::new(),
+    };
+    let template = schema(source)?;
+    let mut problems = Vec::new();
+    match Value::try_from(&scenario) {
+        Ok(Value::Table(table)) => walk_table(&table, &template, "", &locator, &mut problems),
+        Ok(_) => {}
+        Err(e) => problems.push(Problem::new(
+            locator.file.clone(),
+            "",
+            format!("cannot be represented as TOML: {e}"),
+        )),
+    }
+    if !problems.is_empty() {
+        return Err(ScenarioError::sorted(locator.file, problems));
+    }
+    name_countries(&mut scenario);
+    meaning(scenario, &locator)
 }
 
 /// 1-based line and column (in characters) of a byte offset.
@@ -774,7 +812,7 @@ pub fn load_named(
     name: &str,
     base_dir: Option<&Path>,
     overrides: &[Override],
-) -> Result<(Scenario, String), ScenarioError> {
+) -> Result<(ValidScenario, String), ScenarioError> {
     let path = match base_dir {
         Some(dir) if Path::new(name).is_relative() => dir.join(name),
         _ => PathBuf::from(name),

@@ -16,6 +16,8 @@ pub mod check;
 pub mod load;
 pub mod worldgen;
 
+use std::ops::Deref;
+
 use serde::{Deserialize, Serialize};
 
 pub use load::{
@@ -27,6 +29,48 @@ pub use load::{
 pub const WORLD2025_TOML: &str = include_str!("../../configs/world2025.toml");
 /// A three-country toy world used by the tests and the examples.
 pub const TOY3_TOML: &str = include_str!("../../configs/toy3.toml");
+
+/// A scenario that passed every check: the only kind the engine runs
+/// ([`crate::model::engine::Simulation::new`] takes one).
+///
+/// It is obtained from the loaders ([`load_file`], [`load_str`], [`load_named`]) or, for a
+/// scenario built in code, from [`Scenario::validate`]; both run the same checks and give the
+/// same messages. It derefs to [`Scenario`] for reading; to change it, take the scenario out with
+/// [`ValidScenario::into_inner`], edit it and validate it again.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct ValidScenario(Scenario);
+
+impl ValidScenario {
+    /// The scenario, to be edited (and validated again before it can run).
+    pub fn into_inner(self) -> Scenario {
+        self.0
+    }
+
+    /// The scenario, borrowed.
+    pub fn scenario(&self) -> &Scenario {
+        &self.0
+    }
+
+    /// Only for values that were checked: the loaders and [`Scenario::validate`].
+    pub(crate) fn new_unchecked(scenario: Scenario) -> ValidScenario {
+        ValidScenario(scenario)
+    }
+}
+
+impl Deref for ValidScenario {
+    type Target = Scenario;
+
+    fn deref(&self) -> &Scenario {
+        &self.0
+    }
+}
+
+impl AsRef<Scenario> for ValidScenario {
+    fn as_ref(&self) -> &Scenario {
+        &self.0
+    }
+}
 
 /// A complete scenario: global parameters, countries, partnerships and policies.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -499,6 +543,13 @@ impl Scenario {
             }],
             ..Scenario::default()
         }
+    }
+
+    /// Checks a scenario built in code exactly as the loader checks a file (non-finite numbers,
+    /// ranges, codes, shares, policies), with the same messages; `source` names it in them.
+    /// Empty country names become the code, as when loading.
+    pub fn validate(self) -> Result<ValidScenario, ScenarioError> {
+        load::validate(self, &SourceName::Code)
     }
 
     /// Number of ticks simulated.

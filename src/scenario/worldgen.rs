@@ -135,7 +135,7 @@ mod tests {
                 Err(e) => panic!("C = {c}: {e}"),
             };
             assert_eq!(loaded.num_countries(), c);
-            assert_eq!(loaded, s, "the file means the generated world");
+            assert_eq!(*loaded, s, "the file means the generated world");
             assert_eq!(to_toml(&generate(c, seed).unwrap(), seed), text);
         }
         assert_ne!(generate(20, 1).unwrap(), generate(20, 2).unwrap());

@@ -3,7 +3,9 @@
 
 use talentflow::model::engine::Simulation;
 use talentflow::model::record::Recorder;
-use talentflow::scenario::{load_str, Override, Scenario, SourceName, TOY3_TOML, WORLD2025_TOML};
+use talentflow::scenario::{
+    load_str, Override, SourceName, ValidScenario, TOY3_TOML, WORLD2025_TOML,
+};
 
 /// Parses `key=value` overrides.
 pub fn overrides(set: &[&str]) -> Vec<Override> {
@@ -13,12 +15,12 @@ pub fn overrides(set: &[&str]) -> Vec<Override> {
 }
 
 /// The toy3 scenario with overrides.
-pub fn toy3(set: &[&str]) -> Scenario {
+pub fn toy3(set: &[&str]) -> ValidScenario {
     load_str(TOY3_TOML, &SourceName::Embedded("toy3"), &overrides(set)).expect("toy3 loads")
 }
 
 /// The default world with overrides.
-pub fn world(set: &[&str]) -> Scenario {
+pub fn world(set: &[&str]) -> ValidScenario {
     load_str(
         WORLD2025_TOML,
         &SourceName::Embedded("world2025"),
@@ -28,7 +30,7 @@ pub fn world(set: &[&str]) -> Scenario {
 }
 
 /// A scenario from inline TOML.
-pub fn scenario(text: &str) -> Scenario {
+pub fn scenario(text: &str) -> ValidScenario {
     match load_str(text, &SourceName::Embedded("test"), &[]) {
         Ok(s) => s,
         Err(e) => panic!("{e}"),
@@ -36,14 +38,14 @@ pub fn scenario(text: &str) -> Scenario {
 }
 
 /// Runs to the end and returns the observations.
-pub fn run(s: Scenario, seed: u64) -> Recorder {
+pub fn run(s: ValidScenario, seed: u64) -> Recorder {
     let mut sim = Simulation::new(s, seed);
     sim.run(|_| {});
     sim.into_recorder()
 }
 
 /// Runs inside a rayon pool of `threads` threads.
-pub fn run_with_threads(s: Scenario, seed: u64, threads: usize) -> Recorder {
+pub fn run_with_threads(s: ValidScenario, seed: u64, threads: usize) -> Recorder {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
@@ -97,7 +99,7 @@ startups = 50
 }
 
 /// A scenario from inline TOML with `--set`-style overrides.
-pub fn scenario_with(text: &str, set: &[&str]) -> Scenario {
+pub fn scenario_with(text: &str, set: &[&str]) -> ValidScenario {
     match load_str(text, &SourceName::Embedded("test"), &overrides(set)) {
         Ok(s) => s,
         Err(e) => panic!("{e}"),

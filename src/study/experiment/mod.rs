@@ -17,7 +17,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::engine::Simulation;
 use crate::model::record::Recorder;
-use crate::scenario::{check, load_named, Override, Policy, Scenario};
+use crate::scenario::ValidScenario;
+use crate::study::base::{parse_toml, StudyBase};
 use crate::study::outcome::{resolve_all, ResolvedOutcome};
 
 /// Default number of replicates per arm.
@@ -61,22 +62,7 @@ fn default_master_seed() -> u64 {
     1
 }
 
-/// One arm as written.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ArmSpec {
-    /// Arm name.
-    pub name: String,
-    /// What the arm does.
-    #[serde(default)]
-    pub description: String,
-    /// Overrides of this arm, `key.path=value`.
-    #[serde(default)]
-    pub set: Vec<String>,
-    /// Extra policies of this arm.
-    #[serde(default, rename = "policy")]
-    pub policies: Vec<Policy>,
-}
+pub use crate::study::base::ArmSpec;
 
 /// An arm ready to run.
 #[derive(Clone, Debug)]
@@ -84,7 +70,7 @@ pub struct Arm {
     /// Arm name.
     pub name: String,
     /// The arm's resolved scenario.
-    pub scenario: Scenario,
+    pub scenario: ValidScenario,
     /// Its outcomes, resolved against the scenario.
     pub outcomes: Vec<ResolvedOutcome>,
     /// Overrides applied (shared + arm), as written.
@@ -152,29 +138,36 @@ pub fn replicate_seed(master_seed: u64, r: u32) -> u64 {
 impl Experiment {
     /// Reads and checks an experiment file; every problem is reported with its place.
     pub fn load(path: &Path) -> Result<Experiment, ExperimentError> {
+        Self::load_with(path, &[])
+    }
+
+    /// [`Experiment::load`] with overrides from the command line, applied to every arm after the
+    /// file's own `set` (and recorded with it in `experiment.json`).
+    pub fn load_with(path: &Path, set: &[String]) -> Result<Experiment, ExperimentError> {
         let text = std::fs::read_to_string(path).map_err(|source| ExperimentError::Read {
             path: path.to_path_buf(),
             source,
         })?;
-        Self::from_str(&text, path)
+        Self::from_str_with(&text, path, set)
     }
 
     /// Parses and checks experiment text read from `path` (used for relative base paths).
     pub fn from_str(text: &str, path: &Path) -> Result<Experiment, ExperimentError> {
+        Self::from_str_with(text, path, &[])
+    }
+
+    /// [`Experiment::from_str`] with command-line overrides (see [`Experiment::load_with`]).
+    pub fn from_str_with(
+        text: &str,
+        path: &Path,
+        set: &[String],
+    ) -> Result<Experiment, ExperimentError> {
         let invalid = |problems: Vec<String>| ExperimentError::Invalid {
             path: path.to_path_buf(),
             problems,
         };
-        let spec: ExperimentFile = toml::from_str(text).map_err(|e| {
-            let at = e
-                .span()
-                .map(|s| {
-                    let line = text[..s.start.min(text.len())].matches('\n').count() + 1;
-                    format!("line {line}: ")
-                })
-                .unwrap_or_default();
-            invalid(vec![format!("{at}{}", e.message().trim())])
-        })?;
+        let mut spec: ExperimentFile = parse_toml(text).map_err(|e| invalid(vec![e]))?;
+        spec.set.extend_from_slice(set);
         let mut problems = Vec::new();
         if spec.arms.is_empty() {
             problems.push("no arms: add at least one [[arm]]".to_string());
@@ -205,55 +198,33 @@ impl Experiment {
                 }),
             None => 0,
         };
-        let parse_sets =
-            |sets: &[String], problems: &mut Vec<String>, whose: &str| -> Vec<Override> {
-                sets.iter()
-                    .filter_map(|s| {
-                        Override::parse(s)
-                            .map_err(|e| problems.push(format!("{whose}: {e}")))
-                            .ok()
-                    })
-                    .collect()
-            };
-        let shared = parse_sets(&spec.set, &mut problems, "set");
-        let base_dir = path.parent();
+        let (study, set_problems) = StudyBase::new(&spec.base, path, &spec.set);
+        problems.extend(set_problems);
         let mut arms = Vec::new();
         let mut base_source = String::new();
         for a in &spec.arms {
-            let whose = format!("arm `{}`", a.name);
-            let mut overrides = shared.clone();
-            overrides.extend(parse_sets(&a.set, &mut problems, &whose));
-            let (mut scenario, source) = match load_named(&spec.base, base_dir, &overrides) {
+            let (scenario, source) = match study.resolve(Some(a), &[]) {
                 Ok(x) => x,
-                Err(e) => {
-                    problems.push(format!("{whose}: {e}"));
+                Err(es) => {
+                    problems.extend(es);
                     continue;
                 }
             };
             base_source = source;
-            let first_policy = scenario.policies.len();
-            scenario.policies.extend(a.policies.iter().cloned());
-            for (key, message) in check::check(&scenario) {
-                // Policy keys of the arm are renumbered to the arm's own list.
-                let key = match key.strip_prefix("policy[").and_then(|r| r.split_once(']')) {
-                    Some((i, rest)) => match i.parse::<usize>() {
-                        Ok(i) if i >= first_policy => {
-                            format!("arm.policy[{}]{rest}", i - first_policy)
-                        }
-                        _ => key.clone(),
-                    },
-                    None => key.clone(),
-                };
-                problems.push(format!("{whose}: `{key}`: {message}"));
-            }
             match resolve_all(&spec.outcomes, &scenario) {
-                Ok(outcomes) => arms.push(Arm {
-                    name: a.name.clone(),
-                    scenario,
-                    outcomes,
-                    overrides: overrides.iter().map(ToString::to_string).collect(),
-                }),
-                Err(es) => problems.extend(es.into_iter().map(|e| format!("{whose}: {e}"))),
+                Ok(outcomes) => {
+                    let mut overrides = study.overrides();
+                    overrides.extend(a.set.iter().cloned());
+                    arms.push(Arm {
+                        name: a.name.clone(),
+                        scenario,
+                        outcomes,
+                        overrides,
+                    })
+                }
+                Err(es) => {
+                    problems.extend(es.into_iter().map(|e| format!("arm `{}`: {e}", a.name)))
+                }
             }
         }
         problems.dedup();

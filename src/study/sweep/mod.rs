@@ -23,8 +23,9 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::model::engine::Simulation;
-use crate::scenario::{check, load_named, Override, Scenario};
-use crate::study::experiment::{replicate_seed, ArmSpec};
+use crate::scenario::{Override, ValidScenario};
+use crate::study::base::{parse_toml, ArmSpec, StudyBase};
+use crate::study::experiment::replicate_seed;
 use crate::study::outcome::Outcome;
 use design::Design;
 
@@ -224,6 +225,7 @@ pub struct Sweep {
     /// Outcomes (columns of results.csv).
     pub outcomes: Vec<SweepOutcome>,
     arm_names: Vec<String>,
+    study: StudyBase,
 }
 
 fn parse_term(text: &str, arms: &[String]) -> Result<Term, String> {
@@ -339,31 +341,33 @@ impl ParameterSpec {
 impl Sweep {
     /// Reads and checks a sweep file, generates its design and checks every point's scenario.
     pub fn load(path: &Path) -> Result<Sweep, SweepError> {
+        Self::load_with(path, &[])
+    }
+
+    /// [`Sweep::load`] with overrides from the command line, applied to every run after the
+    /// file's own `set`; they are part of the sweep's identity (its hash), so a directory
+    /// swept with other overrides is refused.
+    pub fn load_with(path: &Path, set: &[String]) -> Result<Sweep, SweepError> {
         let text = std::fs::read_to_string(path).map_err(|source| SweepError::Read {
             path: path.to_path_buf(),
             source,
         })?;
-        Self::from_str(&text, path)
+        Self::from_str_with(&text, path, set)
     }
 
     /// Parses sweep text read from `path`.
     pub fn from_str(text: &str, path: &Path) -> Result<Sweep, SweepError> {
+        Self::from_str_with(text, path, &[])
+    }
+
+    /// [`Sweep::from_str`] with command-line overrides (see [`Sweep::load_with`]).
+    pub fn from_str_with(text: &str, path: &Path, set: &[String]) -> Result<Sweep, SweepError> {
         let invalid = |problems: Vec<String>| SweepError::Invalid {
             path: path.to_path_buf(),
             problems,
         };
-        let spec: SweepFile = toml::from_str(text).map_err(|e| {
-            let at = e
-                .span()
-                .map(|s| {
-                    format!(
-                        "line {}: ",
-                        text[..s.start.min(text.len())].matches('\n').count() + 1
-                    )
-                })
-                .unwrap_or_default();
-            invalid(vec![format!("{at}{}", e.message().trim())])
-        })?;
+        let mut spec: SweepFile = parse_toml(text).map_err(|e| invalid(vec![e]))?;
+        spec.set.extend_from_slice(set);
         let mut problems = spec.design.check(spec.parameters.len());
         for prm in &spec.parameters {
             problems.extend(prm.check(&spec.design));
@@ -397,6 +401,8 @@ impl Sweep {
                 ));
             }
         }
+        let (study, set_problems) = StudyBase::new(&spec.base, path, &spec.set);
+        problems.extend(set_problems);
         if !problems.is_empty() {
             return Err(invalid(problems));
         }
@@ -414,17 +420,14 @@ impl Sweep {
             values,
             outcomes,
             arm_names,
+            study,
         };
         // Every point must give a valid scenario in every arm; check them all before running any.
         let mut problems = Vec::new();
         for (i, v) in sweep.values.iter().enumerate() {
             for a in 0..sweep.arm_names.len() {
                 if let Err(e) = sweep.scenario(v, a) {
-                    problems.push(format!(
-                        "point {i} ({}), arm `{}`: {e}",
-                        sweep.describe_point(v),
-                        sweep.arm_names[a]
-                    ));
+                    problems.push(format!("point {i} ({}): {e}", sweep.describe_point(v)));
                 }
             }
             if problems.len() >= 10 {
@@ -449,43 +452,25 @@ impl Sweep {
     }
 
     /// The scenario of arm `a` at parameter values `v`, with its outcomes checked.
-    fn scenario(&self, v: &[f64], a: usize) -> Result<Scenario, String> {
-        let mut overrides: Vec<Override> = self
+    fn scenario(&self, v: &[f64], a: usize) -> Result<ValidScenario, String> {
+        let point: Vec<Override> = self
             .spec
-            .set
+            .parameters
             .iter()
-            .map(|s| Override::parse(s))
-            .collect::<Result<_, _>>()?;
-        for (p, x) in self.spec.parameters.iter().zip(v) {
-            let value = if p.integer {
-                format!("{}", x.round() as i64)
-            } else {
-                format_value(*x)
-            };
-            overrides.push(Override {
+            .zip(v)
+            .map(|(p, x)| Override {
                 path: p.key.clone(),
-                value,
-            });
-        }
-        let arm = self.spec.arms.get(a);
-        if let Some(arm) = arm {
-            for s in &arm.set {
-                overrides.push(Override::parse(s)?);
-            }
-        }
-        let (mut scenario, _) = load_named(&self.spec.base, self.path.parent(), &overrides)
-            .map_err(|e| e.to_string())?;
-        if let Some(arm) = arm {
-            scenario.policies.extend(arm.policies.iter().cloned());
-            let problems = check::check(&scenario);
-            if !problems.is_empty() {
-                return Err(problems
-                    .iter()
-                    .map(|(k, m)| format!("`{k}`: {m}"))
-                    .collect::<Vec<_>>()
-                    .join("; "));
-            }
-        }
+                value: if p.integer {
+                    format!("{}", x.round() as i64)
+                } else {
+                    format_value(*x)
+                },
+            })
+            .collect();
+        let (scenario, _) = self
+            .study
+            .resolve(self.spec.arms.get(a), &point)
+            .map_err(|es| es.join("; "))?;
         for o in &self.outcomes {
             for t in std::iter::once(&o.plus).chain(o.minus.as_ref()) {
                 if t.arm == a {
@@ -522,7 +507,7 @@ impl Sweep {
         let (point, _, seed) = self.run_plan(id);
         let mut per_arm: Vec<Option<crate::model::record::Recorder>> =
             vec![None; self.arm_names.len()];
-        let mut scenarios: Vec<Option<Scenario>> = vec![None; self.arm_names.len()];
+        let mut scenarios: Vec<Option<ValidScenario>> = vec![None; self.arm_names.len()];
         let needed: std::collections::BTreeSet<usize> = self
             .outcomes
             .iter()
