@@ -1,42 +1,60 @@
 //! # talentflow
 //!
 //! A deterministic, parallel agent-based model of how research talent and startup capital flow
-//! between countries (the model is specified in `MODEL.md`; the code's version of it in
-//! `docs/ODD.md`).
+//! between countries. The model is specified in `docs/MODEL.md`; what the code does, in
+//! `docs/ODD.md`; the module map in `ARCHITECTURE.md`.
 //!
-//! Data flows one way:
+//! The crate is layered, and dependencies point one way:
 //!
 //! ```text
-//! scenario (TOML) ──► Params + initial state ──► tick loop ──► Recorder ──► writers
-//!   scenario::load      params, init             engine        record       output
+//! scenario ──► model ──► rundir ──► study (experiments, sweeps, sensitivity)
+//! (TOML →       (one world,  (a run on disk:   viz (summary, figures, report)
+//!  validated)    tick by tick) files, checkpoints)
 //! ```
 //!
-//! One tick (see [`engine::Simulation::step`]) is: policies ([`policy`]) → country phase
-//! ([`countries`], sequential) → choice tables ([`choice`]) → agent phase ([`step`], parallel over
-//! fixed blocks of agents) → apply ([`apply`], fixed order; it keeps the population
-//! [`aggregates`] up to date) → record ([`record`]). [`profile`] times the phases;
-//! [`worldgen`] makes synthetic worlds of any number of countries.
-//!
-//! Determinism is a contract: output bytes depend only on (resolved scenario, seed, version).
-//! Random draws come from ChaCha8 streams addressed by (seed, tick, phase, block) ([`rng`]);
-//! parallel sums are done in integers; transcendental functions come from `libm`.
+//! One tick ([`model::engine::Simulation::step`]) is: policies → country phase (sequential) →
+//! choice tables → agent phase (parallel over fixed blocks of agents) → apply (fixed order) →
+//! record. Determinism is a contract: output bytes depend only on (resolved scenario, seed,
+//! version). Random draws come from ChaCha8 streams addressed by (seed, tick, phase, block)
+//! ([`model::rng`]); parallel sums are done in integers; transcendental functions come from
+//! `libm`.
 //!
 //! ```
-//! use talentflow::scenario::{load_str, SourceName, TOY3_TOML};
-//! use talentflow::model::engine::Simulation;
+//! use talentflow::{load_named, Override, Simulation};
 //!
-//! let scenario = load_str(TOY3_TOML, &SourceName::Embedded("toy3"), &[]).unwrap();
+//! let set = [Override::parse("world.years=2").unwrap()];
+//! let (scenario, _source) = load_named("toy3", None, &set).unwrap();
 //! let mut sim = Simulation::new(scenario, 7);
 //! sim.run(|_| {});
 //! let rec = sim.into_recorder();
 //! assert!(rec.get_world("hhi", rec.ticks()).unwrap() > 0.0);
 //! ```
+//!
+//! A scenario built or edited in code must pass [`Scenario::validate`] (the same checks, with the
+//! same messages, as a file) before [`Simulation::new`] accepts it. The crate's layers are public
+//! modules: [`scenario`] → [`model`] → [`rundir`] → [`study`] and [`viz`]; the types most programs
+//! need are re-exported here. The `cli` feature (default) builds the command-line program; the
+//! library alone (`default-features = false`) needs neither clap, indicatif nor plotters.
+
+#![warn(missing_docs)]
 
 pub mod model;
 pub mod rundir;
 pub mod scenario;
 pub mod study;
 pub mod viz;
+
+pub use model::engine::{Simulation, State, StateError};
+pub use model::record::Recorder;
+pub use rundir::runner::{execute, plan, resume, Plan, RunEnd, RunError};
+pub use rundir::write::{write_run, OutputError, RunInfo};
+pub use scenario::{
+    load_file, load_named, load_str, Override, OverrideError, Scenario, ScenarioError, SourceName,
+    ValidScenario,
+};
+pub use study::experiment::{Experiment, ExperimentError};
+pub use study::outcome::{Outcome, OutcomeError};
+pub use study::sweep::{Sweep, SweepError};
 
 /// The version written into every manifest.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

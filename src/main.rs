@@ -10,7 +10,10 @@ use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use talentflow::rundir::interrupt;
-use talentflow::rundir::runner::{self, Outcome, RunError};
+
+/// Every error a command can end with; printed as `error: …` without a backtrace.
+type CliError = Box<dyn std::error::Error>;
+use talentflow::rundir::runner::{self, RunEnd, RunError};
 use talentflow::rundir::write::{self, RunInfo};
 use talentflow::scenario::{self, Override};
 
@@ -196,8 +199,8 @@ enum Exit {
 fn drive(
     quiet: bool,
     profile: bool,
-    go: impl FnOnce(&mut dyn FnMut(usize, usize)) -> Result<Outcome, RunError>,
-) -> Result<Exit, String> {
+    go: impl FnOnce(&mut dyn FnMut(usize, usize)) -> Result<RunEnd, RunError>,
+) -> Result<Exit, CliError> {
     interrupt::install()?;
     let bar = progress_bar(
         0,
@@ -209,8 +212,8 @@ fn drive(
         bar.set_position(tick as u64);
     });
     bar.finish_and_clear();
-    match outcome.map_err(|e| e.to_string())? {
-        Outcome::Finished(f) => {
+    match outcome? {
+        RunEnd::Finished(f) => {
             if profile {
                 eprintln!("{}", f.times);
             }
@@ -240,13 +243,13 @@ fn drive(
             }
             Ok(Exit::Done)
         }
-        Outcome::AlreadyComplete { dir } => {
+        RunEnd::AlreadyComplete { dir } => {
             if !quiet {
                 println!("{} is already complete", dir.display());
             }
             Ok(Exit::Done)
         }
-        Outcome::Interrupted { dir, tick, ticks } => {
+        RunEnd::Interrupted { dir, tick, ticks } => {
             eprintln!(
                 "interrupted ({}) after tick {tick} of {ticks}; checkpoint saved in {}\n\
                  resume with: talentflow resume {}",
@@ -259,7 +262,7 @@ fn drive(
     }
 }
 
-fn run(args: RunArgs) -> Result<Exit, String> {
+fn run(args: RunArgs) -> Result<Exit, CliError> {
     let mut set = args.set.clone();
     if let Some(a) = args.agents {
         set.insert(0, format!("world.agents={a}"));
@@ -268,14 +271,13 @@ fn run(args: RunArgs) -> Result<Exit, String> {
         set.insert(0, format!("world.years={y}"));
     }
     let name = args.scenario.unwrap_or_else(|| "world2025".into());
-    let plan = runner::plan(&name, &set, args.seed, args.out, args.checkpoint_every)
-        .map_err(|e| e.to_string())?;
+    let plan = runner::plan(&name, &set, args.seed, args.out, args.checkpoint_every)?;
     let dir = plan.dir.clone();
     let exit = drive(args.quiet, args.profile, |progress| {
         runner::execute(plan, args.force, progress, &interrupt::requested)
     })?;
     if args.report && matches!(exit, Exit::Done) {
-        let path = talentflow::viz::report::write_report(&dir, None).map_err(|e| e.to_string())?;
+        let path = talentflow::viz::report::write_report(&dir, None)?;
         if !args.quiet {
             println!("report: {}", path.display());
         }
@@ -283,16 +285,16 @@ fn run(args: RunArgs) -> Result<Exit, String> {
     Ok(exit)
 }
 
-fn resume(dir: PathBuf, checkpoint_every: Option<u64>, quiet: bool) -> Result<Exit, String> {
+fn resume(dir: PathBuf, checkpoint_every: Option<u64>, quiet: bool) -> Result<Exit, CliError> {
     drive(quiet, false, |progress| {
         runner::resume(&dir, checkpoint_every, progress, &interrupt::requested)
     })
 }
 
-fn experiment(args: ExperimentArgs) -> Result<Exit, String> {
+fn experiment(args: ExperimentArgs) -> Result<Exit, CliError> {
     use talentflow::study::experiment::{self, Experiment, ExperimentError};
     interrupt::install()?;
-    let mut exp = Experiment::load(&args.file).map_err(|e| e.to_string())?;
+    let mut exp = Experiment::load(&args.file)?;
     if let Some(r) = args.replicates {
         if r == 0 {
             return Err("--replicates must be at least 1".into());
@@ -303,7 +305,7 @@ fn experiment(args: ExperimentArgs) -> Result<Exit, String> {
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from(format!("runs/experiments/{}", exp.spec.name)));
-    write::prepare_dir(&out, args.force).map_err(|e| e.to_string())?;
+    write::prepare_dir(&out, args.force)?;
     let pool = {
         let mut b = rayon::ThreadPoolBuilder::new();
         if let Some(j) = args.jobs {
@@ -350,9 +352,8 @@ fn experiment(args: ExperimentArgs) -> Result<Exit, String> {
             bar.finish_and_clear();
             let path = out.join("runs.partial.csv");
             let rows = finished.iter().map(|(i, v)| (*i, v.as_slice()));
-            let bytes =
-                experiment::write::runs_csv(&path, &exp, rows).map_err(|e| e.to_string())?;
-            write::write_atomic(&path, &bytes).map_err(|e| e.to_string())?;
+            let bytes = experiment::write::runs_csv(&path, &exp, rows)?;
+            write::write_atomic(&path, &bytes)?;
             eprintln!(
                 "interrupted ({}): {} of {total} runs finished; their outcomes are in {} (no summary was written)",
                 interrupt::signal_name(),
@@ -361,12 +362,11 @@ fn experiment(args: ExperimentArgs) -> Result<Exit, String> {
             );
             return Ok(Exit::Interrupted);
         }
-        Err(e) => return Err(e.to_string()),
+        Err(e) => return Err(e.into()),
     };
     bar.finish_and_clear();
     let wall = started.elapsed().as_secs_f64();
-    let rows = experiment::write::write_results(&out, &exp, &results, jobs, wall)
-        .map_err(|e| e.to_string())?;
+    let rows = experiment::write::write_results(&out, &exp, &results, jobs, wall)?;
     if !args.quiet {
         print!("{}", experiment::write::table(&exp, &rows));
         println!(
@@ -378,10 +378,10 @@ fn experiment(args: ExperimentArgs) -> Result<Exit, String> {
     Ok(Exit::Done)
 }
 
-fn sweep(args: SweepArgs) -> Result<Exit, String> {
+fn sweep(args: SweepArgs) -> Result<Exit, CliError> {
     use talentflow::study::sweep::{files, Shard, Sweep, SweepError};
     interrupt::install()?;
-    let sweep = Sweep::load(&args.file).map_err(|e| e.to_string())?;
+    let sweep = Sweep::load(&args.file)?;
     let out = args
         .out
         .clone()
@@ -395,7 +395,7 @@ fn sweep(args: SweepArgs) -> Result<Exit, String> {
             .transpose()?
             .unwrap_or(Shard::ALL),
     };
-    files::prepare(&sweep, &out, args.force).map_err(|e| e.to_string())?;
+    files::prepare(&sweep, &out, args.force)?;
     let pool = {
         let mut b = rayon::ThreadPoolBuilder::new();
         if let Some(j) = args.jobs {
@@ -439,7 +439,7 @@ fn sweep(args: SweepArgs) -> Result<Exit, String> {
             );
             return Ok(Exit::Interrupted);
         }
-        Err(e) => return Err(e.to_string()),
+        Err(e) => return Err(e.into()),
     };
     bar.finish_and_clear();
     if !args.quiet {
@@ -463,17 +463,17 @@ fn mpi_sweep(
     sweep: &talentflow::study::sweep::Sweep,
     out: &Path,
     force: bool,
-) -> Result<(), String> {
+) -> Result<(), CliError> {
     talentflow::study::sweep::mpi::run(sweep, out, force).map_err(|e| e.to_string())
 }
 
 #[cfg(not(feature = "mpi"))]
-fn mpi_sweep(_: &talentflow::study::sweep::Sweep, _: &Path, _: bool) -> Result<(), String> {
+fn mpi_sweep(_: &talentflow::study::sweep::Sweep, _: &Path, _: bool) -> Result<(), CliError> {
     Err("this talentflow was built without MPI support; rebuild with `cargo build --release --features mpi` (needs libopenmpi-dev and libclang-dev)".into())
 }
 
-fn merge(dirs: &[PathBuf]) -> Result<(), String> {
-    let r = talentflow::study::sweep::files::merge(dirs).map_err(|e| e.to_string())?;
+fn merge(dirs: &[PathBuf]) -> Result<(), CliError> {
+    let r = talentflow::study::sweep::files::merge(dirs)?;
     println!(
         "merged {} of {} runs into {}",
         r.found,
@@ -495,15 +495,15 @@ fn merge(dirs: &[PathBuf]) -> Result<(), String> {
             r.missing.len(),
             shown.join(", "),
             if r.missing.len() > 20 { ", …" } else { "" }
-        ))
+        )
+        .into())
     }
 }
 
-fn sensitivity(dir: &Path) -> Result<(), String> {
-    let complete =
-        talentflow::study::sweep::files::read_complete(dir).map_err(|e| e.to_string())?;
+fn sensitivity(dir: &Path) -> Result<(), CliError> {
+    let complete = talentflow::study::sweep::files::read_complete(dir)?;
     let (table, csv) = talentflow::study::sensitivity::analyse(&complete)?;
-    write::write_atomic(&dir.join("sensitivity.csv"), &csv).map_err(|e| e.to_string())?;
+    write::write_atomic(&dir.join("sensitivity.csv"), &csv)?;
     print!("{table}");
     println!("\nwritten to {}", dir.join("sensitivity.csv").display());
     Ok(())
@@ -522,12 +522,12 @@ fn progress_bar(len: u64, quiet: bool, template: &str) -> ProgressBar {
     bar
 }
 
-fn validate(name: &str, set: &[String]) -> Result<Exit, String> {
+fn validate(name: &str, set: &[String]) -> Result<Exit, CliError> {
     let overrides = set
         .iter()
         .map(|s| Override::parse(s))
         .collect::<Result<Vec<_>, _>>()?;
-    let (s, source) = scenario::load_named(name, None, &overrides).map_err(|e| e.to_string())?;
+    let (s, source) = scenario::load_named(name, None, &overrides)?;
     println!(
         "{source}: ok — {} countries, {} partnerships, {} policies, {} ticks, {} agents, scenario blake3 {}",
         s.countries.len(),
@@ -540,26 +540,25 @@ fn validate(name: &str, set: &[String]) -> Result<Exit, String> {
     Ok(Exit::Done)
 }
 
-fn plot(dir: &Path, out: Option<&Path>, svg_only: bool) -> Result<(), String> {
-    let files = talentflow::viz::plot::plot_dir(dir, out, svg_only).map_err(|e| e.to_string())?;
+fn plot(dir: &Path, out: Option<&Path>, svg_only: bool) -> Result<(), CliError> {
+    let files = talentflow::viz::plot::plot_dir(dir, out, svg_only)?;
     for f in files {
         println!("{}", f.display());
     }
     Ok(())
 }
 
-fn report(dir: &Path, out: Option<&Path>) -> Result<(), String> {
-    let path = talentflow::viz::report::write_report(dir, out).map_err(|e| e.to_string())?;
+fn report(dir: &Path, out: Option<&Path>) -> Result<(), CliError> {
+    let path = talentflow::viz::report::write_report(dir, out)?;
     println!("{}", path.display());
     Ok(())
 }
 
-fn generate_world(countries: usize, seed: u64, out: Option<&Path>) -> Result<(), String> {
-    let world =
-        talentflow::scenario::worldgen::generate(countries, seed).map_err(|e| e.to_string())?;
+fn generate_world(countries: usize, seed: u64, out: Option<&Path>) -> Result<(), CliError> {
+    let world = talentflow::scenario::worldgen::generate(countries, seed)?;
     let text = talentflow::scenario::worldgen::to_toml(&world, seed);
     match out {
-        Some(path) => write::write_atomic(path, text.as_bytes()).map_err(|e| e.to_string()),
+        Some(path) => Ok(write::write_atomic(path, text.as_bytes())?),
         None => {
             print!("{text}");
             Ok(())

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use talentflow::rundir::checkpoint;
 use talentflow::rundir::interrupt;
-use talentflow::rundir::runner::{self, Outcome};
+use talentflow::rundir::runner::{self, RunEnd};
 use talentflow::rundir::write::{self, DirStatus};
 
 const OUTPUTS: [&str; 4] = ["series.npz", "countries.csv", "world.csv", "scenario.toml"];
@@ -177,7 +177,7 @@ fn unfinished(name: &str, seed: u64, set: &[&str], stop_after: usize) -> PathBuf
         done.get() >= stop_after
     });
     match outcome.unwrap() {
-        Outcome::Interrupted { tick, .. } => assert_eq!(tick, stop_after),
+        RunEnd::Interrupted { tick, .. } => assert_eq!(tick, stop_after),
         _ => panic!("did not stop"),
     }
     dir
@@ -196,7 +196,7 @@ fn library_stop_and_resume_match_an_uninterrupted_run() {
     .unwrap();
     assert!(matches!(
         runner::execute(plan, false, &mut |_, _| {}, &|| false).unwrap(),
-        Outcome::Finished(_)
+        RunEnd::Finished(_)
     ));
     let dir = unfinished("lib-stopped", 4, &["world.years=2"], 9);
     assert_eq!(
@@ -204,7 +204,7 @@ fn library_stop_and_resume_match_an_uninterrupted_run() {
         DirStatus::Unfinished { checkpoint: true }
     );
     let outcome = runner::resume(&dir, None, &mut |_, _| {}, &interrupt::requested).unwrap();
-    let Outcome::Finished(f) = outcome else {
+    let RunEnd::Finished(f) = outcome else {
         panic!("resume stopped")
     };
     assert_eq!(f.resumed_from, Some(9));
@@ -306,14 +306,14 @@ fn run_or_resume_skips_complete_runs_and_resumes_unfinished_ones() {
     let err = runner::run_or_resume(plan(&dir, 7), &mut |_, _| {}, &|| false).unwrap_err();
     assert!(err.to_string().contains("another unfinished run"), "{err}");
     let outcome = runner::run_or_resume(plan(&dir, 6), &mut |_, _| {}, &|| false).unwrap();
-    assert!(matches!(&outcome, Outcome::Finished(f) if f.resumed_from == Some(5)));
+    assert!(matches!(&outcome, RunEnd::Finished(f) if f.resumed_from == Some(5)));
     let outcome = runner::run_or_resume(plan(&dir, 6), &mut |_, _| {}, &|| false).unwrap();
-    assert!(matches!(outcome, Outcome::AlreadyComplete { .. }));
+    assert!(matches!(outcome, RunEnd::AlreadyComplete { .. }));
     let err = runner::run_or_resume(plan(&dir, 7), &mut |_, _| {}, &|| false).unwrap_err();
     assert!(err.to_string().contains("another complete run"), "{err}");
     let fresh = scratch("sweep-fresh");
     let outcome = runner::run_or_resume(plan(&fresh, 6), &mut |_, _| {}, &|| false).unwrap();
-    assert!(matches!(&outcome, Outcome::Finished(f) if f.resumed_from.is_none()));
+    assert!(matches!(&outcome, RunEnd::Finished(f) if f.resumed_from.is_none()));
     for name in OUTPUTS {
         assert_eq!(
             std::fs::read(fresh.join(name)).unwrap(),

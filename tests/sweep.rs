@@ -216,6 +216,21 @@ fn slurm_array_variables_shard_the_sweep() {
     );
     assert_eq!(Shard::from_slurm(|_| None), None);
     assert!(Shard::parse("3/3").is_err() && Shard::parse("x").is_err());
+    // A task below the array's first id, or a garbled id, must not run the whole sweep.
+    let env = |id: &'static str| {
+        move |k: &str| match k {
+            "SLURM_ARRAY_TASK_ID" => Some(id.to_string()),
+            "SLURM_ARRAY_TASK_MIN" => Some("5".to_string()),
+            "SLURM_ARRAY_TASK_MAX" => Some("8".to_string()),
+            _ => None,
+        }
+    };
+    for id in ["4", "9", "x", "-1"] {
+        let got = Shard::from_slurm(env(id));
+        assert!(matches!(got, Some(Err(_))), "task {id}: {got:?}");
+    }
+    let only_id = |k: &str| (k == "SLURM_ARRAY_TASK_ID").then(|| "3".to_string());
+    assert!(matches!(Shard::from_slurm(only_id), Some(Err(_))));
 }
 
 #[test]

@@ -317,7 +317,11 @@ impl Simulation {
     /// Rebuilds a run from its scenario, seed and a saved [`State`]; the result continues exactly
     /// as the run that saved it would have. The state is checked against the scenario first, so
     /// a state that does not fit (another scenario, a damaged file) is an error, never a panic.
-    pub fn restore(scenario: ValidScenario, seed: u64, state: State) -> Result<Simulation, String> {
+    pub fn restore(
+        scenario: ValidScenario,
+        seed: u64,
+        state: State,
+    ) -> Result<Simulation, StateError> {
         let params = Params::new(&scenario);
         state.check(&params)?;
         Ok(Simulation {
@@ -329,6 +333,32 @@ impl Simulation {
             seed,
         })
     }
+}
+
+/// Why a saved [`State`] does not fit the scenario it is restored with.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum StateError {
+    /// An array has the wrong length for the scenario's countries or ticks.
+    #[error("{what} has length {found}, expected {expected}")]
+    Length {
+        /// Which array.
+        what: String,
+        /// Its length.
+        found: usize,
+        /// The length the scenario implies.
+        expected: usize,
+    },
+    /// The state is further on than the run is long.
+    #[error("tick {tick} is beyond the run's {ticks} ticks")]
+    TickBeyondRun {
+        /// The state's tick.
+        tick: usize,
+        /// The run's ticks.
+        ticks: usize,
+    },
+    /// Indices that do not refer to existing countries, agents or stages.
+    #[error("{0}")]
+    Inconsistent(String),
 }
 
 /// The evolving state of a run: what changes from tick to tick and what a checkpoint holds.
@@ -354,7 +384,7 @@ impl State {
 
     /// Checks that every index and length fits the run's dimensions, so that continuing cannot
     /// index out of bounds.
-    fn check(&self, p: &Params) -> Result<(), String> {
+    fn check(&self, p: &Params) -> Result<(), StateError> {
         let c = p.c;
         let cc = c * c;
         let rows = p.ticks + 1;
@@ -362,14 +392,18 @@ impl State {
             if found == expected {
                 Ok(())
             } else {
-                Err(format!("{what} has length {found}, expected {expected}"))
+                Err(StateError::Length {
+                    what: what.to_string(),
+                    found,
+                    expected,
+                })
             }
         };
         if self.tick > p.ticks {
-            return Err(format!(
-                "tick {} is beyond the run's {} ticks",
-                self.tick, p.ticks
-            ));
+            return Err(StateError::TickBeyondRun {
+                tick: self.tick,
+                ticks: p.ticks,
+            });
         }
         let r = &self.researchers;
         let n = r.len();
@@ -379,7 +413,9 @@ impl State {
         len("researchers.founder", r.founder.len(), n)?;
         len("researchers.born_tick", r.born_tick.len(), n)?;
         if r.home.iter().chain(&r.loc).any(|&k| k as usize >= c) {
-            return Err(format!("a researcher's country is not one of the {c}"));
+            return Err(StateError::Inconsistent(format!(
+                "a researcher's country is not one of the {c}"
+            )));
         }
         let s = &self.startups;
         let m = s.len();
@@ -390,16 +426,22 @@ impl State {
         len("startups.raised", s.raised.len(), m)?;
         len("startups.born_tick", s.born_tick.len(), m)?;
         if s.loc.iter().any(|&k| k as usize >= c) {
-            return Err(format!("a startup's country is not one of the {c}"));
+            return Err(StateError::Inconsistent(format!(
+                "a startup's country is not one of the {c}"
+            )));
         }
         if s.founder.iter().any(|&f| f as usize >= n) {
-            return Err("a startup's founder is not a researcher".into());
+            return Err(StateError::Inconsistent(
+                "a startup's founder is not a researcher".into(),
+            ));
         }
         if s.stage
             .iter()
             .any(|&st| st > crate::model::step::LAST_STAGE)
         {
-            return Err("a startup's stage is out of range".into());
+            return Err(StateError::Inconsistent(
+                "a startup's stage is out of range".into(),
+            ));
         }
         let k = &self.countries;
         for (what, v) in [

@@ -53,7 +53,7 @@ const MAX_HEADER: usize = 64 * 1024;
 pub struct Header {
     /// The talentflow version that wrote it.
     pub talentflow_version: String,
-    /// blake3 of the resolved scenario ([`Scenario::hash`]).
+    /// blake3 of the resolved scenario ([`crate::scenario::Scenario::hash`]).
     pub scenario_hash: String,
     /// The run's seed.
     pub seed: u64,

@@ -31,10 +31,20 @@ use signal_hook::consts::{SIGINT, SIGTERM};
 
 static REQUESTED: AtomicBool = AtomicBool::new(false);
 static SIGNAL: AtomicUsize = AtomicUsize::new(0);
-static INSTALLED: OnceLock<Result<(), String>> = OnceLock::new();
+static INSTALLED: OnceLock<Result<(), InstallError>> = OnceLock::new();
+
+/// A signal handler could not be installed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("cannot install a handler for signal {signal}: {reason}")]
+pub struct InstallError {
+    /// The signal number.
+    pub signal: i32,
+    /// What the operating system said.
+    pub reason: String,
+}
 
 /// Installs the SIGINT and SIGTERM handlers (idempotent; later calls return the first result).
-pub fn install() -> Result<(), String> {
+pub fn install() -> Result<(), InstallError> {
     INSTALLED
         .get_or_init(|| {
             for sig in [SIGINT, SIGTERM] {
@@ -44,7 +54,10 @@ pub fn install() -> Result<(), String> {
                 signal_hook::flag::register_conditional_shutdown(sig, code, &REQUESTED)
                     .and_then(|_| signal_hook::flag::register_usize(sig, &SIGNAL, sig as usize))
                     .and_then(|_| signal_hook::flag::register(sig, &REQUESTED))
-                    .map_err(|e| format!("cannot install a handler for signal {sig}: {e}"))?;
+                    .map_err(|e| InstallError {
+                        signal: sig,
+                        reason: e.to_string(),
+                    })?;
             }
             Ok(())
         })

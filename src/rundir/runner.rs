@@ -8,7 +8,7 @@
 //!    can be continued from the directory alone;
 //! 2. ticks: every `checkpoint_every` ticks, and when `should_stop` turns true (a signal, see
 //!    [`crate::rundir::interrupt`]), the state is saved to `DIR/checkpoint.postcard`
-//!    ([`crate::rundir::checkpoint`]); on a stop the run returns [`Outcome::Interrupted`] after the tick in
+//!    ([`crate::rundir::checkpoint`]); on a stop the run returns [`RunEnd::Interrupted`] after the tick in
 //!    progress;
 //! 3. finish: the outputs are written, `manifest.json` last, then the checkpoint is deleted (it is
 //!    no longer needed and can be large; a directory with a manifest is complete whatever else
@@ -24,7 +24,7 @@
 //! skips a run whose directory is already complete, resumes one that is unfinished, and starts the
 //! rest, so re-issuing an interrupted sweep continues it. With
 //! `should_stop = &interrupt::requested` (after [`crate::rundir::interrupt::install`]) every run stops
-//! cleanly on Ctrl-C; a loop over runs should stop too when it sees [`Outcome::Interrupted`] and
+//! cleanly on Ctrl-C; a loop over runs should stop too when it sees [`RunEnd::Interrupted`] and
 //! exit with [`crate::rundir::interrupt::exit_code`].
 
 use std::path::{Path, PathBuf};
@@ -82,7 +82,7 @@ pub struct Plan {
 
 /// How a run ended.
 #[derive(Debug)]
-pub enum Outcome {
+pub enum RunEnd {
     /// All ticks done and every output written.
     Finished(Box<Finished>),
     /// The directory already held this run, complete ([`run_or_resume`] only); nothing was done.
@@ -122,8 +122,8 @@ pub struct Finished {
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
     /// A malformed `--set`.
-    #[error("{0}")]
-    Override(String),
+    #[error(transparent)]
+    Override(#[from] crate::scenario::OverrideError),
     /// The scenario is invalid.
     #[error(transparent)]
     Scenario(#[from] ScenarioError),
@@ -201,7 +201,7 @@ pub fn execute(
     force: bool,
     progress: &mut dyn FnMut(usize, usize),
     should_stop: &dyn Fn() -> bool,
-) -> Result<Outcome, RunError> {
+) -> Result<RunEnd, RunError> {
     let dir = plan.dir;
     write::prepare_dir(&dir, force)?;
     let record = RunRecord {
@@ -224,14 +224,14 @@ pub fn execute(
 }
 
 /// For experiments and sweeps: makes sure `plan.dir` holds the finished run of `plan`. A complete
-/// directory of the same scenario and seed is left as it is ([`Outcome::AlreadyComplete`]); an
+/// directory of the same scenario and seed is left as it is ([`RunEnd::AlreadyComplete`]); an
 /// unfinished one of the same scenario and seed is resumed; an empty one is started. A directory
 /// holding another run (or anything else) is an error, never overwritten.
 pub fn run_or_resume(
     plan: Plan,
     progress: &mut dyn FnMut(usize, usize),
     should_stop: &dyn Fn() -> bool,
-) -> Result<Outcome, RunError> {
+) -> Result<RunEnd, RunError> {
     let dir = plan.dir.clone();
     let hash = plan.scenario.hash();
     let other = |what: &str| {
@@ -262,7 +262,7 @@ pub fn run_or_resume(
             if manifest["scenario_hash"] != hash.as_str() || manifest["seed"] != plan.seed {
                 return Err(other("another complete run"));
             }
-            Ok(Outcome::AlreadyComplete { dir })
+            Ok(RunEnd::AlreadyComplete { dir })
         }
     }
 }
@@ -296,7 +296,7 @@ pub fn resume(
     checkpoint_every: Option<u64>,
     progress: &mut dyn FnMut(usize, usize),
     should_stop: &dyn Fn() -> bool,
-) -> Result<Outcome, RunError> {
+) -> Result<RunEnd, RunError> {
     match write::status(dir) {
         DirStatus::Complete => {
             return Err(resume_err(
@@ -359,7 +359,7 @@ fn drive(
     mut saved_at: Option<usize>,
     progress: &mut dyn FnMut(usize, usize),
     should_stop: &dyn Fn() -> bool,
-) -> Result<Outcome, RunError> {
+) -> Result<RunEnd, RunError> {
     let checkpoint = dir.join(write::CHECKPOINT);
     let ticks = sim.params().ticks;
     let started = Instant::now();
@@ -369,7 +369,7 @@ fn drive(
             if saved_at != Some(sim.tick()) {
                 checkpoint::save(&sim, &checkpoint)?;
             }
-            return Ok(Outcome::Interrupted {
+            return Ok(RunEnd::Interrupted {
                 dir: dir.to_path_buf(),
                 tick: sim.tick(),
                 ticks,
@@ -402,7 +402,7 @@ fn drive(
             source,
         })?;
     }
-    Ok(Outcome::Finished(Box::new(Finished {
+    Ok(RunEnd::Finished(Box::new(Finished {
         dir: dir.to_path_buf(),
         scenario,
         recorder,

@@ -53,26 +53,54 @@ pub struct Override {
     pub value: String,
 }
 
+/// Why a `--set key.path=value` text is not an override.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum OverrideError {
+    /// No `=` in the text.
+    #[error("`--set {text}`: expected key.path=value")]
+    MissingEquals {
+        /// The text as given (clipped).
+        text: String,
+    },
+    /// The key, or one of its dotted parts, is empty.
+    #[error("`--set {text}`: empty key in `{key}`")]
+    EmptyKey {
+        /// The text as given (clipped).
+        text: String,
+        /// The key part (clipped).
+        key: String,
+    },
+    /// More dotted parts than any scenario key has.
+    #[error("`--set {text}`: a key path of {parts} parts; scenario keys have at most 3")]
+    TooDeep {
+        /// The text as given (clipped).
+        text: String,
+        /// Number of dotted parts.
+        parts: usize,
+    },
+}
+
 impl Override {
     /// Parses `key.path=value`.
-    pub fn parse(text: &str) -> Result<Override, String> {
+    pub fn parse(text: &str) -> Result<Override, OverrideError> {
         let (path, value) = text
             .split_once('=')
-            .ok_or_else(|| format!("`--set {text}`: expected key.path=value"))?;
+            .ok_or_else(|| OverrideError::MissingEquals {
+                text: clip(text, 80),
+            })?;
         let path = path.trim();
         if path.is_empty() || path.split('.').any(|s| s.trim().is_empty()) {
-            return Err(format!(
-                "`--set {}`: empty key in `{}`",
-                clip(text, 80),
-                clip(path, 80)
-            ));
+            return Err(OverrideError::EmptyKey {
+                text: clip(text, 80),
+                key: clip(path, 80),
+            });
         }
         let parts = path.split('.').count();
         if parts > MAX_DEPTH {
-            return Err(format!(
-                "`--set {}`: a key path of {parts} parts; scenario keys have at most 3",
-                clip(text, 80)
-            ));
+            return Err(OverrideError::TooDeep {
+                text: clip(text, 80),
+                parts,
+            });
         }
         Ok(Override {
             path: path.to_string(),

@@ -21,8 +21,8 @@ use std::ops::Deref;
 use serde::{Deserialize, Serialize};
 
 pub use load::{
-    load_bytes, load_file, load_named, load_str, Override, Problem, ScenarioError, SourceName,
-    EMBEDDED,
+    load_bytes, load_file, load_named, load_str, Override, OverrideError, Problem, ScenarioError,
+    SourceName, EMBEDDED,
 };
 
 /// The default world, embedded in the binary so that `talentflow run` needs no file.

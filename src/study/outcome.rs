@@ -39,6 +39,17 @@ pub struct ResolvedOutcome {
     period: bool,
 }
 
+/// Why an outcome expression cannot be evaluated (bad syntax, an unknown variable or country,
+/// a year outside the run).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("outcome `{text}`: {reason}")]
+pub struct OutcomeError {
+    /// The outcome as written.
+    pub text: String,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
 fn parse_year(s: &str) -> Result<Year, String> {
     if s == "end" {
         return Ok(Year::End);
@@ -52,8 +63,11 @@ fn parse_year(s: &str) -> Result<Year, String> {
 
 impl Outcome {
     /// Parses outcome text.
-    pub fn parse(text: &str) -> Result<Outcome, String> {
-        let err = |m: String| format!("outcome `{text}`: {m}");
+    pub fn parse(text: &str) -> Result<Outcome, OutcomeError> {
+        let err = |reason: String| OutcomeError {
+            text: text.to_string(),
+            reason,
+        };
         let (what, when) = text.split_once('@').ok_or_else(|| {
             err("expected VARIABLE[.COUNTRY]@YEAR, e.g. retention.SAU@2030 or hhi@2035".into())
         })?;
@@ -98,11 +112,14 @@ impl Outcome {
     }
 
     /// Ties the outcome to a scenario (country code and years to indices and rows).
-    pub fn resolve(&self, s: &Scenario) -> Result<ResolvedOutcome, String> {
-        let err = |m: String| format!("outcome `{}`: {m}", self.text);
+    pub fn resolve(&self, s: &Scenario) -> Result<ResolvedOutcome, OutcomeError> {
+        let err = |reason: String| OutcomeError {
+            text: self.text.clone(),
+            reason,
+        };
         let tpy = s.world.ticks_per_year as f64;
         let ticks = s.ticks();
-        let row = |y: Year| -> Result<usize, String> {
+        let row = |y: Year| -> Result<usize, OutcomeError> {
             match y {
                 Year::End => Ok(ticks),
                 Year::At(y) => {
@@ -171,7 +188,10 @@ impl ResolvedOutcome {
 }
 
 /// Parses and resolves a list of outcomes, collecting every problem.
-pub fn resolve_all(texts: &[String], s: &Scenario) -> Result<Vec<ResolvedOutcome>, Vec<String>> {
+pub fn resolve_all(
+    texts: &[String],
+    s: &Scenario,
+) -> Result<Vec<ResolvedOutcome>, Vec<OutcomeError>> {
     let mut ok = Vec::new();
     let mut problems = Vec::new();
     for t in texts {

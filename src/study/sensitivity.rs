@@ -203,12 +203,24 @@ pub fn sobol(y: &[f64], k: usize, second_order: bool, bootstrap: usize, seed: u6
     }
 }
 
+/// Why a sweep's results cannot be analysed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SensitivityError {
+    /// Grid and Latin-hypercube designs have no elementary effects or Saltelli structure.
+    #[error(
+        "sensitivity needs a morris or saltelli design (this sweep is a grid or Latin hypercube)"
+    )]
+    Design,
+}
+
 /// Number of bootstrap resamples for Sobol intervals.
 pub const BOOTSTRAP: usize = 1000;
 
 /// Sensitivity of every outcome of a complete sweep to every parameter: a printable table and
 /// `sensitivity.csv` (`outcome,parameter,method,index,value,ci_low,ci_high`).
-pub fn analyse(c: &crate::study::sweep::files::Complete) -> Result<(String, Vec<u8>), String> {
+pub fn analyse(
+    c: &crate::study::sweep::files::Complete,
+) -> Result<(String, Vec<u8>), SensitivityError> {
     use crate::study::sweep::design::Design;
     use std::fmt::Write as _;
     let k = c.spec.parameters.len();
@@ -221,21 +233,44 @@ pub fn analyse(c: &crate::study::sweep::files::Complete) -> Result<(String, Vec<
         match c.spec.design {
             Design::Morris { .. } => {
                 let m = morris(&c.points, &y, k);
-                let _ = writeln!(table, "\n{outcome}  (Morris, {} trajectories; effects per full parameter range)", m.first().map_or(0, |x| x.r));
-                let _ = writeln!(table, "  {:<width$}  {:>12} {:>12} {:>12}", "parameter", "mu*", "mu", "sigma");
+                let _ = writeln!(
+                    table,
+                    "\n{outcome}  (Morris, {} trajectories; effects per full parameter range)",
+                    m.first().map_or(0, |x| x.r)
+                );
+                let _ = writeln!(
+                    table,
+                    "  {:<width$}  {:>12} {:>12} {:>12}",
+                    "parameter", "mu*", "mu", "sigma"
+                );
                 let mut order: Vec<usize> = (0..k).collect();
                 order.sort_by(|&a, &b| m[b].mu_star.total_cmp(&m[a].mu_star));
                 for j in order {
-                    let _ = writeln!(table, "  {:<width$}  {:>12.4e} {:>12.4e} {:>12.4e}", names[j], m[j].mu_star, m[j].mu, m[j].sigma);
-                    for (index, v) in [("mu_star", m[j].mu_star), ("mu", m[j].mu), ("sigma", m[j].sigma)] {
+                    let _ = writeln!(
+                        table,
+                        "  {:<width$}  {:>12.4e} {:>12.4e} {:>12.4e}",
+                        names[j], m[j].mu_star, m[j].mu, m[j].sigma
+                    );
+                    for (index, v) in [
+                        ("mu_star", m[j].mu_star),
+                        ("mu", m[j].mu),
+                        ("sigma", m[j].sigma),
+                    ] {
                         let _ = writeln!(csv, "{outcome},{},morris,{index},{v},,", names[j]);
                     }
                 }
             }
             Design::Saltelli { second_order, .. } => {
                 let s = sobol(&y, k, second_order, BOOTSTRAP, c.spec.master_seed);
-                let _ = writeln!(table, "\n{outcome}  (Sobol, Saltelli design; 95% bootstrap CIs)");
-                let _ = writeln!(table, "  {:<width$}  {:>8} {:>20}  {:>8} {:>20}", "parameter", "S1", "95% CI", "ST", "95% CI");
+                let _ = writeln!(
+                    table,
+                    "\n{outcome}  (Sobol, Saltelli design; 95% bootstrap CIs)"
+                );
+                let _ = writeln!(
+                    table,
+                    "  {:<width$}  {:>8} {:>20}  {:>8} {:>20}",
+                    "parameter", "S1", "95% CI", "ST", "95% CI"
+                );
                 for (j, (f, t)) in s.first.iter().zip(&s.total).enumerate() {
                     let _ = writeln!(
                         table,
@@ -246,15 +281,31 @@ pub fn analyse(c: &crate::study::sweep::files::Complete) -> Result<(String, Vec<
                         t.value,
                         format!("[{:.3}, {:.3}]", t.ci_low, t.ci_high)
                     );
-                    let _ = writeln!(csv, "{outcome},{},sobol,first,{},{},{}", names[j], f.value, f.ci_low, f.ci_high);
-                    let _ = writeln!(csv, "{outcome},{},sobol,total,{},{},{}", names[j], t.value, t.ci_low, t.ci_high);
+                    let _ = writeln!(
+                        csv,
+                        "{outcome},{},sobol,first,{},{},{}",
+                        names[j], f.value, f.ci_low, f.ci_high
+                    );
+                    let _ = writeln!(
+                        csv,
+                        "{outcome},{},sobol,total,{},{},{}",
+                        names[j], t.value, t.ci_low, t.ci_high
+                    );
                 }
                 for ((j, l), x) in &s.second {
-                    let _ = writeln!(table, "  S2 {} × {}: {:.4} [{:.3}, {:.3}]", names[*j], names[*l], x.value, x.ci_low, x.ci_high);
-                    let _ = writeln!(csv, "{outcome},{}*{},sobol,second,{},{},{}", names[*j], names[*l], x.value, x.ci_low, x.ci_high);
+                    let _ = writeln!(
+                        table,
+                        "  S2 {} × {}: {:.4} [{:.3}, {:.3}]",
+                        names[*j], names[*l], x.value, x.ci_low, x.ci_high
+                    );
+                    let _ = writeln!(
+                        csv,
+                        "{outcome},{}*{},sobol,second,{},{},{}",
+                        names[*j], names[*l], x.value, x.ci_low, x.ci_high
+                    );
                 }
             }
-            _ => return Err("sensitivity needs a morris or saltelli design (this sweep is a grid or Latin hypercube)".into()),
+            _ => return Err(SensitivityError::Design),
         }
     }
     Ok((table, csv.into_bytes()))

@@ -406,7 +406,7 @@ pub fn read_complete(dir: &Path) -> Result<Complete, SweepError> {
     let text = fs::read_to_string(&toml_path).map_err(io(&toml_path))?;
     let spec: SweepFile = toml::from_str(&text)
         .map_err(|e| SweepError::Results(format!("{}: {}", toml_path.display(), e.message())))?;
-    let (points, _) = spec.design_points().map_err(SweepError::Results)?;
+    let (points, _) = spec.design_points()?;
     let meta = SweepMeta::read(dir)?;
     let (outcomes, header) = (meta.outcomes.clone(), meta.header());
     let rows = read_results(&dir.join("results.csv"), &header)?;

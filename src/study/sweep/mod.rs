@@ -93,7 +93,7 @@ pub type Points = Vec<Vec<f64>>;
 impl SweepFile {
     /// The design's points in `[0, 1]^k` and the parameter values they map to (a pure function of
     /// the file: random designs draw from a stream keyed by the master seed).
-    pub fn design_points(&self) -> Result<(Points, Points), String> {
+    pub fn design_points(&self) -> Result<(Points, Points), SweepError> {
         let levels: Vec<usize> = self
             .parameters
             .iter()
@@ -102,11 +102,11 @@ impl SweepFile {
         let total = self.design.points(&levels);
         if total == 0 || total.saturating_mul(self.replicates.max(1) as usize) > design::MAX_POINTS
         {
-            return Err(format!(
-                "the design has {total} points × {} replicates; allowed 1..={} runs",
-                self.replicates,
-                design::MAX_POINTS
-            ));
+            return Err(SweepError::TooLarge {
+                points: total,
+                replicates: self.replicates,
+                limit: design::MAX_POINTS,
+            });
         }
         let mut rng = crate::model::rng::Streams::new(self.master_seed).stream(
             0,
@@ -188,6 +188,16 @@ pub enum SweepError {
         /// What failed.
         message: String,
     },
+    /// The design asks for more runs than a sweep may hold.
+    #[error("the design has {points} points × {replicates} replicates; allowed 1..={limit} runs")]
+    TooLarge {
+        /// Design points.
+        points: usize,
+        /// Replicates per point.
+        replicates: u32,
+        /// Most runs allowed.
+        limit: usize,
+    },
     /// Results files are inconsistent or incomplete.
     #[error("{0}")]
     Results(String),
@@ -246,7 +256,7 @@ fn parse_term(text: &str, arms: &[String]) -> Result<Term, String> {
             ))
         }
     };
-    Outcome::parse(outcome)?;
+    Outcome::parse(outcome).map_err(|e| e.to_string())?;
     Ok(Term {
         arm,
         outcome: outcome.to_string(),
@@ -406,7 +416,9 @@ impl Sweep {
         if !problems.is_empty() {
             return Err(invalid(problems));
         }
-        let (points, values) = spec.design_points().map_err(|e| invalid(vec![e]))?;
+        let (points, values) = spec
+            .design_points()
+            .map_err(|e| invalid(vec![e.to_string()]))?;
         let identity = serde_json::json!({ "version": crate::VERSION, "sweep": spec });
         let hash = blake3::hash(identity.to_string().as_bytes())
             .to_hex()
@@ -474,7 +486,9 @@ impl Sweep {
         for o in &self.outcomes {
             for t in std::iter::once(&o.plus).chain(o.minus.as_ref()) {
                 if t.arm == a {
-                    Outcome::parse(&t.outcome)?.resolve(&scenario)?;
+                    Outcome::parse(&t.outcome)
+                        .and_then(|o| o.resolve(&scenario))
+                        .map_err(|e| e.to_string())?;
                 }
             }
         }
@@ -531,7 +545,10 @@ impl Sweep {
             };
             let o = Outcome::parse(&t.outcome)
                 .and_then(|o| o.resolve(s))
-                .map_err(|message| SweepError::Run { run: id, message })?;
+                .map_err(|e| SweepError::Run {
+                    run: id,
+                    message: e.to_string(),
+                })?;
             Ok(o.value(rec))
         };
         self.outcomes
@@ -550,46 +567,95 @@ pub struct Shard {
     pub count: usize,
 }
 
+/// Why a shard cannot be taken from `--shard` or from a Slurm array job's environment.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ShardError {
+    /// `--shard` is not `I/N` with `0 ≤ I < N`.
+    #[error("--shard {text}: expected I/N with 0 ≤ I < N, e.g. 0/8")]
+    Syntax {
+        /// The text given.
+        text: String,
+    },
+    /// A Slurm array variable is not a number.
+    #[error("{variable}={value} is not a task number")]
+    SlurmValue {
+        /// The variable.
+        variable: &'static str,
+        /// Its value.
+        value: String,
+    },
+    /// `SLURM_ARRAY_TASK_ID` is set but the array's size cannot be told.
+    #[error("SLURM_ARRAY_TASK_ID is set but neither SLURM_ARRAY_TASK_COUNT nor SLURM_ARRAY_TASK_MAX is; give --shard I/N")]
+    SlurmSize,
+    /// The task is not one of the array's.
+    #[error("SLURM_ARRAY_TASK_ID {id} is outside the array (min {min}, {count} tasks); give --shard I/N")]
+    SlurmOutside {
+        /// The task id.
+        id: u64,
+        /// The array's first id.
+        min: u64,
+        /// Tasks in the array.
+        count: u64,
+    },
+}
+
 impl Shard {
     /// All runs.
     pub const ALL: Shard = Shard { index: 0, count: 1 };
 
     /// Parses `i/n` with 0 ≤ i < n.
-    pub fn parse(text: &str) -> Result<Shard, String> {
-        let (i, n) = text
-            .split_once('/')
-            .ok_or_else(|| format!("--shard {text}: expected I/N, e.g. 0/8"))?;
-        let (index, count) = (i.trim().parse::<usize>(), n.trim().parse::<usize>());
-        match (index, count) {
+    pub fn parse(text: &str) -> Result<Shard, ShardError> {
+        let syntax = || ShardError::Syntax {
+            text: text.chars().take(80).collect(),
+        };
+        let (i, n) = text.split_once('/').ok_or_else(syntax)?;
+        match (i.trim().parse::<usize>(), n.trim().parse::<usize>()) {
             (Ok(index), Ok(count)) if count >= 1 && index < count => Ok(Shard { index, count }),
-            _ => Err(format!("--shard {text}: expected I/N with 0 ≤ I < N")),
+            _ => Err(syntax()),
         }
     }
 
     /// The shard given by a Slurm array job (`SLURM_ARRAY_TASK_ID` within
-    /// `SLURM_ARRAY_TASK_MIN..=SLURM_ARRAY_TASK_MAX`, or `SLURM_ARRAY_TASK_COUNT` tasks from 0).
-    pub fn from_slurm(env: impl Fn(&str) -> Option<String>) -> Option<Result<Shard, String>> {
-        let id: usize = env("SLURM_ARRAY_TASK_ID")?.parse().ok()?;
-        let min: usize = env("SLURM_ARRAY_TASK_MIN")
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0);
-        let count = match env("SLURM_ARRAY_TASK_COUNT").and_then(|v| v.parse::<usize>().ok()) {
-            Some(c) => c,
-            None => {
-                env("SLURM_ARRAY_TASK_MAX")
-                    .and_then(|v| v.parse::<usize>().ok())?
-                    .checked_sub(min)?
-                    + 1
+    /// `SLURM_ARRAY_TASK_MIN..=SLURM_ARRAY_TASK_MAX`, or `SLURM_ARRAY_TASK_COUNT` tasks from
+    /// `SLURM_ARRAY_TASK_MIN`, default 0); `None` outside an array job. A task id that is not a
+    /// number or lies outside the array is an error: running the whole sweep in every task
+    /// instead would repeat every run once per task.
+    pub fn from_slurm(env: impl Fn(&str) -> Option<String>) -> Option<Result<Shard, ShardError>> {
+        let number = |variable: &'static str| -> Result<Option<u64>, ShardError> {
+            match env(variable) {
+                None => Ok(None),
+                Some(value) => value
+                    .trim()
+                    .parse::<u64>()
+                    .map(Some)
+                    .map_err(|_| ShardError::SlurmValue { variable, value }),
             }
         };
-        let index = id.checked_sub(min)?;
-        Some(if count >= 1 && index < count {
-            Ok(Shard { index, count })
-        } else {
-            Err(format!(
-                "SLURM_ARRAY_TASK_ID {id} is outside the array (min {min}, {count} tasks)"
-            ))
-        })
+        let shard = || -> Result<Shard, ShardError> {
+            let id = number("SLURM_ARRAY_TASK_ID")?.unwrap_or(0);
+            let min = number("SLURM_ARRAY_TASK_MIN")?.unwrap_or(0);
+            let count = match number("SLURM_ARRAY_TASK_COUNT")? {
+                Some(c) => c,
+                None => {
+                    let max = number("SLURM_ARRAY_TASK_MAX")?.ok_or(ShardError::SlurmSize)?;
+                    max.checked_sub(min)
+                        .and_then(|d| d.checked_add(1))
+                        .unwrap_or(0)
+                }
+            };
+            let outside = ShardError::SlurmOutside { id, min, count };
+            let index = id.checked_sub(min).ok_or(outside.clone())?;
+            if count == 0 || index >= count {
+                return Err(outside);
+            }
+            let (index, count) = (usize::try_from(index), usize::try_from(count));
+            match (index, count) {
+                (Ok(index), Ok(count)) => Ok(Shard { index, count }),
+                _ => Err(outside),
+            }
+        };
+        env("SLURM_ARRAY_TASK_ID")?;
+        Some(shard())
     }
 
     /// Whether run `id` belongs to this shard.
