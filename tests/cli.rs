@@ -242,10 +242,7 @@ fn series_npz_loads_in_numpy() {
         .args(["-c", "import numpy"])
         .output()
         .is_ok_and(|o| o.status.success());
-    if !has_numpy {
-        eprintln!(
-            "SKIPPED series_npz_loads_in_numpy: python3 with numpy not found (.ci/run installs it)"
-        );
+    if !common::needs_tool("series_npz_loads_in_numpy", "python3 with numpy", has_numpy) {
         return;
     }
     let out = scratch("numpy");

@@ -157,3 +157,30 @@ pub fn interrupt_when(args: &[&str], ready: impl Fn() -> bool) -> (Option<i32>, 
         .expect("stderr");
     (status.code(), err)
 }
+
+/// Whether the tests run under continuous integration: `CI` set to anything but "", "0" or
+/// "false" (GitHub Actions, GitLab and `.ci/run` set `CI=true`).
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !matches!(v.trim(), "" | "0" | "false"))
+}
+
+/// Whether a test that needs an external tool can run (`found`). A missing tool fails the test
+/// under CI, where the tool must be installed (`.ci/run` installs it). Locally the test is
+/// skipped and says so on the terminal: the line goes to stderr directly, not through `eprintln!`
+/// (which the test harness captures and, for a passing test, never shows), e.g.
+/// `SKIPPED series_npz_loads_in_numpy: python3 with numpy not found ...` next to the test's `ok`.
+pub fn needs_tool(test: &str, tool: &str, found: bool) -> bool {
+    if found {
+        return true;
+    }
+    assert!(
+        !in_ci(),
+        "{test}: {tool} not found, and CI is set: CI must run this test (.ci/run installs {tool})"
+    );
+    let line = format!(
+        "\nSKIPPED {test}: {tool} not found, so this test checked nothing \
+         (install it to run the test; with CI=true a missing {tool} fails)\n"
+    );
+    std::io::Write::write_all(&mut std::io::stderr(), line.as_bytes()).ok();
+    false
+}
