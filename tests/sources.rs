@@ -1,7 +1,12 @@
+//! Rules about the sources that no compiler lint checks.
+//!
 //! Output bytes must not depend on the platform's maths library: every transcendental function in
 //! `src/` goes through `libm` (one implementation, the same bits everywhere), never std's `f64`
-//! methods, which call whatever the platform provides. This test reads the sources and names each
+//! methods, which call whatever the platform provides. The test reads the sources and names each
 //! std call it finds (test modules, after `#[cfg(test)]`, and comments are exempt).
+//!
+//! Every dependency in Cargo.toml is used by the library or the binary: an unused one still costs
+//! every build and every embedder its compile time and its supply chain.
 
 use std::path::{Path, PathBuf};
 
@@ -12,6 +17,7 @@ const TRANSCENDENTAL: [&str; 25] = [
     "cbrt", "hypot",
 ];
 
+/// The `.rs` files under `dir`, recursively.
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
@@ -79,5 +85,34 @@ fn sources_use_libm_for_every_transcendental() {
         problems.is_empty(),
         "std transcendentals in src/ (use libm::…):\n{}",
         problems.join("\n")
+    );
+}
+
+#[test]
+fn every_dependency_is_used_in_src() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let manifest: toml::Table =
+        toml::from_str(&std::fs::read_to_string(root.join("Cargo.toml")).unwrap()).unwrap();
+    let deps = manifest["dependencies"].as_table().unwrap();
+    assert!(deps.len() > 10, "read the dependencies");
+    let mut files = Vec::new();
+    rust_files(&root.join("src"), &mut files);
+    let sources: Vec<String> = files
+        .iter()
+        .map(|f| std::fs::read_to_string(f).unwrap())
+        .collect();
+    let unused: Vec<&String> = deps
+        .keys()
+        .filter(|name| {
+            let ident = name.replace('-', "_");
+            let uses = [format!("{ident}::"), format!("use {ident};")];
+            !sources
+                .iter()
+                .any(|s| uses.iter().any(|u| s.contains(u.as_str())))
+        })
+        .collect();
+    assert!(
+        unused.is_empty(),
+        "dependencies no code in src/ uses (remove them from Cargo.toml): {unused:?}"
     );
 }
