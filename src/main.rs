@@ -262,7 +262,34 @@ fn drive(
     }
 }
 
+/// Refuses a shorthand flag (`--years`, `--agents`) given together with a `--set` of the key it
+/// stands for: one of them would silently win.
+fn refuse_shorthand_conflict(
+    set: &[String],
+    flag: &str,
+    value: Option<u64>,
+    key: &str,
+) -> Result<(), CliError> {
+    let Some(value) = value else { return Ok(()) };
+    for text in set {
+        // An unparseable override is reported, with its reason, when the scenario loads.
+        let Ok(o) = Override::parse(text) else {
+            continue;
+        };
+        let path: Vec<&str> = o.path.split('.').map(str::trim).collect();
+        if path.join(".") == key {
+            return Err(format!(
+                "--{flag} {value} and --set {text} both set {key}; give only one of them"
+            )
+            .into());
+        }
+    }
+    Ok(())
+}
+
 fn run(args: RunArgs) -> Result<Exit, CliError> {
+    refuse_shorthand_conflict(&args.set, "years", args.years, "world.years")?;
+    refuse_shorthand_conflict(&args.set, "agents", args.agents, "world.agents")?;
     let mut set = args.set.clone();
     if let Some(a) = args.agents {
         set.insert(0, format!("world.agents={a}"));

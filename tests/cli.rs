@@ -237,17 +237,60 @@ fn missing_scenario_file_is_a_clear_error() {
 }
 
 #[test]
+fn shorthand_flags_conflicting_with_set_are_refused() {
+    for (flag, value, set) in [
+        ("--years", "3", "world.years=5"),
+        ("--years", "3", " world . years = 3"),
+        ("--agents", "500", "world.agents=800"),
+    ] {
+        let out = scratch("shorthand");
+        let r = talentflow(&[
+            "run",
+            "toy3",
+            flag,
+            value,
+            "--set",
+            set,
+            "-q",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert_eq!(r.status.code(), Some(1), "{flag} {value} --set {set}");
+        let err = text(&r.stderr);
+        assert!(
+            err.starts_with("error: ")
+                && err.contains(&format!("{flag} {value}"))
+                && err.contains(&format!("--set {set}")),
+            "{err}"
+        );
+        assert!(!out.exists(), "nothing is written");
+    }
+    // Each alone, or together with other keys, is fine.
+    let out = scratch("shorthand-ok");
+    let r = talentflow(&[
+        "run",
+        "toy3",
+        "--years",
+        "1",
+        "--agents",
+        "300",
+        "--set",
+        "world.seed=4",
+        "-q",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(r.status.success(), "{}", text(&r.stderr));
+}
+
+#[test]
+#[ignore = "needs python3 with numpy; run with `cargo test -- --ignored` (CI does)"]
 fn series_npz_loads_in_numpy() {
     let has_numpy = Command::new("python3")
         .args(["-c", "import numpy"])
         .output()
         .is_ok_and(|o| o.status.success());
-    if !has_numpy {
-        eprintln!(
-            "SKIPPED series_npz_loads_in_numpy: python3 with numpy not found (.ci/run installs it)"
-        );
-        return;
-    }
+    common::require_tool("series_npz_loads_in_numpy", "python3 with numpy", has_numpy);
     let out = scratch("numpy");
     let r = talentflow(&[
         "run",

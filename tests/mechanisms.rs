@@ -385,16 +385,26 @@ fn researcher_decisions_happen_at_their_rates() {
 }
 
 #[test]
-fn raise_probability_matches_its_formula() {
+fn raise_probability_matches_hand_computed_values() {
     let round_m = vec![2.0, 10.0, 30.0, 80.0, 200.0];
     let streams = Streams::new(5);
     let tables = ChoiceTables::default();
-    for (q, a, stage) in [
-        (1.0f32, 5.0, 0u8),
-        (0.5, 20.0, 1),
-        (2.0, 10.0, 2),
-        (1.0, 100.0, 4),
+    // MODEL.md: p = 1 − exp(−q · a / round_m[stage]), worked out by hand (exp to 16 digits):
+    //   q 1,   a 5,   round 2:   q·a/round = 2.5,  1 − e^−2.5  = 1 − 0.0820849986238988 = 0.9179150013761012
+    //   q 0.5, a 20,  round 10:  q·a/round = 1,    1 − e^−1    = 1 − 0.3678794411714423 = 0.6321205588285577
+    //   q 2,   a 10,  round 30:  q·a/round = 2/3,  1 − e^−2/3  = 1 − 0.5134171190325920 = 0.4865828809674080
+    //   q 1,   a 100, round 200: q·a/round = 0.5,  1 − e^−0.5  = 1 − 0.6065306597126334 = 0.3934693402873666
+    for (q, a, stage, expected) in [
+        (1.0f32, 5.0, 0u8, 0.917_915_001_376_101_2),
+        (0.5, 20.0, 1, 0.632_120_558_828_557_7),
+        (2.0, 10.0, 2, 0.486_582_880_967_408),
+        (1.0, 100.0, 4, 0.393_469_340_287_366_6),
     ] {
+        let p = raise_probability(f64::from(q), a, round_m[stage as usize]);
+        assert!(
+            (p - expected).abs() < 1e-15,
+            "q {q} a {a} stage {stage}: p = {p}, expected {expected}"
+        );
         let n = 40_000;
         let mut st = Startups::default();
         for f in 0..n {
@@ -409,8 +419,6 @@ fn raise_probability_matches_its_formula() {
             relocate_rate: 0.0,
         };
         let intents = startup_phase(&mut st, &tables, &ctx, &streams, 1);
-        let p = raise_probability(f64::from(q), a, round_m[stage as usize]);
-        assert!((p - (1.0 - (-(f64::from(q)) * a / round_m[stage as usize]).exp())).abs() < 1e-15);
         let exited: usize = intents.iter().map(|b| b.exited.len()).sum();
         let failed: usize = intents.iter().map(|b| b.failed.len()).sum();
         let raised = if stage == 4 {

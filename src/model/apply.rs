@@ -243,3 +243,48 @@ pub fn apply(
     }
     counts
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entrants_are_drawn_as_odd_7_12_describes() {
+        // Three countries; 700.6 expected entrants in the last, so the skills span two blocks.
+        let expected = [1.3, 0.0, 700.6];
+        let plan = EntrantPlan {
+            expected: &expected,
+            skill_sigma: 0.5,
+            mobility_skill: 0.7,
+            new_runway_ticks: 12,
+        };
+        let (streams, tick) = (Streams::new(9), 5);
+        let (mut r, mut s) = (Researchers::default(), Startups::default());
+        let mut agg = Aggregates::zero(3);
+        let counts = apply(&mut r, &mut s, &mut agg, &[], &[], &plan, &streams, tick);
+
+        // 1. Counts: one uniform per country, in country order, from (t, Entrants, 0).
+        let mut rng = streams.stream(tick, Phase::Entrants, 0);
+        let n: Vec<u64> = expected
+            .iter()
+            .map(|&e: &f64| e.floor() as u64 + u64::from(rng.uniform() < e - e.floor()))
+            .collect();
+        assert_eq!(counts.entrants, n);
+        let total = n.iter().sum::<u64>() as usize;
+        assert!(total > ENTRANT_BLOCK, "two blocks of skills: {total}");
+        // 2. Skills: entrant e (country order) draws from (t, Entrants, 1 + e / 512), in order.
+        let mut block_rngs: Vec<_> = (0..total.div_ceil(ENTRANT_BLOCK))
+            .map(|b| streams.stream(tick, Phase::Entrants, b + 1))
+            .collect();
+        let countries = n.iter().enumerate().flat_map(|(k, &m)| vec![k; m as usize]);
+        assert_eq!(r.skill.len(), total);
+        for (e, k) in countries.enumerate() {
+            let skill = block_rngs[e / ENTRANT_BLOCK].lognormal(0.5);
+            assert_eq!(r.skill[e], skill as f32, "entrant {e}");
+            assert_eq!(r.mobility[e], libm::pow(skill, 0.7) as f32, "entrant {e}");
+            assert_eq!((r.home[e], r.loc[e]), (k as CountryId, k as CountryId));
+            assert_eq!((r.founder[e], r.born_tick[e]), (false, tick as u32));
+        }
+        assert_eq!(agg, Aggregates::measure(3, &r, &s));
+    }
+}

@@ -10,11 +10,6 @@ pub fn hazard_per_tick(rate_per_year: f64, ticks_per_year: f64) -> f64 {
     1.0 - libm::pow(1.0 - rate_per_year, 1.0 / ticks_per_year)
 }
 
-/// Converts a growth rate per year into a growth rate per tick.
-pub fn growth_per_tick(rate_per_year: f64, ticks_per_year: f64) -> f64 {
-    libm::pow(1.0 + rate_per_year, 1.0 / ticks_per_year) - 1.0
-}
-
 /// Great-circle distance in km (haversine, mean Earth radius).
 pub fn great_circle_km(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
     let (p1, p2) = (lat1.to_radians(), lat2.to_radians());

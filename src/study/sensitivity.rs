@@ -60,7 +60,7 @@ pub struct SobolIndices {
     pub first: Vec<SobolIndex>,
     /// Total ST_j (Jansen 1999 estimator).
     pub total: Vec<SobolIndex>,
-    /// Second-order S_jl for j < l, when the design had the BA matrices (Saltelli 2002).
+    /// Second-order S_jl for j < l, when the design had the BA matrices (Saltelli 2002 estimator).
     pub second: Vec<((usize, usize), SobolIndex)>,
 }
 
@@ -85,20 +85,32 @@ impl Blocks<'_> {
     }
 }
 
+/// Indices from the base samples `idx` of outputs that [`sobol`] has already standardised.
+///
+/// The estimators are those of SALib (`SALib.analyze.sobol`): first order Saltelli et al. (2010),
+/// `mean(B (AB_j − A)) / V`; total order Jansen (1999), `mean((A − AB_j)²) / 2V`; second order
+/// Saltelli (2002), `mean(BA_j AB_l − A B) / V − S_j − S_l`; V is the variance of the A and B
+/// outputs together. The first- and second-order numerators are products of outputs, so on raw
+/// outputs a constant c added to y adds `c · mean(AB_j − A) / V` to S_j: zero in expectation, but
+/// sampling noise magnified by c (S1 of Ishigami's x1 went from 0.27 to 0.36 with c = 100 on the
+/// design of the SALib test). Standardised outputs have no such term.
 fn estimates(bl: &Blocks<'_>, idx: &[usize], second: bool) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
     let k = bl.k;
     let n = idx.len() as f64;
+    let pairs_len = if second { k * (k - 1) / 2 } else { 0 };
     let all: Vec<f64> = idx.iter().flat_map(|&i| [bl.a(i), bl.b(i)]).collect();
+    let (lo, hi) = all
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| {
+            (lo.min(v), hi.max(v))
+        });
     let var = {
         let m = crate::study::stats::mean(&all);
         all.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / all.len() as f64
     };
-    if var <= 0.0 {
-        return (
-            vec![0.0; k],
-            vec![0.0; k],
-            vec![0.0; if second { k * (k - 1) / 2 } else { 0 }],
-        );
+    // SALib's test for a constant output (on standardised values, so the threshold is relative).
+    if hi - lo <= f64::EPSILON || var <= f64::EPSILON {
+        return (vec![0.0; k], vec![0.0; k], vec![0.0; pairs_len]);
     }
     let first: Vec<f64> = (0..k)
         .map(|j| {
@@ -118,19 +130,37 @@ fn estimates(bl: &Blocks<'_>, idx: &[usize], second: bool) -> (Vec<f64>, Vec<f64
                 / var
         })
         .collect();
-    let mut pairs = Vec::new();
+    let mut pairs = Vec::with_capacity(pairs_len);
     if second {
-        let mean_a = idx.iter().map(|&i| bl.a(i)).sum::<f64>() / n;
-        let mean_b = idx.iter().map(|&i| bl.b(i)).sum::<f64>() / n;
         for j in 0..k {
             for l in j + 1..k {
-                let vjl = idx.iter().map(|&i| bl.ba(i, j) * bl.ab(i, l)).sum::<f64>() / n
-                    - mean_a * mean_b;
+                let vjl = idx
+                    .iter()
+                    .map(|&i| bl.ba(i, j) * bl.ab(i, l) - bl.a(i) * bl.b(i))
+                    .sum::<f64>()
+                    / n;
                 pairs.push(vjl / var - first[j] - first[l]);
             }
         }
     }
     (first, total, pairs)
+}
+
+/// `y` standardised to mean 0 and standard deviation 1 over all design points, as SALib does
+/// before estimating: the indices then do not depend on the output's origin or unit. A constant
+/// output stays constant (all zeros).
+fn standardised(y: &[f64]) -> Vec<f64> {
+    // An exact test first: the mean of equal values can differ from them by rounding.
+    if y.windows(2).all(|w| w[0] == w[1]) {
+        return vec![0.0; y.len()];
+    }
+    let m = crate::study::stats::mean(y);
+    let sd = (y.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / y.len().max(1) as f64).sqrt();
+    if sd > 0.0 && sd.is_finite() {
+        y.iter().map(|v| (v - m) / sd).collect()
+    } else {
+        vec![0.0; y.len()]
+    }
 }
 
 fn percentile(sorted: &[f64], q: f64) -> f64 {
@@ -147,7 +177,8 @@ fn percentile(sorted: &[f64], q: f64) -> f64 {
 pub fn sobol(y: &[f64], k: usize, second_order: bool, bootstrap: usize, seed: u64) -> SobolIndices {
     let per = if second_order { 2 * k + 2 } else { k + 2 };
     let n = y.len() / per;
-    let bl = Blocks { y, k, per };
+    let y = standardised(&y[..n * per]);
+    let bl = Blocks { y: &y, k, per };
     let all: Vec<usize> = (0..n).collect();
     let (first, total, second) = estimates(&bl, &all, second_order);
     let mut boot_first = vec![Vec::with_capacity(bootstrap); k];
@@ -316,48 +347,142 @@ mod tests {
     use super::*;
     use crate::study::sweep::design::Design;
 
+    /// Ishigami (a = 7, b = 0.1) on the unit cube, as `examples/saltelli_ishigami.rs` computes it.
     fn ishigami(u: &[f64]) -> f64 {
         let x: Vec<f64> = u
             .iter()
             .map(|v| -std::f64::consts::PI + 2.0 * std::f64::consts::PI * v)
             .collect();
-        x[0].sin() + 7.0 * x[1].sin().powi(2) + 0.1 * x[2].powi(4) * x[0].sin()
+        libm::sin(x[0]) + 7.0 * libm::sin(x[1]).powi(2) + 0.1 * x[2].powi(4) * libm::sin(x[0])
+    }
+
+    /// The design of `examples/saltelli_ishigami.rs` and Ishigami's outputs on it.
+    fn ishigami_design(n: usize, seed: u64) -> (Vec<Vec<f64>>, Vec<f64>) {
+        let design = Design::Saltelli {
+            n,
+            second_order: true,
+        };
+        let mut rng = Streams::new(seed).stream(0, Phase::InitResearchers, 0);
+        let pts = design.generate(&[0, 0, 0], &mut rng);
+        let y = pts.iter().map(|p| ishigami(p)).collect();
+        (pts, y)
+    }
+
+    /// Every index of `s` in the order of the SALib fixture: S1, ST, then S2 pairs.
+    fn all(s: &SobolIndices) -> Vec<SobolIndex> {
+        let pairs = s.second.iter().map(|(_, x)| *x);
+        s.first
+            .iter()
+            .chain(&s.total)
+            .copied()
+            .chain(pairs)
+            .collect()
     }
 
     #[test]
-    fn sobol_recovers_the_ishigami_indices() {
-        let design = Design::Saltelli {
-            n: 8192,
-            second_order: true,
-        };
-        let mut rng = Streams::new(42).stream(0, Phase::InitResearchers, 0);
-        let pts = design.generate(&[0, 0, 0], &mut rng);
-        let y: Vec<f64> = pts.iter().map(|p| ishigami(p)).collect();
+    fn sobol_recovers_the_analytic_ishigami_indices() {
+        let (_, y) = ishigami_design(32_768, 42);
         let s = sobol(&y, 3, true, 200, 7);
-        // Analytic values for a = 7, b = 0.1.
-        let (s1, st) = ([0.3139, 0.4424, 0.0], [0.5576, 0.4424, 0.2437]);
+        // Analytic values (Sobol' & Levitan 1999) for a = 7, b = 0.1, x_i uniform on [−π, π]:
+        // V1 = (1 + bπ⁴/5)²/2, V2 = a²/8, V3 = 0, V13 = 8b²π⁸/225, the only interaction;
+        // V = V1 + V2 + V13 = 13.845, so S = (0.314, 0.442, 0), ST = (0.558, 0.442, 0.244).
+        let (a, b, pi) = (7.0, 0.1, std::f64::consts::PI);
+        let v1 = (1.0 + b * pi.powi(4) / 5.0).powi(2) / 2.0;
+        let v2 = a * a / 8.0;
+        let v13 = 8.0 * b * b * pi.powi(8) / 225.0;
+        let v = v1 + v2 + v13;
+        let (s1, st) = ([v1 / v, v2 / v, 0.0], [(v1 + v13) / v, v2 / v, v13 / v]);
+        assert!((s1[0] - 0.3139).abs() < 1e-4 && (st[2] - 0.2437).abs() < 1e-4);
         for j in 0..3 {
-            assert!(
-                (s.first[j].value - s1[j]).abs() < 0.05,
-                "S{} = {:?}",
-                j + 1,
-                s.first[j]
-            );
-            assert!(
-                (s.total[j].value - st[j]).abs() < 0.05,
-                "ST{} = {:?}",
-                j + 1,
-                s.total[j]
-            );
-            assert!(
-                s.first[j].ci_low <= s.first[j].value && s.first[j].value <= s.first[j].ci_high
-            );
+            for (what, x, exact) in [("S", s.first[j], s1[j]), ("ST", s.total[j], st[j])] {
+                assert!((x.value - exact).abs() < 0.02, "{what}{} = {x:?}", j + 1);
+                assert!(
+                    x.ci_low <= exact && exact <= x.ci_high,
+                    "{what}{} = {x:?}",
+                    j + 1
+                );
+            }
         }
-        // S13 = ST1 − S1 ≈ 0.2437 is the only interaction.
-        let s13 = s.second.iter().find(|(p, _)| *p == (0, 2)).unwrap().1.value;
-        assert!((s13 - 0.2437).abs() < 0.08, "S13 = {s13}");
-        let s12 = s.second.iter().find(|(p, _)| *p == (0, 1)).unwrap().1.value;
-        assert!(s12.abs() < 0.08, "S12 = {s12}");
+        for (pair, exact) in [((0, 1), 0.0), ((0, 2), v13 / v), ((1, 2), 0.0)] {
+            let x = s.second.iter().find(|(p, _)| *p == pair).unwrap().1;
+            assert!((x.value - exact).abs() < 0.03, "S{pair:?} = {x:?}");
+            assert!(x.ci_low <= exact && exact <= x.ci_high, "S{pair:?} = {x:?}");
+        }
+    }
+
+    #[test]
+    fn sobol_indices_do_not_move_when_the_output_is_shifted_or_scaled() {
+        let (_, y) = ishigami_design(1024, 42);
+        let reference = all(&sobol(&y, 3, true, 100, 7));
+        for (shift, scale) in [(100.0, 1.0), (0.0, 1e-3), (-50.0, 250.0), (1e6, -2.0)] {
+            let moved: Vec<f64> = y.iter().map(|v| shift + scale * v).collect();
+            for (a, b) in reference.iter().zip(all(&sobol(&moved, 3, true, 100, 7))) {
+                for (x, z) in [
+                    (a.value, b.value),
+                    (a.ci_low, b.ci_low),
+                    (a.ci_high, b.ci_high),
+                ] {
+                    assert!(
+                        (x - z).abs() < 1e-9,
+                        "{shift} + {scale} y: {a:?} became {b:?}"
+                    );
+                }
+            }
+        }
+        // A constant output has no variance to apportion.
+        let flat = sobol(&vec![3.5; y.len()], 3, true, 10, 7);
+        assert!(all(&flat)
+            .iter()
+            .all(|x| x.value == 0.0 && x.ci_high == 0.0));
+    }
+
+    /// `tests/reference/salib_ishigami.csv`: SALib 1.6's indices on the design of
+    /// `examples/saltelli_ishigami.rs` (written by `tests/reference/salib_ishigami.py`).
+    const SALIB: &str = include_str!("../../tests/reference/salib_ishigami.csv");
+
+    #[test]
+    fn sobol_agrees_with_salib_on_the_same_design() {
+        let header = SALIB.lines().find(|l| l.starts_with("# design")).unwrap();
+        let field = |name: &str| -> f64 {
+            let key = format!("{name}=");
+            let at = header.find(&key).unwrap() + key.len();
+            header[at..].split(' ').next().unwrap().parse().unwrap()
+        };
+        let (n, seed) = (field("n") as usize, field("seed") as u64);
+        let (pts, y) = ishigami_design(n, seed);
+        // The fixture was computed on this very matrix (else regenerate it with the script).
+        let (sum_u, sum_y) = (pts.iter().flatten().sum::<f64>(), y.iter().sum::<f64>());
+        assert!(
+            (sum_u - field("sum_u")).abs() < 1e-9 * sum_u.abs(),
+            "design changed"
+        );
+        assert!(
+            (sum_y - field("sum_y")).abs() < 1e-9 * sum_y.abs(),
+            "outputs changed"
+        );
+        let rows: Vec<Vec<&str>> = SALIB
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .skip(1)
+            .map(|l| l.split(',').collect())
+            .collect();
+        for case in ["unshifted", "shifted"] {
+            let shift = if case == "shifted" { 100.0 } else { 0.0 };
+            let moved: Vec<f64> = y.iter().map(|v| v + shift).collect();
+            let ours = all(&sobol(&moved, 3, true, 1000, 7));
+            let theirs: Vec<&Vec<&str>> = rows.iter().filter(|r| r[0] == case).collect();
+            assert_eq!(theirs.len(), ours.len());
+            for (x, r) in ours.iter().zip(theirs) {
+                let (value, conf): (f64, f64) = (r[3].parse().unwrap(), r[4].parse().unwrap());
+                // Same estimators on the same numbers: equal up to summation order.
+                assert!((x.value - value).abs() < 1e-9, "{r:?}: ours {x:?}");
+                // And inside SALib's bootstrap interval, whose width ours resembles (percentile
+                // rather than normal intervals, other resamples).
+                assert!((x.value - value).abs() <= conf, "{r:?}: ours {x:?}");
+                let half = (x.ci_high - x.ci_low) / 2.0;
+                assert!(half > 0.7 * conf && half < 1.3 * conf, "{r:?}: ours {x:?}");
+            }
+        }
     }
 
     #[test]

@@ -148,7 +148,7 @@ pub fn sig(v: f64, digits: i32) -> String {
     if v == 0.0 {
         return "0".into();
     }
-    let magnitude = v.abs().log10().floor() as i32;
+    let magnitude = libm::log10(v.abs()).floor() as i32;
     if magnitude < -4 {
         return format!("{v:.*e}", (digits - 1).max(0) as usize).replace('-', "\u{2212}");
     }

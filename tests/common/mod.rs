@@ -157,3 +157,14 @@ pub fn interrupt_when(args: &[&str], ready: impl Fn() -> bool) -> (Option<i32>, 
         .expect("stderr");
     (status.code(), err)
 }
+
+/// Fails a test that needs an external tool when the tool is missing. Such tests are
+/// `#[ignore]`d, so a plain `cargo test` lists them as ignored (visible and counted in its
+/// summary) instead of passing without checking anything; `cargo test -- --ignored` runs them,
+/// and `.ci/run` does so after installing the tools, so in CI a missing tool is a failure.
+pub fn require_tool(test: &str, tool: &str, found: bool) {
+    assert!(
+        found,
+        "{test}: {tool} not found; install it (`.ci/run` shows how) to run this test"
+    );
+}

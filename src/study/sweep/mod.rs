@@ -301,7 +301,7 @@ impl ParameterSpec {
         } else {
             let (lo, hi) = (self.min.unwrap_or(0.0), self.max.unwrap_or(1.0));
             if self.log {
-                (lo.ln() + u * (hi.ln() - lo.ln())).exp()
+                libm::exp(libm::log(lo) + u * (libm::log(hi) - libm::log(lo)))
             } else {
                 lo + u * (hi - lo)
             }

@@ -86,13 +86,6 @@ pub fn register_font() -> Result<(), PlotError> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Rgb(pub u8, pub u8, pub u8);
 
-impl Rgb {
-    /// `#rrggbb`.
-    pub fn hex(self) -> String {
-        format!("#{:02x}{:02x}{:02x}", self.0, self.1, self.2)
-    }
-}
-
 /// Okabe & Ito (2008) without black: orange, sky blue, bluish green, blue, vermillion, reddish
 /// purple, yellow (last: weakest on white).
 pub const OKABE_ITO: [Rgb; 7] = [

@@ -247,7 +247,7 @@ fn draw_legend<DB: DrawingBackend>(
 fn decimals(span: f64) -> usize {
     let step = span / 5.0;
     if step.is_finite() && step > 0.0 {
-        (-step.log10().floor()).clamp(0.0, 6.0) as usize
+        (-libm::log10(step).floor()).clamp(0.0, 6.0) as usize
     } else {
         0
     }
