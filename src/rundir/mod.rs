@@ -9,7 +9,7 @@
 
 pub mod checkpoint;
 pub mod interrupt;
-pub mod npz;
+pub(crate) mod npz;
 pub mod read;
 pub mod runner;
 pub mod write;

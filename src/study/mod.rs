@@ -1,7 +1,7 @@
 //! Many runs: experiments (arms × replicates), sweeps (designs over parameters), sensitivity
 //! indices, and the statistics and outcome expressions they share.
 
-pub mod base;
+pub(crate) mod base;
 pub mod experiment;
 pub mod outcome;
 pub mod sensitivity;

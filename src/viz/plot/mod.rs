@@ -20,7 +20,7 @@
 //! uses Paul Tol's diverging blue–red scheme, also colour-blind safe.
 
 pub mod figures;
-pub mod render;
+pub(crate) mod render;
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
