@@ -491,7 +491,7 @@ fn mpi_sweep(
     out: &Path,
     force: bool,
 ) -> Result<(), CliError> {
-    talentflow::study::sweep::mpi::run(sweep, out, force).map_err(|e| e.to_string())
+    Ok(talentflow::study::sweep::mpi::run(sweep, out, force)?)
 }
 
 #[cfg(not(feature = "mpi"))]
