@@ -58,3 +58,8 @@ pub use study::sweep::{Sweep, SweepError};
 
 /// The version written into every manifest.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The version of the model specification (`docs/MODEL.md`) this build implements, written into
+/// every manifest, run record, checkpoint, experiment and sweep. Outputs of different model
+/// versions are not comparable, and a run of another model version is never continued.
+pub const MODEL_VERSION: u32 = 2;

@@ -196,6 +196,45 @@ impl Aggregates {
     }
 }
 
+/// What the country phase and the choice tables read of the population, in agent units: the
+/// engine's exact [`Aggregates`], or the expected population of [`crate::model::expected`]
+/// (fractional), so that the expectation runs the very same country and choice code.
+pub trait Population {
+    /// Researchers located in `k`.
+    fn researchers_at(&self, k: usize) -> f64;
+    /// Σ skill of the researchers located in `k`.
+    fn talent_at(&self, k: usize) -> f64;
+    /// Startups located in `k`.
+    fn startups_at(&self, k: usize) -> f64;
+    /// Researchers born in `h`, wherever they work.
+    fn natives_of(&self, h: usize) -> f64;
+    /// Researchers born in `h` working in `c`.
+    fn born_in_at(&self, h: usize, c: usize) -> f64;
+}
+
+impl Population for Aggregates {
+    #[inline]
+    fn researchers_at(&self, k: usize) -> f64 {
+        self.researchers[k] as f64
+    }
+    #[inline]
+    fn talent_at(&self, k: usize) -> f64 {
+        self.talent(k)
+    }
+    #[inline]
+    fn startups_at(&self, k: usize) -> f64 {
+        self.startups[k] as f64
+    }
+    #[inline]
+    fn natives_of(&self, h: usize) -> f64 {
+        self.natives(h) as f64
+    }
+    #[inline]
+    fn born_in_at(&self, h: usize, c: usize) -> f64 {
+        self.origin_location(h, c) as f64
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

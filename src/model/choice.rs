@@ -28,7 +28,7 @@
 
 use rayon::prelude::*;
 
-use crate::model::aggregates::Aggregates;
+use crate::model::aggregates::Population;
 use crate::model::countries::{CountryState, CAPITAL_FLOOR, INNOVATION_FLOOR};
 use crate::model::params::Params;
 use crate::model::rng::Rng;
@@ -59,21 +59,24 @@ pub struct ChoiceTables {
     startup_reach: Vec<f64>,
 }
 
-/// Country base utility `B_d` of MODEL.md §5.
+/// Country base utility `B_d` of MODEL.md §5: **v2** compute relative to K_ref and the
+/// destination constant `attraction`.
 pub fn base_utility(s: &Scenario, st: &CountryState, d: usize) -> f64 {
     let b = &s.behaviour;
     b.beta_wage * libm::log(st.wage[d].max(1e-9))
         + b.beta_capital * libm::log(st.per_startup[d].max(CAPITAL_FLOOR))
         + b.beta_innovation * libm::log(st.innovation[d].max(INNOVATION_FLOOR))
-        + b.beta_compute * libm::log1p(st.compute[d])
+        + b.beta_compute * st.compute_term(d)
         + b.beta_amenity * s.countries[d].amenity
+        + s.countries[d].attraction
 }
 
-/// Startup base utility `BS_d` of MODEL.md §5 (before moving costs).
+/// Startup base utility `BS_d` of MODEL.md §5 (before moving costs); **v2** with compute.
 pub fn startup_utility(s: &Scenario, st: &CountryState, d: usize) -> f64 {
     let sp = &s.startups;
     sp.beta_capital_s * libm::log(st.per_startup[d].max(CAPITAL_FLOOR))
         + sp.beta_innovation_s * libm::log(st.innovation[d].max(INNOVATION_FLOOR))
+        + sp.beta_compute_s * st.compute_term(d)
 }
 
 /// Adds `weight(d)` for d = 0..C in order, returning the running sums (a cumulative row).
@@ -117,7 +120,12 @@ fn search_pick(cum: &[f64], u: f64, fallback: usize) -> usize {
 
 impl ChoiceTables {
     /// Builds the tables for one tick from the country state and last tick's population.
-    pub fn build(s: &Scenario, p: &Params, st: &CountryState, agg: &Aggregates) -> ChoiceTables {
+    pub fn build(
+        s: &Scenario,
+        p: &Params,
+        st: &CountryState,
+        agg: &(impl Population + Sync),
+    ) -> ChoiceTables {
         let c = p.c;
         let b = &s.behaviour;
         let base: Vec<f64> = (0..c).map(|d| base_utility(s, st, d)).collect();
@@ -130,13 +138,13 @@ impl ChoiceTables {
         pull.par_chunks_mut(c.max(1))
             .enumerate()
             .for_each(|(h, row)| {
-                let natives = agg.natives(h);
-                if natives == 0 {
+                let natives = agg.natives_of(h);
+                if natives <= 0.0 {
                     return;
                 }
                 // Home bonus and diaspora pull depend on (h, d) only.
                 let utility = |d: usize| {
-                    let diaspora = agg.origin_location(h, d) as f64 / natives as f64;
+                    let diaspora = agg.born_in_at(h, d) / natives;
                     base[d]
                         + if d == h { b.beta_home } else { 0.0 }
                         + b.beta_diaspora * libm::log(0.01 + diaspora)
@@ -168,7 +176,7 @@ impl ChoiceTables {
         // Tabulate the pairs expected to review at least once this tick.
         let busy_from = (1.0 / p.p_review.max(1e-300)).ceil().min(u64::MAX as f64) as u64;
         let busy: Vec<usize> = (0..c * c)
-            .filter(|&hc| agg.origin_location[hc] >= busy_from.max(1))
+            .filter(|&hc| agg.born_in_at(hc / c.max(1), hc % c.max(1)) >= busy_from.max(1) as f64)
             .collect();
         let mut cum = vec![0.0; busy.len() * c];
         cum.par_chunks_mut(c.max(1))

@@ -1,9 +1,19 @@
 //! Country state and the country phase (MODEL.md §4): infrastructure and the grid queue,
 //! ecosystem, innovation, wages, capital. Sequential: C is small and every country reads others.
+//!
+//! The phase reads the population through [`Population`], so the engine (exact counts) and the
+//! expected dynamics of baseline calibration ([`crate::model::expected`]) share this code.
+//!
+//! What each money policy actually spends is recorded per tick, in $B (**v2**, MODEL.md §4):
+//! the wage premium paid, `π · N` (at most the budget); the public share of the data centres
+//! connected during the tick (public money waits in the grid queue with private money, and the
+//! queue is built pro rata); the grid budget as it is committed; the ecosystem budget; and the
+//! public part of venture capital, which enters V by the same partial adjustment as private
+//! capital (so it keeps flowing for a while after a programme ends, and sums to the budget).
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::aggregates::Aggregates;
+use crate::model::aggregates::Population;
 use crate::model::params::Params;
 use crate::model::policy::PolicyEffects;
 use crate::scenario::Scenario;
@@ -43,6 +53,14 @@ pub struct CountryState {
     pub compute: Vec<f64>,
     /// Planned builds waiting for grid Q, GW.
     pub queue: Vec<f64>,
+    /// The publicly funded part of Q, GW (infrastructure policies).
+    pub queue_public: Vec<f64>,
+    /// The public part of V ($B/year): capital policies' money after partial adjustment.
+    pub capital_public: Vec<f64>,
+    /// Wage premium π paid by wage policies, $k per researcher-year.
+    pub premium: Vec<f64>,
+    /// Money spent this tick, $B, by kind: infrastructure, grid, wages, ecosystem, capital.
+    pub spent: [Vec<f64>; 5],
     /// Spare grid headroom G, GW.
     pub headroom: Vec<f64>,
     /// Compute built this tick, GW.
@@ -76,12 +94,12 @@ impl CountryState {
     pub fn initial(
         s: &Scenario,
         p: &Params,
-        agg: &Aggregates,
+        agg: &impl Population,
         openness: Vec<f64>,
         partnership: Vec<f64>,
     ) -> Self {
         let c = p.c;
-        let talent: Vec<f64> = (0..c).map(|k| agg.talent(k) * p.scale).collect();
+        let talent: Vec<f64> = (0..c).map(|k| agg.talent_at(k) * p.scale).collect();
         let compute: Vec<f64> = s.countries.iter().map(|k| k.compute_gw).collect();
         let mut st = CountryState {
             wage: s.countries.iter().map(|k| k.wage_k).collect(),
@@ -92,6 +110,10 @@ impl CountryState {
             innovation: vec![0.0; c],
             compute: compute.clone(),
             queue: vec![0.0; c],
+            queue_public: vec![0.0; c],
+            capital_public: vec![0.0; c],
+            premium: vec![0.0; c],
+            spent: std::array::from_fn(|_| vec![0.0; c]),
             headroom: s.countries.iter().map(|k| k.grid_headroom_gw).collect(),
             built: vec![0.0; c],
             requested: vec![0.0; c],
@@ -100,7 +122,7 @@ impl CountryState {
             partnership,
             grid_pipeline: vec![0.0; (p.grid_lead_ticks + 1) * c],
             n0: (0..c)
-                .map(|k| (agg.researchers[k] as f64 * p.scale).max(p.scale))
+                .map(|k| (agg.researchers_at(k) * p.scale).max(p.scale))
                 .collect(),
             i0: vec![1.0; c],
             e0: s.countries.iter().map(|k| k.ecosystem).collect(),
@@ -112,7 +134,7 @@ impl CountryState {
         st.i0 = st.innovation.iter().map(|&i| i.max(1e-6)).collect();
         st.update_available_capital(s, p, agg);
         let total_a: f64 = st.available.iter().sum();
-        let total_s = agg.startups.iter().sum::<u64>() as f64 * p.scale;
+        let total_s = (0..c).map(|k| agg.startups_at(k)).sum::<f64>() * p.scale;
         st.a_ref = (total_a * 1000.0 / total_s.max(p.scale)).max(CAPITAL_FLOOR);
         st
     }
@@ -122,7 +144,7 @@ impl CountryState {
         &mut self,
         s: &Scenario,
         p: &Params,
-        agg: &Aggregates,
+        agg: &impl Population,
         fx: &PolicyEffects,
         tick: usize,
     ) {
@@ -145,14 +167,24 @@ impl CountryState {
                 (fx.infrastructure[k] + s.countries[k].private_dc_bn) / p.tpy / inf.capex_bn_per_gw;
             self.requested[k] = requested;
             self.queue[k] += requested;
+            self.queue_public[k] += fx.infrastructure[k] / p.tpy / inf.capex_bn_per_gw;
             self.grid_pipeline[arrive_slot * p.c + k] +=
                 fx.grid[k] / p.tpy / inf.grid_cost_bn_per_gw;
             let arrived = std::mem::take(&mut self.grid_pipeline[now_slot * p.c + k]);
             self.headroom[k] += arrived + s.countries[k].grid_growth_gw / p.tpy;
             let built = self.queue[k].min(self.headroom[k]);
+            // The queue is built pro rata: the public share of what is connected is paid now.
+            let built_public = if self.queue[k] > 0.0 {
+                (built * self.queue_public[k] / self.queue[k]).min(self.queue_public[k])
+            } else {
+                0.0
+            };
             self.built[k] = built;
             self.compute[k] += built;
             self.queue[k] -= built;
+            self.queue_public[k] = (self.queue_public[k] - built_public).max(0.0);
+            self.spent[0][k] = built_public * inf.capex_bn_per_gw;
+            self.spent[1][k] = fx.grid[k] / p.tpy;
             self.headroom[k] -= built;
             let obsolete = self.compute[k] * p.depreciation;
             self.compute[k] -= obsolete;
@@ -164,6 +196,7 @@ impl CountryState {
         let e = &s.ecosystem;
         for k in 0..p.c {
             let b = fx.ecosystem[k];
+            self.spent[3][k] = b / p.tpy;
             let pull = if b > 0.0 {
                 e.rate * b / (b + e.half_bn)
             } else {
@@ -177,10 +210,10 @@ impl CountryState {
     }
 
     /// Ĩ and I from current ecosystem and compute and the talent in `agg`.
-    fn update_innovation(&mut self, s: &Scenario, p: &Params, agg: &Aggregates) {
+    fn update_innovation(&mut self, s: &Scenario, p: &Params, agg: &impl Population) {
         let inn = &s.innovation;
         for k in 0..p.c {
-            let talent = agg.talent(k) * p.scale;
+            let talent = agg.talent_at(k) * p.scale;
             let compute_ratio = if self.k_ref > 0.0 {
                 1.0 + self.compute[k] / self.k_ref
             } else {
@@ -207,11 +240,17 @@ impl CountryState {
         }
     }
 
-    fn step_wages(&mut self, s: &Scenario, p: &Params, agg: &Aggregates, fx: &PolicyEffects) {
+    fn step_wages(
+        &mut self,
+        s: &Scenario,
+        p: &Params,
+        agg: &impl Population,
+        fx: &PolicyEffects,
+    ) {
         let w = &s.wages;
         for k in 0..p.c {
-            let demand = self.n0[k] + fx.wages[k] * 1e6 / self.wage[k];
-            let supply = (agg.researchers[k] as f64 * p.scale).max(p.scale);
+            let researchers = agg.researchers_at(k) * p.scale;
+            let supply = researchers.max(p.scale);
             let target = power_product(
                 s.countries[k].wage_k,
                 &[
@@ -219,12 +258,16 @@ impl CountryState {
                         self.innovation[k].max(INNOVATION_FLOOR) / self.i0[k],
                         w.innovation_elasticity,
                     ),
-                    (demand / supply, w.crowding),
+                    (self.n0[k] / supply, w.crowding),
                 ],
             );
+            // v2: the budget is paid out as a premium per head, sized for the initial workforce.
+            let premium = wage_premium(fx.wages[k], researchers, self.n0[k]);
+            self.premium[k] = premium;
+            self.spent[2][k] = premium * researchers / 1e6 / p.tpy;
             // (1 − a)·w + a·w* rather than w + a·(w* − w): the same partial adjustment, without the
             // cancellation that turns a tiny target into exactly 0 when a = 1.
-            self.wage[k] = (1.0 - w.adjust) * self.wage[k] + w.adjust * target;
+            self.wage[k] = (1.0 - w.adjust) * self.wage[k] + w.adjust * (target + premium);
         }
     }
 
@@ -232,7 +275,7 @@ impl CountryState {
         &mut self,
         s: &Scenario,
         p: &Params,
-        agg: &Aggregates,
+        agg: &impl Population,
         fx: &PolicyEffects,
         tick: usize,
     ) {
@@ -256,12 +299,17 @@ impl CountryState {
             };
             let target = private + fx.capital[k];
             self.capital[k] = (1.0 - cap.adjust) * self.capital[k] + cap.adjust * target;
+            // The public part of V follows its own budget by the same adjustment (V is linear
+            // in its target, so V = private part + this).
+            self.capital_public[k] =
+                (1.0 - cap.adjust) * self.capital_public[k] + cap.adjust * fx.capital[k];
+            self.spent[4][k] = self.capital_public[k] / p.tpy;
         }
         self.update_available_capital(s, p, agg);
     }
 
     /// A_c (domestic share plus the foreign share allocated by innovation and partnership) and a_c.
-    fn update_available_capital(&mut self, s: &Scenario, p: &Params, agg: &Aggregates) {
+    fn update_available_capital(&mut self, s: &Scenario, p: &Params, agg: &impl Population) {
         let f = s.capital.foreign_share;
         let c = p.c;
         for k in 0..c {
@@ -280,8 +328,33 @@ impl CountryState {
             }
         }
         for k in 0..c {
-            let startups = agg.startups[k] as f64 * p.scale;
+            let startups = agg.startups_at(k) * p.scale;
             self.per_startup[k] = self.available[k] * 1000.0 / startups.max(p.scale);
         }
     }
+
+    /// `ln(1 + K_d / K_ref)`: compute relative to the world mean at t = 0, as it enters
+    /// innovation and both utilities (0 in a world with no compute at t = 0, which has no
+    /// reference).
+    pub fn compute_term(&self, d: usize) -> f64 {
+        if self.k_ref > 0.0 {
+            libm::log1p(self.compute[d] / self.k_ref)
+        } else {
+            0.0
+        }
+    }
 }
+
+/// The wage premium (MODEL.md §4, **v2**), $k per researcher-year: `budget · 1e6 / max(N, N0)`
+/// for a budget in $B/year, N researchers now and N0 at t = 0 (real units). The programme pays
+/// its whole budget once N ≥ N0 and never more: `premium · N ≤ budget · 1e6`.
+pub fn wage_premium(budget_bn: f64, researchers: f64, n0: f64) -> f64 {
+    if budget_bn > 0.0 {
+        budget_bn * 1e6 / researchers.max(n0)
+    } else {
+        0.0
+    }
+}
+
+/// The spending kinds in [`CountryState::spent`], in order.
+pub const SPENT_KINDS: [&str; 5] = ["infrastructure", "grid", "wages", "ecosystem", "capital"];

@@ -1,40 +1,54 @@
 //! Initialisation (MODEL.md §5, last paragraph): the researcher population and initial startups.
+//!
+//! **v2**: the researchers reproduce the scenario's origin, location and home-stay shares to
+//! within one agent per (home, location) cell (see [`crate::scenario::initial`]).
 
 use rayon::prelude::*;
 
 use crate::model::agents::{CountryId, Researchers, Startups};
 use crate::model::params::Params;
 use crate::model::rng::{Phase, Streams, BLOCK};
+use crate::scenario::initial::{self, InitialMatrix};
 use crate::scenario::Scenario;
 
-/// Cumulative sums of weights (unnormalised).
-fn cumulative(weights: impl Iterator<Item = f64>) -> Vec<f64> {
-    let mut acc = 0.0;
-    weights
-        .map(|w| {
-            acc += w;
-            acc
-        })
-        .collect()
+/// The initial origin × location shares of a scenario (MODEL.md §5, **v2**; see
+/// [`crate::scenario::initial`]). Validation refuses shares that admit no matrix; for a scenario
+/// built in code and never validated, the independent matrix `o_h · l_c` (right margins, not the
+/// home-stay diagonal) stands in, so initialisation cannot fail.
+pub fn initial_matrix(s: &Scenario) -> InitialMatrix {
+    initial::initial_matrix(s).unwrap_or_else(|_| {
+        let c = s.num_countries();
+        let to: f64 = s.countries.iter().map(|k| k.origin_share).sum();
+        let tl: f64 = s.countries.iter().map(|k| k.location_share).sum();
+        let mut shares = vec![0.0; c * c];
+        for (h, a) in s.countries.iter().enumerate() {
+            for (d, b) in s.countries.iter().enumerate() {
+                shares[h * c + d] = a.origin_share / to * b.location_share / tl;
+            }
+        }
+        InitialMatrix {
+            c,
+            shares,
+            iterations: 0,
+        }
+    })
 }
 
-/// Draws the initial researchers: home from `origin_share`; a native of h works at home with
-/// probability `home_stay_h`, otherwise at a country drawn from `location_share` excluding h.
+/// The initial researchers: `agents · M[h, c]` of them in each (home, location) cell, rounded by
+/// largest remainder ([`initial::cell_counts`]), laid out in cell order; skills drawn block by
+/// block. The cell counts have no sampling noise; only skills (and startups) are random.
 pub fn researchers(s: &Scenario, p: &Params, streams: &Streams) -> Researchers {
     let c = p.c;
     let n = s.world.agents as usize;
-    let origin = cumulative(s.countries.iter().map(|k| k.origin_share));
-    let abroad: Vec<Vec<f64>> = (0..c)
-        .map(|h| {
-            cumulative(s.countries.iter().enumerate().map(|(d, k)| {
-                if d == h {
-                    0.0
-                } else {
-                    k.location_share
-                }
-            }))
-        })
-        .collect();
+    let counts = initial::cell_counts(&initial_matrix(s), n as u64);
+    // Index of the first agent of each cell, and one past the last agent.
+    let mut starts = Vec::with_capacity(counts.len() + 1);
+    let mut acc = 0usize;
+    for &k in &counts {
+        starts.push(acc);
+        acc += k as usize;
+    }
+    starts.push(acc);
     let sigma = s.world.skill_sigma;
     let mobility_skill = s.behaviour.mobility_skill;
     let mut r = Researchers::with_capacity(capacity(n, p));
@@ -53,18 +67,16 @@ pub fn researchers(s: &Scenario, p: &Params, streams: &Streams) -> Researchers {
         .enumerate()
         .for_each(|(b, (((homes, locs), skills), mobilities))| {
             let mut rng = streams.stream(0, Phase::InitResearchers, b);
+            let first = b * BLOCK;
+            // The cell of the block's first agent: the last cell starting at or before it.
+            let mut cell = starts.partition_point(|&x| x <= first) - 1;
             for k in 0..homes.len() {
-                let home = rng.pick(&origin);
-                let stays = rng.uniform() < s.countries[home].home_stay;
-                let away = &abroad[home];
-                let loc = if stays || away[c - 1] <= 0.0 {
-                    home
-                } else {
-                    rng.pick(away)
-                };
+                while starts[cell + 1] <= first + k {
+                    cell += 1;
+                }
                 let skill = rng.lognormal(sigma);
-                homes[k] = home as CountryId;
-                locs[k] = loc as CountryId;
+                homes[k] = (cell / c) as CountryId;
+                locs[k] = (cell % c) as CountryId;
                 skills[k] = skill as f32;
                 mobilities[k] = libm::pow(skill, mobility_skill) as f32;
             }

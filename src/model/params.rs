@@ -42,7 +42,10 @@ pub struct Params {
     pub p_review: f64,
     /// Probability per tick of founding, per unit of skill, at reference capital.
     pub p_found: f64,
-    /// New researcher agents per tick, before splitting over countries.
+    /// Probability per tick of entry, the hazard conversion of `entry_rate` (**v2**): each tick
+    /// brings `researchers · p_entry` new researchers.
+    pub p_entry: f64,
+    /// New researcher agents per tick, before splitting over countries: `agents · p_entry`.
     pub entrant_agents_per_tick: f64,
     /// Share of compute lost per tick.
     pub depreciation: f64,
@@ -98,7 +101,9 @@ impl Params {
             p_exit: hazard_per_tick(s.world.exit_rate, tpy),
             p_review: hazard_per_tick(s.behaviour.review_rate, tpy),
             p_found: hazard_per_tick(s.behaviour.found_rate, tpy),
-            entrant_agents_per_tick: s.world.entry_rate / tpy * s.world.agents as f64,
+            p_entry: hazard_per_tick(s.world.entry_rate, tpy),
+            entrant_agents_per_tick: hazard_per_tick(s.world.entry_rate, tpy)
+                * s.world.agents as f64,
             depreciation: hazard_per_tick(s.infrastructure.compute_depreciation, tpy),
             grid_lead_ticks: (s.infrastructure.grid_lead_years * tpy).round() as usize,
             runway_ticks: months_to_ticks(s.startups.runway_months, tpy),

@@ -141,6 +141,13 @@ pub const COUNTRY: &[CountryVariable] = &[
         compute: copy_state!(wage),
     },
     CountryVariable {
+        name: "wage_premium",
+        units: "$k/year per researcher",
+        meaning: "premium paid by wage policies, π = budget / max(N, N0) (in the wage target)",
+        kind: Kind::Stock,
+        compute: copy_state!(premium),
+    },
+    CountryVariable {
         name: "capital",
         units: "$B/year",
         meaning: "domestic venture capital V",
@@ -313,6 +320,54 @@ pub const COUNTRY: &[CountryVariable] = &[
         meaning: "startups that moved away (counted at origin)",
         kind: Kind::Flow,
         compute: count!(relocated),
+    },
+    CountryVariable {
+        name: "spent_infrastructure_bn",
+        units: "$B per tick",
+        meaning: "public data-centre capex actually spent: the public share of the compute \
+                  connected during the tick × capex (money stalled in the grid queue is not spent)",
+        kind: Kind::Flow,
+        compute: |r, out| out.copy_from_slice(&r.st.spent[0]),
+    },
+    CountryVariable {
+        name: "spent_grid_bn",
+        units: "$B per tick",
+        meaning: "grid budget committed during the tick (headroom follows after the lead time)",
+        kind: Kind::Flow,
+        compute: |r, out| out.copy_from_slice(&r.st.spent[1]),
+    },
+    CountryVariable {
+        name: "spent_wages_bn",
+        units: "$B per tick",
+        meaning: "wage premium paid during the tick, π × researchers (at most the budget)",
+        kind: Kind::Flow,
+        compute: |r, out| out.copy_from_slice(&r.st.spent[2]),
+    },
+    CountryVariable {
+        name: "spent_ecosystem_bn",
+        units: "$B per tick",
+        meaning: "ecosystem budget spent during the tick",
+        kind: Kind::Flow,
+        compute: |r, out| out.copy_from_slice(&r.st.spent[3]),
+    },
+    CountryVariable {
+        name: "spent_capital_bn",
+        units: "$B per tick",
+        meaning: "public venture capital reaching startups during the tick (the public part of V, \
+                  which follows the budget by partial adjustment)",
+        kind: Kind::Flow,
+        compute: |r, out| out.copy_from_slice(&r.st.spent[4]),
+    },
+    CountryVariable {
+        name: "spent_total_bn",
+        units: "$B per tick",
+        meaning: "all policy money actually spent during the tick (sum of the spent_* variables)",
+        kind: Kind::Flow,
+        compute: |r, out| {
+            for (k, o) in out.iter_mut().enumerate() {
+                *o = r.st.spent.iter().map(|v| v[k]).sum();
+            }
+        },
     },
 ];
 

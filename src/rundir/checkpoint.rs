@@ -11,15 +11,15 @@
 //! in the checkpoint: it lives beside it as `scenario.toml` in the run directory, and the header
 //! holds its blake3 hash so a checkpoint is never continued under another scenario.
 //!
-//! # File layout (format version 1)
+//! # File layout (format version 2; version 1 was written by the model v1 builds)
 //!
 //! ```text
 //! offset        size  content
 //! 0             8     magic b"TFLOWCKP"
 //! 8             4     format version, u32 little-endian
 //! 12            4     header length H, u32 little-endian
-//! 16            H     header, postcard: talentflow version, scenario hash, seed, tick, ticks,
-//!                     body length, blake3 of the body
+//! 16            H     header, postcard: talentflow version, model version, scenario hash, seed,
+//!                     tick, ticks, body length, blake3 of the body
 //! 16+H          32    blake3 of bytes 0 .. 16+H (the header's own checksum)
 //! 48+H          B     body, postcard: the state
 //! ```
@@ -40,7 +40,9 @@ use crate::scenario::ValidScenario;
 /// First bytes of every checkpoint file.
 pub const MAGIC: [u8; 8] = *b"TFLOWCKP";
 /// Version of the file layout and state encoding written by this build.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
+/// The format version of model v1's checkpoints (whose header had no model version).
+const MODEL_V1_FORMAT: u32 = 1;
 /// Bytes before the header: magic, format version, header length.
 const PREFIX: usize = 16;
 /// Length of a blake3 checksum.
@@ -53,6 +55,8 @@ const MAX_HEADER: usize = 64 * 1024;
 pub struct Header {
     /// The talentflow version that wrote it.
     pub talentflow_version: String,
+    /// The model version ([`crate::MODEL_VERSION`]) of the run.
+    pub model_version: u32,
     /// blake3 of the resolved scenario ([`crate::scenario::Scenario::hash`]).
     pub scenario_hash: String,
     /// The run's seed.
@@ -121,6 +125,19 @@ pub enum CheckpointError {
         /// What is wrong.
         what: String,
     },
+    /// Saved from a run of another model version.
+    #[error(
+        "checkpoint {path} is of a run of model v{found}; this talentflow implements model \
+         v{expected}, whose outputs differ, so it cannot continue it (start the run again)"
+    )]
+    ModelVersion {
+        /// The file.
+        path: PathBuf,
+        /// The model version of the checkpoint.
+        found: u32,
+        /// This build's model version.
+        expected: u32,
+    },
     /// Written by another talentflow version (outputs depend on the version).
     #[error(
         "checkpoint {path} was written by talentflow {found}; this is talentflow {expected} \
@@ -172,6 +189,7 @@ pub fn encode(sim: &Simulation) -> Result<Vec<u8>, CheckpointError> {
     let body = postcard::to_stdvec(&sim.state()).map_err(encode_err)?;
     let header = Header {
         talentflow_version: crate::VERSION.to_string(),
+        model_version: crate::MODEL_VERSION,
         scenario_hash: sim.scenario().hash(),
         seed: sim.seed(),
         tick: sim.tick() as u64,
@@ -215,6 +233,13 @@ fn split<'a>(bytes: &'a [u8], path: &Path) -> Result<(Header, &'a [u8]), Checkpo
             .map(u32::from_le_bytes)
     };
     let version = word(8).ok_or_else(|| truncated(PREFIX))?;
+    if version == MODEL_V1_FORMAT {
+        return Err(CheckpointError::ModelVersion {
+            path: path.to_path_buf(),
+            found: 1,
+            expected: crate::MODEL_VERSION,
+        });
+    }
     if version != FORMAT_VERSION {
         return Err(CheckpointError::FormatVersion {
             path: path.to_path_buf(),
@@ -256,6 +281,13 @@ fn split<'a>(bytes: &'a [u8], path: &Path) -> Result<(Header, &'a [u8]), Checkpo
     let body = &bytes[body_start..];
     if blake3::hash(body).as_bytes() != &header.body_blake3 {
         return Err(corrupt(path, "body checksum mismatch"));
+    }
+    if header.model_version != crate::MODEL_VERSION {
+        return Err(CheckpointError::ModelVersion {
+            path: path.to_path_buf(),
+            found: header.model_version,
+            expected: crate::MODEL_VERSION,
+        });
     }
     if header.talentflow_version != crate::VERSION {
         return Err(CheckpointError::Version {
@@ -382,8 +414,12 @@ mod tests {
         flipped[20] ^= 1;
         assert!(err(&flipped, &s, 5).contains("header checksum mismatch"));
         let mut other_version = good.clone();
-        other_version[8..12].copy_from_slice(&2u32.to_le_bytes());
-        assert!(err(&other_version, &s, 5).contains("format version 2"));
+        other_version[8..12].copy_from_slice(&3u32.to_le_bytes());
+        assert!(err(&other_version, &s, 5).contains("format version 3"));
+        // A checkpoint of model v1 (format version 1) is named as such.
+        let mut v1 = good.clone();
+        v1[8..12].copy_from_slice(&1u32.to_le_bytes());
+        assert!(err(&v1, &s, 5).contains("of a run of model v1; this talentflow implements model v2"));
         let mut longer = good.clone();
         longer.push(0);
         assert!(err(&longer, &s, 5).contains("corrupt"));
@@ -404,5 +440,18 @@ mod tests {
         foreign.extend_from_slice(sum.as_bytes());
         foreign.extend_from_slice(body);
         assert!(err(&foreign, &s, 5).contains("written by talentflow 0.0.1-elsewhere"));
+
+        // Intact, this talentflow, but another model version in the header.
+        let (mut header, body) = split(&good, p).unwrap();
+        header.model_version = 7;
+        let header = postcard::to_stdvec(&header).unwrap();
+        let mut other_model = MAGIC.to_vec();
+        other_model.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+        other_model.extend_from_slice(&(header.len() as u32).to_le_bytes());
+        other_model.extend_from_slice(&header);
+        let sum = blake3::hash(&other_model);
+        other_model.extend_from_slice(sum.as_bytes());
+        other_model.extend_from_slice(body);
+        assert!(err(&other_model, &s, 5).contains("of a run of model v7"));
     }
 }

@@ -49,6 +49,10 @@ pub struct RunRecord {
     pub format: String,
     /// The talentflow version that started the run.
     pub talentflow_version: String,
+    /// The model version ([`crate::MODEL_VERSION`]) that started the run; records written before
+    /// model v2 have none and are of model v1.
+    #[serde(default = "model_v1")]
+    pub model_version: u32,
     /// Where the scenario came from (a path, or `<embedded NAME>`).
     pub scenario_source: String,
     /// The `--set` overrides as written.
@@ -61,6 +65,10 @@ pub struct RunRecord {
     pub ticks: u64,
     /// Checkpoint interval in ticks (0: only when interrupted).
     pub checkpoint_every: u64,
+}
+
+fn model_v1() -> u32 {
+    1
 }
 
 /// Everything needed to start one run.
@@ -207,6 +215,7 @@ pub fn execute(
     let record = RunRecord {
         format: RUN_RECORD_FORMAT.into(),
         talentflow_version: crate::VERSION.into(),
+        model_version: crate::MODEL_VERSION,
         scenario_source: plan.source,
         overrides: plan.overrides,
         seed: plan.seed,
@@ -319,6 +328,20 @@ pub fn resume(
         DirStatus::Unfinished { .. } => {}
     }
     let mut record = read_record(dir)?;
+    if record.model_version != crate::MODEL_VERSION {
+        return Err(resume_err(
+            dir,
+            format!(
+                "the run was started by talentflow {} with model v{}; this talentflow implements \
+                 model v{} (docs/MODEL.md), whose outputs differ, so it cannot continue the run: \
+                 start it again (talentflow run … --force), or finish it with talentflow {}",
+                record.talentflow_version,
+                record.model_version,
+                crate::MODEL_VERSION,
+                record.talentflow_version
+            ),
+        ));
+    }
     // A kill while writing leaves a temporary file; this process will write its own.
     write::remove_stale_temps(dir)?;
     if let Some(every) = checkpoint_every {

@@ -464,6 +464,7 @@ pub fn write_run_with(
     let mut manifest = json!({
         "format": "talentflow-run/1",
         "talentflow_version": crate::VERSION,
+        "model_version": crate::MODEL_VERSION,
         "scenario_source": info.scenario_source,
         "overrides": info.overrides,
         "scenario_hash": scenario.hash(),
@@ -499,7 +500,7 @@ pub fn write_run_with(
 pub fn resolved_toml(scenario: &Scenario, info: &RunInfo) -> String {
     let mut out = format!(
         "# Resolved scenario of this run (every parameter, defaults filled in).\n\
-         # Source: {}\n# Overrides: {}\n# Seed: {}  talentflow {}  scenario blake3 {}\n\n",
+         # Source: {}\n# Overrides: {}\n# Seed: {}  talentflow {} (model v{})  scenario blake3 {}\n\n",
         info.scenario_source,
         if info.overrides.is_empty() {
             "none".to_string()
@@ -508,6 +509,7 @@ pub fn resolved_toml(scenario: &Scenario, info: &RunInfo) -> String {
         },
         info.seed,
         crate::VERSION,
+        crate::MODEL_VERSION,
         scenario.hash()
     );
     out.push_str(&scenario.to_toml());

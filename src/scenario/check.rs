@@ -236,6 +236,7 @@ pub fn check(s: &Scenario) -> Found {
     for (k, x) in [
         ("beta_capital_s", st.beta_capital_s),
         ("beta_innovation_s", st.beta_innovation_s),
+        ("beta_compute_s", st.beta_compute_s),
         ("move_fixed_s", st.move_fixed_s),
     ] {
         range(o, &format!("startups.{k}"), x, -100.0, 100.0);
@@ -244,7 +245,21 @@ pub fn check(s: &Scenario) -> Found {
     check_countries(s, o);
     check_partnerships(s, o);
     check_policies(s, o);
+    // The initial matrix needs sane shares and a bounded number of countries; it is checked only
+    // when everything else is valid (its messages would otherwise repeat other problems).
+    if out.is_empty() {
+        check_initial(s, &mut out);
+    }
     out
+}
+
+/// The shares must admit the initial origin × location matrix (MODEL.md §5, **v2**).
+fn check_initial(s: &Scenario, o: &mut Found) {
+    if let Err(problems) = super::initial::initial_matrix(s) {
+        for p in problems {
+            o.push((p.key(), p.message()));
+        }
+    }
 }
 
 /// Bounds on what a run will allocate: the population with all its entrants (agent indices are
@@ -258,9 +273,15 @@ fn check_size(s: &Scenario, o: &mut Found) {
     }
     let ticks = (w.years * w.ticks_per_year) as f64;
     let c = s.countries.len() as f64;
-    // Entrants per tick are entry_rate / tpy of the initial agents, plus at most one per country
-    // from rounding; with no exits they all stay.
-    let peak = w.agents as f64 * (1.0 + w.entry_rate * w.years as f64) + c * ticks;
+    // Entrants per tick are p_entry = 1 − (1 − entry_rate)^(1/tpy) of the initial agents (the
+    // hazard conversion of MODEL.md §2), plus at most one per country from rounding; with no
+    // exits they all stay.
+    let p_entry = if w.entry_rate >= 1.0 {
+        1.0
+    } else {
+        1.0 - libm::pow(1.0 - w.entry_rate, 1.0 / w.ticks_per_year as f64)
+    };
+    let peak = w.agents as f64 * (1.0 + p_entry * ticks) + c * ticks;
     if peak > MAX_AGENTS as f64 {
         o.push((
             "world.agents".into(),

@@ -13,6 +13,7 @@
 //! All problems of a pass are collected and reported together, never just the first.
 
 pub mod check;
+pub mod initial;
 pub mod load;
 pub mod worldgen;
 
@@ -272,7 +273,7 @@ pub struct Behaviour {
     pub beta_capital: f64,
     /// Weight of ln(innovation speed).
     pub beta_innovation: f64,
-    /// Weight of ln(1 + compute GW).
+    /// Weight of ln(1 + compute / K_ref), K_ref the world mean compute at t = 0 (**v2**).
     pub beta_compute: f64,
     /// Weight of the amenity index.
     pub beta_amenity: f64,
@@ -344,6 +345,8 @@ pub struct Startups {
     pub beta_capital_s: f64,
     /// Startup weight of ln(innovation speed).
     pub beta_innovation_s: f64,
+    /// Startup weight of ln(1 + compute / K_ref) (**v2**).
+    pub beta_compute_s: f64,
     /// Fixed cost of a startup relocation.
     pub move_fixed_s: f64,
 }
@@ -361,6 +364,7 @@ impl Default for Startups {
             relocate_rate: 0.1,
             beta_capital_s: 1.5,
             beta_innovation_s: 0.5,
+            beta_compute_s: 0.5,
             move_fixed_s: 2.0,
         }
     }
@@ -410,6 +414,10 @@ pub struct Country {
     /// AI startups located here at t = 0 (real count).
     #[serde(default)]
     pub startups: f64,
+    /// Destination constant ξ in researchers' utility (**v2**): what draws researchers here that
+    /// the named terms leave out; set by baseline calibration (`talentflow calibrate-baseline`).
+    #[serde(default)]
+    pub attraction: f64,
 }
 
 /// `[[partnership]]`: a standing, symmetric partnership between two countries.
@@ -523,6 +531,7 @@ impl Scenario {
             location_share: 1.0,
             home_stay: 1.0,
             startups: 1.0,
+            attraction: 1.0,
         };
         Scenario {
             countries: vec![country],

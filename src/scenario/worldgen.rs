@@ -8,6 +8,13 @@
 //! partnership. The result is an ordinary [`Scenario`] — all model parameters at their
 //! defaults — that passes the loader's checks; [`to_toml`] writes it as a scenario file.
 //!
+//! Location shares are derived, not drawn, so that the shares always admit the initial origin ×
+//! location matrix (MODEL.md §5, **v2**; [`crate::scenario::initial`]): each country keeps its
+//! stayers (`origin_share × home_stay`) and its emigrants spread over the other countries in
+//! proportion to their size. The matrix so built has every margin the file states, so a matrix
+//! exists; it is positive off the diagonal, so IPF converges. (Drawing location shares freely, as
+//! v1 did, often leaves a small country with more stayers than places.)
+//!
 //! Generation is deterministic: the same (C, seed) gives the same world on any machine (draws
 //! from [`crate::model::rng::Streams`], transcendental functions from `libm`).
 
@@ -78,11 +85,19 @@ pub fn generate(countries: usize, seed: u64) -> Result<Scenario, WorldGenError> 
             amenity: tidy(between(&mut rng, 0.2, 0.95)),
             openness: tidy(between(&mut rng, 0.1, 0.9)),
             origin_share: tidy(1e4 * share * rng.lognormal(0.7)).max(1e-4),
-            location_share: tidy(1e4 * share).max(1e-4),
-            home_stay: tidy(between(&mut rng, 0.3, 0.9)),
+            location_share: 0.0, // derived below
+            // A lone country has nowhere abroad for its natives to work.
+            home_stay: if countries == 1 {
+                rng.uniform();
+                1.0
+            } else {
+                tidy(between(&mut rng, 0.3, 0.9))
+            },
             startups: (20_000.0 * share * rng.lognormal(0.5)).round(),
+            attraction: 0.0,
         });
     }
+    derive_location_shares(&mut list, &size);
     // Distinct pairs, about one per four countries.
     let mut partnerships: Vec<Partnership> = Vec::new();
     let mut pairs = std::collections::BTreeSet::new();
@@ -106,6 +121,46 @@ pub fn generate(countries: usize, seed: u64) -> Result<Scenario, WorldGenError> 
         partnerships,
         ..Scenario::default()
     })
+}
+
+/// Sets every `location_share` to the column sums of a matrix with the countries' stayers on the
+/// diagonal and each country's emigrants spread over the others in proportion to `size`.
+fn derive_location_shares(list: &mut [Country], size: &[f64]) {
+    let total_o: f64 = list.iter().map(|k| k.origin_share).sum();
+    let total_v: f64 = size.iter().sum();
+    let mut location: Vec<f64> = list
+        .iter()
+        .map(|k| k.origin_share / total_o * k.home_stay)
+        .collect();
+    for (h, k) in list.iter().enumerate() {
+        let emigrants = k.origin_share / total_o * (1.0 - k.home_stay);
+        let others = total_v - size[h];
+        if emigrants > 0.0 && others > 0.0 {
+            for (d, x) in location.iter_mut().enumerate() {
+                if d != h {
+                    *x += emigrants * size[d] / others;
+                }
+            }
+        }
+    }
+    for (k, l) in list.iter_mut().zip(&location) {
+        k.location_share = 1e4 * l;
+    }
+    // Rounded for readability unless rounding would break the matrix (it is exact in two-country
+    // worlds, where the margins determine the matrix and must agree exactly).
+    let exact: Vec<f64> = list.iter().map(|k| k.location_share).collect();
+    for k in list.iter_mut() {
+        k.location_share = tidy(k.location_share).max(1e-4);
+    }
+    let probe = Scenario {
+        countries: list.to_vec(),
+        ..Scenario::default()
+    };
+    if crate::scenario::initial::initial_matrix(&probe).is_err() {
+        for (k, l) in list.iter_mut().zip(exact) {
+            k.location_share = l;
+        }
+    }
 }
 
 /// The generated world as a scenario file, with a header saying how it was made.

@@ -178,6 +178,7 @@ pub fn write_results(
     let meta = json!({
         "format": "talentflow-experiment/1",
         "talentflow_version": crate::VERSION,
+        "model_version": crate::MODEL_VERSION,
         "name": exp.spec.name,
         "description": exp.spec.description,
         "experiment_file": exp.path.display().to_string(),

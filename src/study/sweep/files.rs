@@ -100,6 +100,7 @@ pub fn prepare(sweep: &Sweep, dir: &Path, force: bool) -> Result<(), SweepError>
     let meta = json!({
         "format": "talentflow-sweep/1",
         "talentflow_version": crate::VERSION,
+        "model_version": crate::MODEL_VERSION,
         "hash": sweep.hash,
         "name": sweep.spec.name,
         "sweep_file": sweep.path.display().to_string(),
