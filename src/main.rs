@@ -85,6 +85,38 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Baseline calibration (MODEL.md §8): set every country's `attraction` so that the
+    /// baseline's expected first-year net migration matches observed rates; writes the calibrated
+    /// scenario and the fit (OUT's stem + .baseline-fit.csv).
+    CalibrateBaseline {
+        /// Scenario TOML file ("world2025" or "toy3" for the embedded ones).
+        scenario: String,
+        /// Targets CSV: country,net_migration_rate,se (rates per year; other columns ignored).
+        #[arg(long)]
+        targets: PathBuf,
+        /// Calibrated scenario to write (may be SCENARIO itself: its comments are kept).
+        #[arg(long)]
+        out: PathBuf,
+        /// Write the scenario even when some targets are not met within 2 se.
+        #[arg(long)]
+        allow_unmet: bool,
+        /// Print nothing but errors.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Derive baseline-calibration targets for a scenario's countries from observed data (the
+    /// AI Index's net AI-talent migration per AI worker; rules in data/targets/README.md).
+    DeriveTargets {
+        /// Scenario whose countries get targets ("world2025" for the embedded one).
+        scenario: String,
+        /// Directory of the observed-data CSVs (stanford_ai_index_2025.csv and
+        /// stanford_ai_index_2024_secondary.csv).
+        #[arg(long, default_value = "data/observed")]
+        observed: PathBuf,
+        /// Targets CSV to write (default: stdout).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Write a synthetic world of N countries as a scenario file (for scaling studies).
     GenerateWorld {
         /// Number of countries.
@@ -593,6 +625,75 @@ fn generate_world(countries: usize, seed: u64, out: Option<&Path>) -> Result<(),
     }
 }
 
+fn calibrate_baseline(
+    scenario: &str,
+    targets: &Path,
+    out: &Path,
+    allow_unmet: bool,
+    quiet: bool,
+) -> Result<(), String> {
+    use talentflow::study::baseline::{self, CommandError};
+    let command = format!(
+        "talentflow calibrate-baseline {scenario} --targets {} --out {}{}",
+        targets.display(),
+        out.display(),
+        if allow_unmet { " --allow-unmet" } else { "" }
+    );
+    match baseline::calibrate_file(scenario, targets, out, allow_unmet, &command) {
+        Ok(w) => {
+            if !quiet {
+                print!("{}", w.fit.table());
+                println!("fit written to {}", w.fit_csv.display());
+                if let Some(p) = &w.scenario {
+                    println!(
+                        "calibrated scenario written to {}{}",
+                        p.display(),
+                        if w.resolved {
+                            " (as the resolved scenario: its layout did not allow editing in place)"
+                        } else {
+                            ""
+                        }
+                    );
+                }
+            }
+            let unmet = w.fit.unmet();
+            if !unmet.is_empty() {
+                eprintln!(
+                    "warning: {} target(s) not met within 2 se: {}",
+                    unmet.len(),
+                    unmet.iter().map(|c| c.code.as_str()).collect::<Vec<_>>().join(", ")
+                );
+            }
+            Ok(())
+        }
+        Err(e @ CommandError::Unmet { .. }) => {
+            // Show the fit that failed, then the error.
+            if let Ok(text) = std::fs::read_to_string(baseline::fit_csv_path(out)) {
+                eprint!("{text}");
+            }
+            Err(e.to_string())
+        }
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+fn derive_targets(scenario: &str, observed: &Path, out: Option<&Path>) -> Result<(), String> {
+    use talentflow::study::targets;
+    let (s, _) = scenario::load_named(scenario, None, &[]).map_err(|e| e.to_string())?;
+    let a25 = targets::read_observed(&observed.join("stanford_ai_index_2025.csv"))
+        .map_err(|e| e.to_string())?;
+    let a24 = targets::read_observed(&observed.join("stanford_ai_index_2024_secondary.csv"))
+        .map_err(|e| e.to_string())?;
+    let text = targets::derive(&s, &a25, &a24);
+    match out {
+        Some(path) => write::write_atomic(path, text.as_bytes()).map_err(|e| e.to_string()),
+        None => {
+            print!("{text}");
+            Ok(())
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
@@ -614,6 +715,18 @@ fn main() -> ExitCode {
             seed,
             out,
         } => generate_world(countries, seed, out.as_deref()).map(done),
+        Command::CalibrateBaseline {
+            scenario,
+            targets,
+            out,
+            allow_unmet,
+            quiet,
+        } => calibrate_baseline(&scenario, &targets, &out, allow_unmet, quiet).map(done),
+        Command::DeriveTargets {
+            scenario,
+            observed,
+            out,
+        } => derive_targets(&scenario, &observed, out.as_deref()).map(done),
     };
     match result {
         Ok(Exit::Done) => ExitCode::SUCCESS,

@@ -14,6 +14,7 @@ pub mod apply;
 pub mod choice;
 pub mod countries;
 pub mod engine;
+pub mod expected;
 pub mod init;
 pub mod metrics;
 pub mod params;

@@ -2,8 +2,10 @@
 //! indices, and the statistics and outcome expressions they share.
 
 pub(crate) mod base;
+pub mod baseline;
 pub mod experiment;
 pub mod outcome;
 pub mod sensitivity;
 pub mod stats;
 pub mod sweep;
+pub mod targets;
