@@ -668,8 +668,8 @@ fn calibrate_baseline(
         }
         Err(e @ CommandError::Unmet { .. }) => {
             // Show the fit that failed, then the error.
-            if let Ok(text) = std::fs::read_to_string(baseline::fit_csv_path(out)) {
-                eprint!("{text}");
+            if let CommandError::Unmet { table, .. } = &e {
+                eprint!("{table}");
             }
             Err(e.to_string())
         }

@@ -271,7 +271,7 @@ fn wrong_directories_and_damaged_checkpoints_are_refused() {
     std::fs::write(&ck, &bad).unwrap();
     refused(
         &dir,
-        "has format version 7; this talentflow reads version 1",
+        "has format version 7; this talentflow reads version 2",
     );
     std::fs::write(&ck, b"hello").unwrap();
     refused(&dir, "is not a talentflow checkpoint");

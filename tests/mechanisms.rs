@@ -168,26 +168,32 @@ budget_bn = 0.05
             } else {
                 0.0
             };
-            let demand = n0 + budget * 1e6 / w_prev;
-            let supply = rec.get("researchers", t - 1, k).unwrap().max(scale);
+            // MODEL.md §4 v2: the market target, plus the premium π = budget / max(N, N0).
+            let n_prev = rec.get("researchers", t - 1, k).unwrap();
+            let supply = n_prev.max(scale);
             let target = 100.0
                 * (rec.get("innovation", t, k).unwrap() / i0).powf(0.5)
-                * (demand / supply).powf(0.3);
-            let expected = w_prev + 0.1 * (target - w_prev);
+                * (n0 / supply).powf(0.3);
+            let premium = budget * 1e6 / n_prev.max(n0);
+            let expected = w_prev + 0.1 * (target + premium - w_prev);
             let got = rec.get("wage", t, k).unwrap();
             assert!(
                 (got - expected).abs() < 1e-9 * expected,
                 "country {k} tick {t}: {got} vs {expected}"
             );
+            assert!((rec.get("wage_premium", t, k).unwrap() - premium).abs() <= 1e-12 * premium);
+            // What the programme pays during the tick: π · N / tpy, in $B.
+            let paid = rec.get("spent_wages_bn", t, k).unwrap();
+            assert!((paid - premium * n_prev / 1e6 / 12.0).abs() <= 1e-15);
         }
     }
-    // 0.05 $B/yr funds 500 positions at $100k: wages at AAA rise above BBB's while funded.
+    // 0.05 $B/yr over ~500 researchers is a $100k premium: AAA's wage rises above BBB's.
     assert!(rec.get("wage", 60, 0).unwrap() > rec.get("wage", 60, 1).unwrap());
 }
 
 #[test]
 fn logit_probabilities_match_the_utility_formula_and_sampling() {
-    let s = common::toy3(&[]);
+    let s = common::toy3(&["country.HUB.attraction=0.7", "country.NEW.attraction=-0.4"]);
     let mut sim = Simulation::new(s.clone(), 3);
     for _ in 0..5 {
         sim.step();
@@ -206,11 +212,13 @@ fn logit_probabilities_match_the_utility_formula_and_sampling() {
             let natives: u64 = (0..c).map(|d| agg.origin_location(h, d)).sum();
             let u: Vec<f64> = (0..c)
                 .map(|d| {
+                    // v2: compute relative to K_ref, and the destination constant.
                     let base = b.beta_wage * st.wage[d].ln()
                         + b.beta_capital * st.per_startup[d].ln()
                         + b.beta_innovation * st.innovation[d].ln()
-                        + b.beta_compute * (1.0 + st.compute[d]).ln()
-                        + b.beta_amenity * s.countries[d].amenity;
+                        + b.beta_compute * (1.0 + st.compute[d] / st.k_ref).ln()
+                        + b.beta_amenity * s.countries[d].amenity
+                        + s.countries[d].attraction;
                     let diaspora = agg.origin_location(h, d) as f64 / natives as f64;
                     let mut u = base
                         + if d == h { b.beta_home } else { 0.0 }
@@ -267,7 +275,8 @@ fn logit_probabilities_match_the_utility_formula_and_sampling() {
 
 #[test]
 fn startup_relocation_probabilities_match_the_utility_formula() {
-    let s = common::toy3(&[]);
+    // Attractions are researchers' only: startups' choice must not see them.
+    let s = common::toy3(&["country.HUB.attraction=3", "startups.beta_compute_s=0.8"]);
     let mut sim = Simulation::new(s.clone(), 3);
     for _ in 0..5 {
         sim.step();
@@ -280,7 +289,8 @@ fn startup_relocation_probabilities_match_the_utility_formula() {
         let u: Vec<f64> = (0..c)
             .map(|d| {
                 let mut u = sp.beta_capital_s * st.per_startup[d].ln()
-                    + sp.beta_innovation_s * st.innovation[d].ln();
+                    + sp.beta_innovation_s * st.innovation[d].ln()
+                    + sp.beta_compute_s * (1.0 + st.compute[d] / st.k_ref).ln();
                 if d != here {
                     let (a, z) = (&s.countries[here], &s.countries[d]);
                     let dist =

@@ -93,7 +93,14 @@ fn check(name: &str, s: ValidScenario) {
 
 #[test]
 fn degenerate_worlds_stay_finite() {
-    check("single country", world(&country("AAA", 0.0, ""), &[]));
+    // v2: a lone country's natives all work at home (home_stay < 1 admits no initial matrix).
+    check(
+        "single country",
+        world(
+            &country("AAA", 0.0, "").replace("home_stay = 0.7", "home_stay = 1.0"),
+            &[],
+        ),
+    );
     check(
         "an empty country",
         world(

@@ -44,6 +44,12 @@ pub const MET_WITHIN: f64 = 2.0;
 pub const XI_LIMIT: f64 = 40.0;
 /// Step of the forward differences.
 const FD_STEP: f64 = 1e-6;
+/// A free attraction whose Jacobian column (in standard errors per unit of ξ) is shorter than
+/// this at the end has saturated.
+const SATURATED: f64 = 1e-6;
+/// Largest change of an attraction in one iteration (a trust region: the logit saturates, so a
+/// Gauss–Newton step far from the solution can be huge).
+const MAX_STEP: f64 = 2.0;
 
 /// One observed net migration rate.
 #[derive(Clone, Debug, PartialEq)]
@@ -219,6 +225,9 @@ pub struct Fit {
     pub target_imbalance: f64,
     /// The attractions before rounding (normalised), for tests and for chaining calibrations.
     pub exact_attraction: Vec<f64>,
+    /// Countries whose attraction ran to ±[`XI_LIMIT`] or saturated (moving it no longer moves
+    /// the fit): their targets lie beyond what the model can produce at any attraction.
+    pub diverged: Vec<String>,
 }
 
 impl Fit {
@@ -293,6 +302,13 @@ impl Fit {
             if self.converged { "" } else { " (did not converge)" },
             100.0 * self.target_imbalance
         ));
+        if !self.diverged.is_empty() {
+            out.push_str(&format!(
+                "attractions saturated (moving them no longer moves the fit: their targets are \
+                 beyond what the model produces at any attraction): {}\n",
+                self.diverged.join(", ")
+            ));
+        }
         out
     }
 }
@@ -358,6 +374,8 @@ pub fn calibrate(
     let mut mu = 1e-3;
     let mut iterations = 0;
     let mut converged = free.is_empty();
+    // Norm of each free attraction's Jacobian column at the last iteration (z per unit ξ).
+    let mut sensitivity = vec![f64::INFINITY; free.len()];
     while !converged && iterations < options.max_iterations {
         iterations += 1;
         // Forward-difference Jacobian, one column per free attraction.
@@ -375,6 +393,9 @@ pub fn calibrate(
             })
             .collect();
         let p = free.len();
+        for (i, col) in columns.iter().enumerate() {
+            sensitivity[i] = col.iter().map(|x| x * x).sum::<f64>().sqrt();
+        }
         let mut jtj = vec![0.0; p * p];
         let mut jtr = vec![0.0; p];
         for i in 0..p {
@@ -392,13 +413,19 @@ pub fn calibrate(
             for i in 0..p {
                 a[i * p + i] += mu * jtj[i * p + i].max(1e-12);
             }
-            let Some(delta) = solve(&mut a, jtr.iter().map(|x| -x).collect(), p) else {
+            let Some(mut delta) = solve(&mut a, jtr.iter().map(|x| -x).collect(), p) else {
                 mu *= 10.0;
                 continue;
             };
+            let longest = delta.iter().fold(0.0f64, |m, d| m.max(d.abs()));
+            if longest > MAX_STEP {
+                for d in &mut delta {
+                    *d *= MAX_STEP / longest;
+                }
+            }
             let mut trial = xi.clone();
             for (i, &k) in free.iter().enumerate() {
-                trial[k] += delta[i];
+                trial[k] = (trial[k] + delta[i]).clamp(-XI_LIMIT, XI_LIMIT);
             }
             let rt = residuals(&trial);
             let ft = norm2(&rt);
@@ -416,10 +443,18 @@ pub fn calibrate(
         if !accepted || step_max <= options.step_tolerance {
             converged = true;
         }
-        if xi.iter().any(|x| x.abs() > XI_LIMIT) {
+        if xi.iter().any(|x| x.abs() >= XI_LIMIT) {
             break;
         }
     }
+    // An attraction at the limit, or one whose effect on the fit has vanished (the logit
+    // saturated: z moves by less than SATURATED per unit of ξ), cannot move its target further.
+    let diverged: Vec<String> = free
+        .iter()
+        .enumerate()
+        .filter(|&(i, &k)| xi[k].abs() >= XI_LIMIT || sensitivity[i] < SATURATED)
+        .map(|(_, &k)| scenario.countries[k].code.clone())
+        .collect();
     let exact = normalise(&xi, &n0);
     let scale = libm::pow(10.0, f64::from(DECIMALS));
     let rounded: Vec<f64> = exact.iter().map(|x| libm::round(x * scale) / scale).collect();
@@ -447,7 +482,8 @@ pub fn calibrate(
     Ok(Fit {
         countries,
         iterations,
-        converged: converged && xi.iter().all(|x| x.abs() <= XI_LIMIT),
+        converged: converged && diverged.is_empty(),
+        diverged,
         objective,
         target_imbalance,
         exact_attraction: exact,
@@ -652,13 +688,16 @@ pub enum CommandError {
     /// The written scenario does not load back as the calibrated scenario (a bug).
     #[error("the calibrated scenario written to {0} does not load back with its attractions")]
     Verify(PathBuf),
-    /// Some targets were not met; the fit CSV was written, the scenario not.
+    /// Some targets were not met; the fit CSV was written, the scenario not. `table` is the
+    /// printed fit.
     #[error(
         "{} target(s) not met within {MET_WITHIN} se ({}); the fit is in {}; the scenario was not \
          written (pass --allow-unmet to write it anyway)",
         .unmet.len(), .unmet.join(", "), .fit_csv.display()
     )]
     Unmet {
+        /// The fit as a table.
+        table: String,
         /// The countries.
         unmet: Vec<String>,
         /// Where the fit is.
@@ -709,7 +748,11 @@ pub fn calibrate_file(
     crate::rundir::write::write_atomic(&fit_csv, fit.to_csv().as_bytes())?;
     let unmet: Vec<String> = fit.unmet().iter().map(|c| c.code.clone()).collect();
     if !unmet.is_empty() && !allow_unmet {
-        return Err(CommandError::Unmet { unmet, fit_csv });
+        return Err(CommandError::Unmet {
+            table: fit.table(),
+            unmet,
+            fit_csv,
+        });
     }
     let provenance = Provenance {
         command: command.to_string(),
