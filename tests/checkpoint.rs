@@ -275,6 +275,25 @@ fn wrong_directories_and_damaged_checkpoints_are_refused() {
     );
     std::fs::write(&ck, b"hello").unwrap();
     refused(&dir, "is not a talentflow checkpoint");
+    // A checkpoint of model v1 (format version 1) is named as such.
+    let mut v1 = good.clone();
+    v1[8..12].copy_from_slice(&1u32.to_le_bytes());
+    std::fs::write(&ck, &v1).unwrap();
+    refused(&dir, "is of a run of model v1; this talentflow implements model v2");
+    restore();
+
+    // A run directory started by model v1: its run.json has no model version.
+    let record = dir.join(write::RUN_RECORD);
+    let original_record = std::fs::read_to_string(&record).unwrap();
+    let mut v1_record: serde_json::Value = serde_json::from_str(&original_record).unwrap();
+    v1_record.as_object_mut().unwrap().remove("model_version");
+    v1_record["talentflow_version"] = "0.1.0-v1".into();
+    std::fs::write(&record, v1_record.to_string()).unwrap();
+    refused(
+        &dir,
+        "the run was started by talentflow 0.1.0-v1 with model v1; this talentflow implements model v2",
+    );
+    std::fs::write(&record, &original_record).unwrap();
 
     // A checkpoint from another scenario (same seed) is refused by its hash.
     let other = unfinished("other", 2, &["world.years=1", "innovation.lambda=0.9"], 3);

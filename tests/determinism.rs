@@ -19,6 +19,56 @@ fn same_seed_same_bytes_for_one_and_two_threads() {
 }
 
 #[test]
+fn spending_and_premium_outputs_are_thread_independent() {
+    // Every money policy at once, in a grid-bound country, so that the v2 outputs (wage premium,
+    // money spent per kind) are all non-zero.
+    let mut text = talentflow::scenario::TOY3_TOML.to_string();
+    for (kind, budget) in [
+        ("infrastructure", 4.0),
+        ("grid", 0.5),
+        ("wages", 2.0),
+        ("ecosystem", 1.0),
+        ("capital", 1.5),
+    ] {
+        text.push_str(&format!(
+            "\n[[policy]]\ncountry = \"NEW\"\nkind = \"{kind}\"\nfrom_year = 2025\nto_year = 2029\nbudget_bn = {budget}\n"
+        ));
+    }
+    let s = common::scenario_with(&text, &["world.years=5", "world.agents=9000"]);
+    let one = common::run_with_threads(s.clone(), 7, 1);
+    let two = common::run_with_threads(s.clone(), 7, 2);
+    assert_eq!(one, two);
+    for var in [
+        "wage_premium",
+        "spent_infrastructure_bn",
+        "spent_grid_bn",
+        "spent_wages_bn",
+        "spent_ecosystem_bn",
+        "spent_capital_bn",
+    ] {
+        let v = talentflow::model::record::country_variable(var).unwrap();
+        assert!(one.country[v].iter().any(|&x| x > 0.0), "{var} is recorded");
+    }
+    assert_eq!(
+        series_npz(&s, &one).unwrap(),
+        series_npz(&s, &two).unwrap()
+    );
+}
+
+#[test]
+fn expected_dynamics_are_thread_independent() {
+    let s = common::world(&[]);
+    let runs: Vec<_> = [1, 2]
+        .iter()
+        .map(|&n| {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(n).build().unwrap();
+            pool.install(|| talentflow::model::expected::ExpectedModel::new(&s).run(None, 24))
+        })
+        .collect();
+    assert_eq!(runs[0], runs[1]);
+}
+
+#[test]
 fn different_seed_different_bytes() {
     let s = common::toy3(&[]);
     let a = series_npz(&s, &common::run(s.clone(), 1)).unwrap();
