@@ -631,7 +631,7 @@ fn calibrate_baseline(
     out: &Path,
     allow_unmet: bool,
     quiet: bool,
-) -> Result<(), String> {
+) -> Result<(), CliError> {
     use talentflow::study::baseline::{self, CommandError};
     let command = format!(
         "talentflow calibrate-baseline {scenario} --targets {} --out {}{}",
@@ -671,22 +671,20 @@ fn calibrate_baseline(
             if let CommandError::Unmet { table, .. } = &e {
                 eprint!("{table}");
             }
-            Err(e.to_string())
+            Err(e.into())
         }
-        Err(e) => Err(e.to_string()),
+        Err(e) => Err(e.into()),
     }
 }
 
-fn derive_targets(scenario: &str, observed: &Path, out: Option<&Path>) -> Result<(), String> {
+fn derive_targets(scenario: &str, observed: &Path, out: Option<&Path>) -> Result<(), CliError> {
     use talentflow::study::targets;
-    let (s, _) = scenario::load_named(scenario, None, &[]).map_err(|e| e.to_string())?;
-    let a25 = targets::read_observed(&observed.join("stanford_ai_index_2025.csv"))
-        .map_err(|e| e.to_string())?;
-    let a24 = targets::read_observed(&observed.join("stanford_ai_index_2024_secondary.csv"))
-        .map_err(|e| e.to_string())?;
+    let (s, _) = scenario::load_named(scenario, None, &[])?;
+    let a25 = targets::read_observed(&observed.join("stanford_ai_index_2025.csv"))?;
+    let a24 = targets::read_observed(&observed.join("stanford_ai_index_2024_secondary.csv"))?;
     let text = targets::derive(&s, &a25, &a24);
     match out {
-        Some(path) => write::write_atomic(path, text.as_bytes()).map_err(|e| e.to_string()),
+        Some(path) => Ok(write::write_atomic(path, text.as_bytes())?),
         None => {
             print!("{text}");
             Ok(())

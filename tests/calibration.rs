@@ -19,6 +19,7 @@ fn simulated_first_year(s: &Scenario, reps: u64) -> (Vec<f64>, Vec<f64>) {
     let tpy = s.world.ticks_per_year as usize;
     let mut one = s.clone();
     one.world.years = 1;
+    let one = one.validate().unwrap();
     let rates: Vec<Vec<f64>> = (0..reps)
         .map(|r| {
             let rec = common::run(one.clone(), 500 + r);
@@ -113,6 +114,7 @@ fn known_attractions_are_recovered_from_expected_targets() {
     let toy = common::toy3(&[]);
     let mut five = talentflow::scenario::worldgen::generate(5, 3).unwrap();
     five.world.agents = 5000;
+    let five = five.validate().unwrap();
     for (s, truth) in [
         (toy, vec![0.3, -0.2, 0.9]),
         (five, vec![-0.5, 0.25, 1.1, 0.0, -1.3]),

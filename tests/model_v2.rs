@@ -16,13 +16,13 @@ use talentflow::model::choice::{base_utility, startup_utility, ChoiceTables};
 use talentflow::model::countries::wage_premium;
 use talentflow::model::engine::Simulation;
 use talentflow::model::expected::ExpectedModel;
-use talentflow::model::params::{hazard_per_tick, Params};
+use talentflow::model::params::Params;
 use talentflow::scenario::initial::{cell_counts, initial_matrix};
 use talentflow::scenario::worldgen;
-use talentflow::scenario::Scenario;
+use talentflow::scenario::{Scenario, ValidScenario};
 
 /// Checks that the initial agents of `s` are `agents · M` rounded, cell by cell.
-fn assert_initial_state_reproduces_shares(s: &Scenario, label: &str) {
+fn assert_initial_state_reproduces_shares(s: &ValidScenario, label: &str) {
     let c = s.num_countries();
     let agents = s.world.agents as f64;
     let m = initial_matrix(s).unwrap_or_else(|e| panic!("{label}: {:?}", e));
@@ -88,11 +88,11 @@ fn the_initial_state_reproduces_the_shares_within_one_agent_per_cell() {
 
 /// Loads a generated world through the checks, as a file would be.
 trait ValidateForTest {
-    fn validate_for_test(self, label: &str) -> Scenario;
+    fn validate_for_test(self, label: &str) -> ValidScenario;
 }
 
 impl ValidateForTest for Scenario {
-    fn validate_for_test(self, label: &str) -> Scenario {
+    fn validate_for_test(self, label: &str) -> ValidScenario {
         let text = worldgen::to_toml(&self, 0);
         let source = talentflow::scenario::SourceName::Embedded("generated");
         talentflow::scenario::load_str(&text, &source, &[])
@@ -132,10 +132,11 @@ fn entry_is_a_hazard_and_equal_rates_keep_the_population_stationary() {
         "world.agents=20000",
         "world.researchers=200000",
     ];
-    let mut s = common::toy3(&set);
+    let mut s = common::toy3(&set).into_inner();
     for k in &mut s.countries {
         k.startups = 0.0;
     }
+    let s = s.validate().unwrap();
     let run = ExpectedModel::new(&s).run(None, 60);
     let start: f64 = run.initial_researchers.iter().sum();
     for t in &run.ticks {
@@ -162,7 +163,7 @@ fn entry_is_a_hazard_and_equal_rates_keep_the_population_stationary() {
 }
 
 /// toy3 with one money policy in HUB during 2026–2029 (and a grid-bound variant).
-fn with_policy(kind: &str, budget: f64, set: &[&str]) -> Scenario {
+fn with_policy(kind: &str, budget: f64, set: &[&str]) -> ValidScenario {
     let mut text = talentflow::scenario::TOY3_TOML.to_string();
     text.push_str(&format!(
         "\n[[policy]]\ncountry = \"HUB\"\nkind = \"{kind}\"\nfrom_year = 2026\nto_year = 2029\nbudget_bn = {budget}\n"
@@ -214,7 +215,7 @@ fn the_wage_premium_pays_the_budget_and_never_more() {
 
 #[test]
 fn every_money_arm_reports_what_it_spent() {
-    let years = |s: &Scenario| s.world.years as usize * 12;
+    let years = |s: &ValidScenario| s.world.years as usize * 12;
     let sum = |rec: &talentflow::model::record::Recorder, var: &str, ticks: usize| -> f64 {
         (1..=ticks).map(|t| rec.get(var, t, 0).unwrap()).sum()
     };

@@ -761,13 +761,13 @@ pub fn calibrate_file(
         fit_csv: fit_csv.display().to_string(),
     };
     let attraction = fit.attraction();
-    let mut expected = scenario.clone();
+    let mut expected = scenario.scenario().clone();
     for (k, x) in expected.countries.iter_mut().zip(&attraction) {
         k.attraction = *x;
     }
     let source = crate::scenario::SourceName::Embedded("calibrated");
     let loads_back = |t: &str| {
-        crate::scenario::load_str(t, &source, &[]).is_ok_and(|s| s == expected)
+        crate::scenario::load_str(t, &source, &[]).is_ok_and(|s| *s == expected)
     };
     let (body, resolved) = match set_attractions(&text, &attraction, &provenance, &fit) {
         Some(t) if loads_back(&t) => (t, false),
