@@ -661,7 +661,11 @@ fn calibrate_baseline(
                 eprintln!(
                     "warning: {} target(s) not met within 2 se: {}",
                     unmet.len(),
-                    unmet.iter().map(|c| c.code.as_str()).collect::<Vec<_>>().join(", ")
+                    unmet
+                        .iter()
+                        .map(|c| c.code.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 );
             }
             Ok(())

@@ -26,7 +26,9 @@ fn simulated_first_year(s: &Scenario, reps: u64) -> (Vec<f64>, Vec<f64>) {
             (0..c)
                 .map(|k| {
                     let net: f64 = (1..=tpy)
-                        .map(|t| rec.get("inflow", t, k).unwrap() - rec.get("outflow", t, k).unwrap())
+                        .map(|t| {
+                            rec.get("inflow", t, k).unwrap() - rec.get("outflow", t, k).unwrap()
+                        })
                         .sum();
                     net / rec.get("researchers", 0, k).unwrap()
                 })
@@ -34,7 +36,9 @@ fn simulated_first_year(s: &Scenario, reps: u64) -> (Vec<f64>, Vec<f64>) {
         })
         .collect();
     let n = reps as f64;
-    let mean: Vec<f64> = (0..c).map(|k| rates.iter().map(|r| r[k]).sum::<f64>() / n).collect();
+    let mean: Vec<f64> = (0..c)
+        .map(|k| rates.iter().map(|r| r[k]).sum::<f64>() / n)
+        .collect();
     let se = (0..c)
         .map(|k| {
             let v = rates.iter().map(|r| (r[k] - mean[k]).powi(2)).sum::<f64>() / (n - 1.0);
@@ -79,7 +83,10 @@ fn the_expected_first_year_matches_replicated_simulations() {
     let worst = (0..3)
         .map(|k| (shortcut[k] - mean[k]).abs() / se[k])
         .fold(0.0, f64::max);
-    assert!(worst > 4.0, "the t = 0 shortcut would also do ({worst:.1} se)");
+    assert!(
+        worst > 4.0,
+        "the t = 0 shortcut would also do ({worst:.1} se)"
+    );
     // Net moves sum to zero.
     let net: f64 = (0..3).map(|k| expected[k] * n0[k]).sum();
     assert!(net.abs() < 1e-9 * n0.iter().sum::<f64>());
@@ -124,14 +131,21 @@ fn known_attractions_are_recovered_from_expected_targets() {
         assert!(fit.converged, "{}", fit.table());
         let truth = normalised(&truth, &n0);
         for (k, (x, t)) in fit.exact_attraction.iter().zip(&truth).enumerate() {
-            assert!((x - t).abs() < 1e-6, "country {k}: {x} vs {t}\n{}", fit.table());
+            assert!(
+                (x - t).abs() < 1e-6,
+                "country {k}: {x} vs {t}\n{}",
+                fit.table()
+            );
         }
         // Written with 6 decimals; the fit reported is that of the rounded values.
         for c in &fit.countries {
             assert!(c.met() && c.z().unwrap().abs() < 1e-3, "{}", fit.table());
             assert_eq!(c.attraction, (c.attraction * 1e6).round() / 1e6);
         }
-        assert!(fit.target_imbalance.abs() < 1e-12, "targets from the model balance");
+        assert!(
+            fit.target_imbalance.abs() < 1e-12,
+            "targets from the model balance"
+        );
     }
 }
 
@@ -143,7 +157,10 @@ fn countries_without_a_target_keep_their_attraction_relative_to_the_others() {
     wanted.remove(0); // HUB has no target: it anchors the level at 0
     let fit = calibrate(&s, &wanted, &Options::default()).unwrap();
     let x = &fit.exact_attraction;
-    assert!((x[1] - x[0] - 0.6).abs() < 1e-6 && (x[2] - x[0] + 0.4).abs() < 1e-6, "{x:?}");
+    assert!(
+        (x[1] - x[0] - 0.6).abs() < 1e-6 && (x[2] - x[0] + 0.4).abs() < 1e-6,
+        "{x:?}"
+    );
     assert!(fit.countries[0].target.is_none() && fit.countries[0].met());
 }
 
@@ -152,30 +169,55 @@ fn unattainable_targets_are_reported_not_half_met() {
     let s = common::toy3(&[]);
     // An outflow of 60% of the researchers in a year: reviews happen at 15% a year.
     let wanted = vec![
-        Target { code: "HUB".into(), rate: 0.01, se: 0.005 },
-        Target { code: "MID".into(), rate: 0.0, se: 0.005 },
-        Target { code: "NEW".into(), rate: -0.6, se: 0.005 },
+        Target {
+            code: "HUB".into(),
+            rate: 0.01,
+            se: 0.005,
+        },
+        Target {
+            code: "MID".into(),
+            rate: 0.0,
+            se: 0.005,
+        },
+        Target {
+            code: "NEW".into(),
+            rate: -0.6,
+            se: 0.005,
+        },
     ];
     let fit = calibrate(&s, &wanted, &Options::default()).unwrap();
     let unmet: Vec<&str> = fit.unmet().iter().map(|c| c.code.as_str()).collect();
     assert!(unmet.contains(&"NEW"), "{}", fit.table());
     assert_eq!(fit.diverged, vec!["NEW".to_string()], "{}", fit.table());
     assert!(!fit.converged);
-    assert!(fit.countries.iter().all(|c| c.attraction.abs() <= 2.0 * 40.0));
+    assert!(fit
+        .countries
+        .iter()
+        .all(|c| c.attraction.abs() <= 2.0 * 40.0));
     assert!(fit.table().contains("NOT MET"));
     // Targets that do not balance (every country gaining 2% a year) with small errors: the
     // imbalance is reported, and so are the targets it makes unattainable.
     let gaining: Vec<Target> = s
         .countries
         .iter()
-        .map(|k| Target { code: k.code.clone(), rate: 0.02, se: 0.001 })
+        .map(|k| Target {
+            code: k.code.clone(),
+            rate: 0.02,
+            se: 0.001,
+        })
         .collect();
     let fit = calibrate(&s, &gaining, &Options::default()).unwrap();
     assert!((fit.target_imbalance - 0.02).abs() < 1e-12);
     assert!(!fit.unmet().is_empty(), "{}", fit.table());
     // A target for a country the scenario does not have is an error.
-    let wrong = vec![Target { code: "XYZ".into(), rate: 0.0, se: 0.01 }];
-    let err = calibrate(&s, &wrong, &Options::default()).unwrap_err().to_string();
+    let wrong = vec![Target {
+        code: "XYZ".into(),
+        rate: 0.0,
+        se: 0.01,
+    }];
+    let err = calibrate(&s, &wrong, &Options::default())
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("country XYZ is not in the scenario"), "{err}");
 }
 
@@ -183,10 +225,12 @@ fn unattainable_targets_are_reported_not_half_met() {
 fn the_committed_targets_are_derived_from_the_committed_observations() {
     let observed = Path::new(ROOT).join("data/observed");
     let a25 = targets::read_observed(&observed.join("stanford_ai_index_2025.csv")).unwrap();
-    let a24 = targets::read_observed(&observed.join("stanford_ai_index_2024_secondary.csv")).unwrap();
+    let a24 =
+        targets::read_observed(&observed.join("stanford_ai_index_2024_secondary.csv")).unwrap();
     let derived = targets::derive(&common::world(&[]), &a25, &a24);
     let committed =
-        std::fs::read_to_string(Path::new(ROOT).join("data/targets/net_migration_2024.csv")).unwrap();
+        std::fs::read_to_string(Path::new(ROOT).join("data/targets/net_migration_2024.csv"))
+            .unwrap();
     assert_eq!(derived, committed, "regenerate with `talentflow derive-targets world2025 --out data/targets/net_migration_2024.csv`");
     // Hand-checked rows: Germany's concentration is published (1.09 %), so its rate is
     // 2.13 / 10 000 / 0.0109 = 1.954 % a year; India's comes from the 2024 edition bridged.
@@ -247,7 +291,10 @@ fn calibration_is_deterministic_across_thread_counts() {
     let fits: Vec<String> = [1, 2]
         .iter()
         .map(|&n| {
-            let pool = rayon::ThreadPoolBuilder::new().num_threads(n).build().unwrap();
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(n)
+                .build()
+                .unwrap();
             pool.install(|| calibrate(&s, &small, &Options::default()).unwrap().to_csv())
         })
         .collect();
@@ -281,7 +328,10 @@ fn calibrate_baseline_writes_the_scenario_and_its_fit() {
         );
         assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
         let stdout = String::from_utf8_lossy(&r.stdout).into_owned();
-        assert!(stdout.contains("attraction") && stdout.contains("HUB"), "{stdout}");
+        assert!(
+            stdout.contains("attraction") && stdout.contains("HUB"),
+            "{stdout}"
+        );
         path
     };
     let (one, two) = (out("1"), out("2"));
@@ -292,13 +342,25 @@ fn calibrate_baseline_writes_the_scenario_and_its_fit() {
     assert!(text.contains("# toy3: three stylised countries"));
     let loaded = talentflow::scenario::load_file(&one, &[]).unwrap();
     let xi: Vec<f64> = loaded.countries.iter().map(|k| k.attraction).collect();
-    assert!((xi[1] - xi[0] + 0.5).abs() < 2e-6 && (xi[2] - xi[0] - 0.3).abs() < 2e-6, "{xi:?}");
+    assert!(
+        (xi[1] - xi[0] + 0.5).abs() < 2e-6 && (xi[2] - xi[0] - 0.3).abs() < 2e-6,
+        "{xi:?}"
+    );
     let fit_one = std::fs::read(baseline::fit_csv_path(&one)).unwrap();
     let fit_two = std::fs::read(baseline::fit_csv_path(&two)).unwrap();
     assert_eq!(fit_one, fit_two, "fits with 1 and 2 threads");
     let text_two = std::fs::read_to_string(&two).unwrap();
-    let strip = |t: &str| t.lines().filter(|l| !l.contains("toy3-")).collect::<Vec<_>>().join("\n");
-    assert_eq!(strip(&text), strip(&text_two), "scenarios with 1 and 2 threads");
+    let strip = |t: &str| {
+        t.lines()
+            .filter(|l| !l.contains("toy3-"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(
+        strip(&text),
+        strip(&text_two),
+        "scenarios with 1 and 2 threads"
+    );
     // Calibrating the calibrated file again gives the same file (the solver starts from 0).
     let again = dir.join("again.toml");
     let r = common::talentflow(&[
@@ -312,14 +374,26 @@ fn calibrate_baseline_writes_the_scenario_and_its_fit() {
     assert!(r.status.success());
     let again_text = std::fs::read_to_string(&again).unwrap();
     assert_eq!(
-        again_text.lines().filter(|l| l.starts_with("attraction")).collect::<Vec<_>>(),
-        text.lines().filter(|l| l.starts_with("attraction")).collect::<Vec<_>>()
+        again_text
+            .lines()
+            .filter(|l| l.starts_with("attraction"))
+            .collect::<Vec<_>>(),
+        text.lines()
+            .filter(|l| l.starts_with("attraction"))
+            .collect::<Vec<_>>()
     );
-    assert_eq!(again_text.matches("calibrate-baseline (generated").count(), 1);
+    assert_eq!(
+        again_text.matches("calibrate-baseline (generated").count(),
+        1
+    );
 
     // Unattainable targets: exit 1, the fit written, the scenario not.
     let bad = dir.join("bad.csv");
-    std::fs::write(&bad, "country,net_migration_rate,se\nHUB,0.01,0.005\nMID,0.0,0.005\nNEW,-0.6,0.005\n").unwrap();
+    std::fs::write(
+        &bad,
+        "country,net_migration_rate,se\nHUB,0.01,0.005\nMID,0.0,0.005\nNEW,-0.6,0.005\n",
+    )
+    .unwrap();
     let refused = dir.join("refused.toml");
     let r = common::talentflow(&[
         "calibrate-baseline",
@@ -331,8 +405,14 @@ fn calibrate_baseline_writes_the_scenario_and_its_fit() {
     ]);
     let err = String::from_utf8_lossy(&r.stderr);
     assert_eq!(r.status.code(), Some(1), "{err}");
-    assert!(err.contains("not met within 2 se (") && err.contains("NEW"), "{err}");
-    assert!(err.contains("attractions saturated") && err.contains("): NEW"), "{err}");
+    assert!(
+        err.contains("not met within 2 se (") && err.contains("NEW"),
+        "{err}"
+    );
+    assert!(
+        err.contains("attractions saturated") && err.contains("): NEW"),
+        "{err}"
+    );
     assert!(!refused.exists());
     assert!(baseline::fit_csv_path(&refused).exists());
 }

@@ -279,7 +279,10 @@ fn wrong_directories_and_damaged_checkpoints_are_refused() {
     let mut v1 = good.clone();
     v1[8..12].copy_from_slice(&1u32.to_le_bytes());
     std::fs::write(&ck, &v1).unwrap();
-    refused(&dir, "is of a run of model v1; this talentflow implements model v2");
+    refused(
+        &dir,
+        "is of a run of model v1; this talentflow implements model v2",
+    );
     restore();
 
     // A run directory started by model v1: its run.json has no model version.

@@ -49,10 +49,7 @@ fn spending_and_premium_outputs_are_thread_independent() {
         let v = talentflow::model::record::country_variable(var).unwrap();
         assert!(one.country[v].iter().any(|&x| x > 0.0), "{var} is recorded");
     }
-    assert_eq!(
-        series_npz(&s, &one).unwrap(),
-        series_npz(&s, &two).unwrap()
-    );
+    assert_eq!(series_npz(&s, &one).unwrap(), series_npz(&s, &two).unwrap());
 }
 
 #[test]
@@ -61,7 +58,10 @@ fn expected_dynamics_are_thread_independent() {
     let runs: Vec<_> = [1, 2]
         .iter()
         .map(|&n| {
-            let pool = rayon::ThreadPoolBuilder::new().num_threads(n).build().unwrap();
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(n)
+                .build()
+                .unwrap();
             pool.install(|| talentflow::model::expected::ExpectedModel::new(&s).run(None, 24))
         })
         .collect();

@@ -34,7 +34,10 @@ fn assert_initial_state_reproduces_shares(s: &ValidScenario, label: &str) {
         for d in 0..c {
             let quota = agents * m.get(h, d);
             let n = agg.origin_location(h, d) as f64;
-            assert!((n - quota).abs() < 1.0, "{label}: cell ({h}, {d}) {n} vs {quota}");
+            assert!(
+                (n - quota).abs() < 1.0,
+                "{label}: cell ({h}, {d}) {n} vs {quota}"
+            );
         }
         // Diagonal: home stayers, within one agent of agents · o_h · home_stay_h.
         let k = &s.countries[h];
@@ -48,10 +51,20 @@ fn assert_initial_state_reproduces_shares(s: &ValidScenario, label: &str) {
         let located = agg.researchers[h] as f64;
         let o = agents * k.origin_share / total_o;
         let l = agents * k.location_share / total_l;
-        assert!((natives - o).abs() < c as f64, "{label}: natives of {h} {natives} vs {o}");
-        assert!((located - l).abs() < c as f64, "{label}: located in {h} {located} vs {l}");
+        assert!(
+            (natives - o).abs() < c as f64,
+            "{label}: natives of {h} {natives} vs {o}"
+        );
+        assert!(
+            (located - l).abs() < c as f64,
+            "{label}: located in {h} {located} vs {l}"
+        );
     }
-    assert_eq!(agg.total(), s.world.agents as u64, "{label}: every agent placed");
+    assert_eq!(
+        agg.total(),
+        s.world.agents as u64,
+        "{label}: every agent placed"
+    );
     assert_eq!(
         cell_counts(&m, s.world.agents as u64),
         agg.origin_location,
@@ -75,7 +88,10 @@ fn the_initial_state_reproduces_the_shares_within_one_agent_per_cell() {
     assert!((abroad - 0.42).abs() < 0.002, "{abroad}");
     let usa = agg.researchers[s.country_index("USA").unwrap()] as f64 / n;
     let chn = agg.researchers[s.country_index("CHN").unwrap()] as f64 / n;
-    assert!((usa - 0.42 / 0.996).abs() < 1e-4 && (chn - 0.28 / 0.996).abs() < 1e-4, "{usa} {chn}");
+    assert!(
+        (usa - 0.42 / 0.996).abs() < 1e-4 && (chn - 0.28 / 0.996).abs() < 1e-4,
+        "{usa} {chn}"
+    );
 
     for (countries, seed) in [(2, 1), (3, 5), (15, 2), (60, 9), (200, 7)] {
         let mut s = worldgen::generate(countries, seed).unwrap();
@@ -159,7 +175,10 @@ fn entry_is_a_hazard_and_equal_rates_keep_the_population_stationary() {
     let sd = (ratios.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (reps - 1) as f64).sqrt();
     let se = sd / (reps as f64).sqrt();
     assert!((mean - 1.0).abs() < 4.0 * se, "mean ratio {mean} ± {se}");
-    assert!(1.0 - 0.9926 > 4.0 * se, "the test can tell v1 from v2: se {se}");
+    assert!(
+        1.0 - 0.9926 > 4.0 * se,
+        "the test can tell v1 from v2: se {se}"
+    );
 }
 
 /// toy3 with one money policy in HUB during 2026–2029 (and a grid-bound variant).
@@ -190,27 +209,42 @@ fn the_wage_premium_pays_the_budget_and_never_more() {
         let paid = rec.get("spent_wages_bn", t, hub).unwrap();
         let active = (13..=48).contains(&t);
         let per_tick = budget / 12.0;
-        assert!(paid <= per_tick * (1.0 + 1e-12), "tick {t}: {paid} > {per_tick}");
+        assert!(
+            paid <= per_tick * (1.0 + 1e-12),
+            "tick {t}: {paid} > {per_tick}"
+        );
         let n = rec.get("researchers", t - 1, hub).unwrap();
         if !active {
             assert_eq!(paid, 0.0, "tick {t}");
         } else if n >= n0 {
-            assert!((paid - per_tick).abs() <= 1e-12 * per_tick, "tick {t}: {paid}");
+            assert!(
+                (paid - per_tick).abs() <= 1e-12 * per_tick,
+                "tick {t}: {paid}"
+            );
             at_budget += 1;
         } else {
-            assert!((paid - per_tick * n / n0).abs() <= 1e-12 * per_tick, "tick {t}");
+            assert!(
+                (paid - per_tick * n / n0).abs() <= 1e-12 * per_tick,
+                "tick {t}"
+            );
             below += 1;
         }
         for k in 1..3 {
             assert_eq!(rec.get("spent_wages_bn", t, k).unwrap(), 0.0);
         }
     }
-    assert!(at_budget > 0, "N ≥ N0 during the programme ({below} ticks below)");
+    assert!(
+        at_budget > 0,
+        "N ≥ N0 during the programme ({below} ticks below)"
+    );
     // What the programme spent over its three years is at most 3 × budget.
     let total: f64 = (1..=rec.ticks())
         .map(|t| rec.get("spent_total_bn", t, hub).unwrap())
         .sum();
-    assert!(total <= 3.0 * budget * (1.0 + 1e-12) && total > 2.5 * budget, "{total}");
+    assert!(
+        total <= 3.0 * budget * (1.0 + 1e-12) && total > 2.5 * budget,
+        "{total}"
+    );
 }
 
 #[test]
@@ -220,13 +254,22 @@ fn every_money_arm_reports_what_it_spent() {
         (1..=ticks).map(|t| rec.get(var, t, 0).unwrap()).sum()
     };
     // Grid and ecosystem money is spent as budgeted: budget / tpy per active tick.
-    for (kind, var) in [("grid", "spent_grid_bn"), ("ecosystem", "spent_ecosystem_bn")] {
+    for (kind, var) in [
+        ("grid", "spent_grid_bn"),
+        ("ecosystem", "spent_ecosystem_bn"),
+    ] {
         let s = with_policy(kind, 1.2, &["world.years=5"]);
         let rec = common::run(s.clone(), 2);
         for t in 1..=years(&s) {
             let expected = if (13..=48).contains(&t) { 0.1 } else { 0.0 };
-            assert!((rec.get(var, t, 0).unwrap() - expected).abs() < 1e-15, "{kind} {t}");
-            assert_eq!(rec.get(var, t, 0).unwrap(), rec.get("spent_total_bn", t, 0).unwrap());
+            assert!(
+                (rec.get(var, t, 0).unwrap() - expected).abs() < 1e-15,
+                "{kind} {t}"
+            );
+            assert_eq!(
+                rec.get(var, t, 0).unwrap(),
+                rec.get("spent_total_bn", t, 0).unwrap()
+            );
         }
     }
     // Public venture capital reaches startups through V's partial adjustment: it keeps flowing
@@ -236,7 +279,10 @@ fn every_money_arm_reports_what_it_spent() {
     let total = sum(&rec, "spent_capital_bn", years(&s));
     // 0.9^192 of the last flow is still to come after 2045.
     assert!((total - 6.0).abs() < 1e-7, "capital spent {total}");
-    assert!(rec.get("spent_capital_bn", 60, 0).unwrap() > 0.0, "still flowing after 2029");
+    assert!(
+        rec.get("spent_capital_bn", 60, 0).unwrap() > 0.0,
+        "still flowing after 2029"
+    );
     // Infrastructure: with ample grid, the public share of what is connected is the budget;
     // with no grid at all, nothing is connected and nothing is spent (the money waits in the
     // queue, reported as grid_queue_bn).
@@ -285,7 +331,10 @@ fn compute_enters_relative_to_its_world_mean_and_attraction_is_a_constant() {
         let expected = sp.beta_capital_s * st.per_startup[d].ln()
             + sp.beta_innovation_s * st.innovation[d].ln()
             + 0.5 * (1.0 + st.compute[d] / k_ref).ln();
-        assert!((startup_utility(&s, &st, d) - expected).abs() < 1e-12, "BS_{d}");
+        assert!(
+            (startup_utility(&s, &st, d) - expected).abs() < 1e-12,
+            "BS_{d}"
+        );
     }
     // Measuring compute in MW instead of GW changes nothing: the term is a ratio to K_ref.
     let mut mw = st.clone();

@@ -240,13 +240,7 @@ impl CountryState {
         }
     }
 
-    fn step_wages(
-        &mut self,
-        s: &Scenario,
-        p: &Params,
-        agg: &impl Population,
-        fx: &PolicyEffects,
-    ) {
+    fn step_wages(&mut self, s: &Scenario, p: &Params, agg: &impl Population, fx: &PolicyEffects) {
         let w = &s.wages;
         for k in 0..p.c {
             let researchers = agg.researchers_at(k) * p.scale;

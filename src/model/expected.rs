@@ -103,12 +103,17 @@ impl QualityGrid {
         let lo = -QUALITY_SPAN * sd;
         let hi = shift + QUALITY_SPAN * sd;
         let width = (hi - lo) / QUALITY_BINS as f64;
-        let cdf = |x: f64, mu: f64| 0.5 * (1.0 + libm::erf((x - mu) / (sd * std::f64::consts::SQRT_2)));
+        let cdf =
+            |x: f64, mu: f64| 0.5 * (1.0 + libm::erf((x - mu) / (sd * std::f64::consts::SQRT_2)));
         let masses = |mu: f64| -> Vec<f64> {
             (0..QUALITY_BINS)
                 .map(|b| {
                     // The tails go to the end bins.
-                    let a = if b == 0 { f64::NEG_INFINITY } else { lo + b as f64 * width };
+                    let a = if b == 0 {
+                        f64::NEG_INFINITY
+                    } else {
+                        lo + b as f64 * width
+                    };
                     let z = if b + 1 == QUALITY_BINS {
                         f64::INFINITY
                     } else {
@@ -248,9 +253,9 @@ impl ExpectedModel {
         let mut cohorts = BTreeMap::new();
         for due in 1..=max {
             let mut cohort = vec![0.0; c * STAGES * QUALITY_BINS];
-            for k in 0..c {
+            for (k, &located_startups) in startups.iter().enumerate() {
                 for stage in 0..4 {
-                    let mass = startups[k] / (4.0 * max as f64);
+                    let mass = located_startups / (4.0 * max as f64);
                     let at = (k * STAGES + stage) * QUALITY_BINS;
                     for (x, w) in cohort[at..at + QUALITY_BINS].iter_mut().zip(&grid.initial) {
                         *x = mass * w;
@@ -348,11 +353,7 @@ impl State {
             .per_startup
             .iter()
             .map(|&a| {
-                p.p_found
-                    * libm::pow(
-                        a.max(CAPITAL_FLOOR) / st.a_ref,
-                        s.behaviour.found_capital,
-                    )
+                p.p_found * libm::pow(a.max(CAPITAL_FLOOR) / st.a_ref, s.behaviour.found_capital)
             })
             .collect();
         for h in 0..c {
@@ -391,8 +392,8 @@ impl State {
         if let Some(due) = self.cohorts.remove(&t) {
             for k in 0..c {
                 let a = st.per_startup[k];
-                let stay_probs = row_probabilities(&tables.startup_cumulative(k))
-                    .unwrap_or_else(|| unit(c, k));
+                let stay_probs =
+                    row_probabilities(&tables.startup_cumulative(k)).unwrap_or_else(|| unit(c, k));
                 for stage in 0..STAGES {
                     let at = (k * STAGES + stage) * QUALITY_BINS;
                     let round = s.startups.round_m[stage];
@@ -437,7 +438,10 @@ impl State {
         };
         let mut f_next = vec![0.0; c * c];
         for k in 0..c {
-            let out_moves: f64 = (0..c).filter(|&d| d != k).map(|d| relocated[k * c + d]).sum();
+            let out_moves: f64 = (0..c)
+                .filter(|&d| d != k)
+                .map(|d| relocated[k * c + d])
+                .sum();
             for h in 0..c {
                 let phi = share(h, k);
                 let incoming: f64 = (0..c)

@@ -419,7 +419,9 @@ mod tests {
         // A checkpoint of model v1 (format version 1) is named as such.
         let mut v1 = good.clone();
         v1[8..12].copy_from_slice(&1u32.to_le_bytes());
-        assert!(err(&v1, &s, 5).contains("of a run of model v1; this talentflow implements model v2"));
+        assert!(
+            err(&v1, &s, 5).contains("of a run of model v1; this talentflow implements model v2")
+        );
         let mut longer = good.clone();
         longer.push(0);
         assert!(err(&longer, &s, 5).contains("corrupt"));

@@ -264,9 +264,7 @@ pub fn initial_matrix(s: &Scenario) -> Result<InitialMatrix, Vec<InitialError>> 
         if total_r > TOLERANCE || total_k > TOLERANCE {
             // Emigrants with no places (or places with no emigrants): only possible beyond the
             // tolerance when a country's location share is its stayers and others have emigrants.
-            let h = (0..c)
-                .max_by(|&a, &b| r[a].total_cmp(&r[b]))
-                .unwrap_or(0);
+            let h = (0..c).max_by(|&a, &b| r[a].total_cmp(&r[b])).unwrap_or(0);
             return Err(vec![InitialError::Emigrants {
                 index: h,
                 code: s.countries[h].code.clone(),
@@ -346,7 +344,9 @@ fn ipf(r: &[f64], k: &[f64], w: &[f64]) -> Result<(Vec<f64>, Vec<f64>, usize), V
     let c = r.len();
     // Cells of empty rows or columns are zero and stay zero: their factors are 0.
     let mut a: Vec<f64> = r.iter().map(|&x| if x > 0.0 { 1.0 } else { 0.0 }).collect();
-    let mut wb: Vec<f64> = (0..c).map(|d| if k[d] > 0.0 { w[d] } else { 0.0 }).collect();
+    let mut wb: Vec<f64> = (0..c)
+        .map(|d| if k[d] > 0.0 { w[d] } else { 0.0 })
+        .collect();
     // A zero prior weight (location share 0 with places > 0 cannot happen: places ≤ l) is safe.
     let mut others = vec![0.0; c];
     let mut error = f64::INFINITY;
@@ -465,7 +465,10 @@ mod tests {
         for (h, (row, col)) in m.origin().iter().zip(m.location()).enumerate() {
             let k = &s.countries[h];
             assert!((row - k.origin_share / to).abs() <= tol, "row {h}: {row}");
-            assert!((col - k.location_share / tl).abs() <= tol, "column {h}: {col}");
+            assert!(
+                (col - k.location_share / tl).abs() <= tol,
+                "column {h}: {col}"
+            );
             let diag = k.origin_share / to * k.home_stay;
             assert!((m.get(h, h) - diag).abs() <= 1e-15, "diagonal {h}");
         }
@@ -497,8 +500,16 @@ mod tests {
     fn the_openness_prior_does_not_change_the_fit() {
         // Biproportional fitting is invariant to column scaling of the prior: the fitted matrix
         // is the same whatever the destinations' openness.
-        let a = world(&[(0.3, 0.5, 0.9, 0.1), (0.4, 0.35, 0.75, 0.9), (0.3, 0.15, 0.45, 0.5)]);
-        let b = world(&[(0.3, 0.5, 0.9, 0.9), (0.4, 0.35, 0.75, 0.0), (0.3, 0.15, 0.45, 1.0)]);
+        let a = world(&[
+            (0.3, 0.5, 0.9, 0.1),
+            (0.4, 0.35, 0.75, 0.9),
+            (0.3, 0.15, 0.45, 0.5),
+        ]);
+        let b = world(&[
+            (0.3, 0.5, 0.9, 0.9),
+            (0.4, 0.35, 0.75, 0.0),
+            (0.3, 0.15, 0.45, 1.0),
+        ]);
         let (ma, mb) = (initial_matrix(&a).unwrap(), initial_matrix(&b).unwrap());
         for (x, y) in ma.shares.iter().zip(&mb.shares) {
             assert!((x - y).abs() < 1e-13, "{x} vs {y}");
@@ -510,7 +521,11 @@ mod tests {
         // o = (1/2, 1/4, 1/4), home_stay = (1/2, 0, 0), l = (1/2, 1/4, 1/4): r = (1/4, 1/4, 1/4),
         // k = (1/4, 1/4, 1/4). By symmetry of rows 1, 2 and the margins, the solution with zero
         // diagonal and margins 1/4 everywhere is the uniform 1/8 off the diagonal.
-        let s = world(&[(0.5, 0.5, 0.5, 0.3), (0.25, 0.25, 0.0, 0.3), (0.25, 0.25, 0.0, 0.3)]);
+        let s = world(&[
+            (0.5, 0.5, 0.5, 0.3),
+            (0.25, 0.25, 0.0, 0.3),
+            (0.25, 0.25, 0.0, 0.3),
+        ]);
         let m = initial_matrix(&s).unwrap();
         for h in 0..3 {
             for c in 0..3 {
@@ -523,7 +538,11 @@ mod tests {
     #[test]
     fn stayers_beyond_the_location_share_are_refused() {
         // NEW: 0.3 × 0.6 = 0.18 > 0.15.
-        let s = world(&[(0.3, 0.5, 0.9, 0.6), (0.4, 0.35, 0.75, 0.7), (0.3, 0.15, 0.6, 0.4)]);
+        let s = world(&[
+            (0.3, 0.5, 0.9, 0.6),
+            (0.4, 0.35, 0.75, 0.7),
+            (0.3, 0.15, 0.6, 0.4),
+        ]);
         let e = initial_matrix(&s).unwrap_err();
         assert_eq!(e.len(), 1);
         assert_eq!(e[0].key(), "country[2].location_share");
@@ -531,10 +550,17 @@ mod tests {
         assert!(msg.contains("C2 cannot hold its own stayers"), "{msg}");
         assert!(msg.contains("location_share 0.15") && msg.contains("0.3 × home_stay 0.6"));
         // Exactly at the limit (0.3 × 0.5 = 0.15, not exact in binary) is accepted.
-        let s = world(&[(0.3, 0.5, 0.9, 0.6), (0.4, 0.35, 0.75, 0.7), (0.3, 0.15, 0.5, 0.4)]);
+        let s = world(&[
+            (0.3, 0.5, 0.9, 0.6),
+            (0.4, 0.35, 0.75, 0.7),
+            (0.3, 0.15, 0.5, 0.4),
+        ]);
         let m = initial_matrix(&s).unwrap();
         assert_margins(&s, &m, 1e-12);
-        assert!((0..3).all(|h| h == 2 || m.get(h, 2) == 0.0), "no foreign places in C2");
+        assert!(
+            (0..3).all(|h| h == 2 || m.get(h, 2) == 0.0),
+            "no foreign places in C2"
+        );
     }
 
     #[test]
@@ -542,14 +568,26 @@ mod tests {
         // C0: r = 0.5·0.2 = 0.1... use C0 with many emigrants: o0 = 0.6, hs 0 → r0 = 0.6;
         // others: o = 0.2, hs = 1 → r = 0; l = (0.2, 0.4, 0.4): k = (0.2, 0.2, 0.2), K = 0.6.
         // Places for C0 = K − k0 = 0.4 < 0.6.
-        let s = world(&[(0.6, 0.2, 0.0, 0.5), (0.2, 0.4, 1.0, 0.5), (0.2, 0.4, 1.0, 0.5)]);
+        let s = world(&[
+            (0.6, 0.2, 0.0, 0.5),
+            (0.2, 0.4, 1.0, 0.5),
+            (0.2, 0.4, 1.0, 0.5),
+        ]);
         let e = initial_matrix(&s).unwrap_err();
         assert_eq!(e[0].key(), "country[0].home_stay");
-        assert!(e[0].message().contains("C0's emigrants"), "{}", e[0].message());
+        assert!(
+            e[0].message().contains("C0's emigrants"),
+            "{}",
+            e[0].message()
+        );
         assert!(e[0].message().contains("outnumber the foreign places"));
         // A one-country world with emigrants.
         let e = initial_matrix(&world(&[(1.0, 1.0, 0.8, 0.5)])).unwrap_err();
-        assert!(e[0].message().contains("outnumber the foreign places"), "{:?}", e);
+        assert!(
+            e[0].message().contains("outnumber the foreign places"),
+            "{:?}",
+            e
+        );
         // ... and without.
         let m = initial_matrix(&world(&[(1.0, 1.0, 1.0, 0.5)])).unwrap();
         assert_eq!(m.shares, vec![1.0]);
@@ -560,7 +598,11 @@ mod tests {
         // C0: o 0.5, hs 0 → r0 = 0.5; C1, C2: o 0.25, hs 0 → r = 0.25 each; l = (0.5, 0.25,
         // 0.25): k = (0.5, 0.25, 0.25), K = 1. r0 + k0 = 1 = K: C1 and C2 send everyone to C0,
         // C0 fills C1 and C2; the cells (1, 2) and (2, 1) are forced to zero.
-        let s = world(&[(0.5, 0.5, 0.0, 0.5), (0.25, 0.25, 0.0, 0.5), (0.25, 0.25, 0.0, 0.5)]);
+        let s = world(&[
+            (0.5, 0.5, 0.0, 0.5),
+            (0.25, 0.25, 0.0, 0.5),
+            (0.25, 0.25, 0.0, 0.5),
+        ]);
         let m = initial_matrix(&s).unwrap();
         assert_eq!(m.iterations, 0);
         assert_margins(&s, &m, 1e-15);
@@ -568,13 +610,21 @@ mod tests {
         assert_eq!(m.get(2, 1), 0.0);
         assert_eq!(m.get(1, 0), 0.25);
         // Just inside the limit, IPF converges (to a matrix with small (1, 2), (2, 1) cells).
-        let s = world(&[(0.5, 0.499, 0.0, 0.5), (0.25, 0.2505, 0.0, 0.5), (0.25, 0.2505, 0.0, 0.5)]);
+        let s = world(&[
+            (0.5, 0.499, 0.0, 0.5),
+            (0.25, 0.2505, 0.0, 0.5),
+            (0.25, 0.2505, 0.0, 0.5),
+        ]);
         let m = initial_matrix(&s).unwrap();
         assert!(m.iterations > 0);
         assert_margins(&s, &m, 1e-12);
         assert!(m.get(1, 2) > 0.0 && m.get(1, 2) < 1e-3);
         // Just beyond it, refused: C0 would need more foreign researchers than C1 and C2 have.
-        let s = world(&[(0.5, 0.501, 0.0, 0.5), (0.25, 0.2495, 0.0, 0.5), (0.25, 0.2495, 0.0, 0.5)]);
+        let s = world(&[
+            (0.5, 0.501, 0.0, 0.5),
+            (0.25, 0.2495, 0.0, 0.5),
+            (0.25, 0.2495, 0.0, 0.5),
+        ]);
         let e = initial_matrix(&s).unwrap_err();
         assert!(e[0].message().contains("C0's emigrants"), "{:?}", e);
         // Two countries exchanging emigrants: the general two-country case is the forced one.

@@ -110,10 +110,12 @@ pub fn parse_targets(bytes: &[u8], path: &Path) -> Result<Vec<Target>, BaselineE
         .map_err(|e| bad(format!("cannot read the header: {e}")))?
         .clone();
     let column = |name: &str| {
-        header
-            .iter()
-            .position(|h| h.trim() == name)
-            .ok_or_else(|| bad(format!("no `{name}` column (header: {})", header.iter().collect::<Vec<_>>().join(","))))
+        header.iter().position(|h| h.trim() == name).ok_or_else(|| {
+            bad(format!(
+                "no `{name}` column (header: {})",
+                header.iter().collect::<Vec<_>>().join(",")
+            ))
+        })
     };
     let (ci, ri, si) = (
         column("country")?,
@@ -130,7 +132,11 @@ pub fn parse_targets(bytes: &[u8], path: &Path) -> Result<Vec<Target>, BaselineE
             text.parse::<f64>()
                 .ok()
                 .filter(|x| x.is_finite())
-                .ok_or_else(|| bad(format!("line {line}: {what} \"{text}\" is not a finite number")))
+                .ok_or_else(|| {
+                    bad(format!(
+                        "line {line}: {what} \"{text}\" is not a finite number"
+                    ))
+                })
         };
         let code = field(ci);
         if code.is_empty() {
@@ -138,7 +144,7 @@ pub fn parse_targets(bytes: &[u8], path: &Path) -> Result<Vec<Target>, BaselineE
         }
         let rate = number(ri, "net_migration_rate")?;
         let se = number(si, "se")?;
-        if !(se > 0.0) {
+        if se.is_nan() || se <= 0.0 {
             return Err(bad(format!("line {line}: se must be positive, found {se}")));
         }
         if rate.abs() >= 1.0 {
@@ -243,11 +249,12 @@ impl Fit {
 
     /// The fit as CSV: country, target, se, model, residual, z, met, attraction, researchers_t0.
     pub fn to_csv(&self) -> String {
-        let mut out = String::from("country,target,se,model,residual,z,met,attraction,researchers_t0\n");
+        let mut out =
+            String::from("country,target,se,model,residual,z,met,attraction,researchers_t0\n");
         for c in &self.countries {
-            let (t, se) = c
-                .target
-                .map_or((String::new(), String::new()), |(t, se)| (format!("{t:.6}"), format!("{se:.6}")));
+            let (t, se) = c.target.map_or((String::new(), String::new()), |(t, se)| {
+                (format!("{t:.6}"), format!("{se:.6}"))
+            });
             let (res, z) = match (c.residual(), c.z()) {
                 (Some(r), Some(z)) => (format!("{r:.6}"), format!("{z:.3}")),
                 _ => (String::new(), String::new()),
@@ -256,7 +263,11 @@ impl Fit {
                 "{},{t},{se},{:.6},{res},{z},{},{:.6},{:.1}\n",
                 c.code,
                 c.model,
-                if c.target.is_some() { c.met().to_string() } else { String::new() },
+                if c.target.is_some() {
+                    c.met().to_string()
+                } else {
+                    String::new()
+                },
                 c.attraction,
                 c.researchers
             ));
@@ -299,7 +310,11 @@ impl Fit {
              (the model's is 0)\n",
             self.objective,
             self.iterations,
-            if self.converged { "" } else { " (did not converge)" },
+            if self.converged {
+                ""
+            } else {
+                " (did not converge)"
+            },
             100.0 * self.target_imbalance
         ));
         if !self.diverged.is_empty() {
@@ -335,7 +350,10 @@ pub fn calibrate(
             ))
         })?;
         if wanted[k].is_some() {
-            return Err(BaselineError::Countries(format!("country {} appears twice", t.code)));
+            return Err(BaselineError::Countries(format!(
+                "country {} appears twice",
+                t.code
+            )));
         }
         wanted[k] = Some((t.rate, t.se));
     }
@@ -457,7 +475,10 @@ pub fn calibrate(
         .collect();
     let exact = normalise(&xi, &n0);
     let scale = libm::pow(10.0, f64::from(DECIMALS));
-    let rounded: Vec<f64> = exact.iter().map(|x| libm::round(x * scale) / scale).collect();
+    let rounded: Vec<f64> = exact
+        .iter()
+        .map(|x| libm::round(x * scale) / scale)
+        .collect();
     let m = model.run(Some(&rounded), ticks).first_year_net_migration();
     let countries: Vec<CountryFit> = (0..c)
         .map(|k| CountryFit {
@@ -505,9 +526,10 @@ fn normalise(xi: &[f64], n0: &[f64]) -> Vec<f64> {
 /// pivoting; `None` when `a` is singular.
 fn solve(a: &mut [f64], mut b: Vec<f64>, n: usize) -> Option<Vec<f64>> {
     for col in 0..n {
-        let pivot = (col..n).max_by(|&i, &j| a[i * n + col].abs().total_cmp(&a[j * n + col].abs()))?;
+        let pivot =
+            (col..n).max_by(|&i, &j| a[i * n + col].abs().total_cmp(&a[j * n + col].abs()))?;
         let p = a[pivot * n + col];
-        if !(p.abs() > 1e-300) || !p.is_finite() {
+        if p.is_nan() || p.abs() <= 1e-300 || !p.is_finite() {
             return None;
         }
         if pivot != col {
@@ -591,14 +613,14 @@ pub fn set_attractions(
         let end = (start + 1..lines.len())
             .find(|&i| is_header(&lines[i]))
             .unwrap_or(lines.len());
-        let value = format!(
-            "attraction = {:.*}",
-            DECIMALS as usize, attraction[k]
-        );
+        let value = format!("attraction = {:.*}", DECIMALS as usize, attraction[k]);
         let line = format!("{value:<24} # set by calibrate-baseline (see header)");
         let key = |l: &str| {
             let t = l.trim_start();
-            !t.starts_with('#') && t.split('=').next().is_some_and(|k| k.trim() == "attraction")
+            !t.starts_with('#')
+                && t.split('=')
+                    .next()
+                    .is_some_and(|k| k.trim() == "attraction")
         };
         if let Some(i) = (start + 1..end).find(|&i| key(&lines[i])) {
             lines[i] = line;
@@ -611,7 +633,10 @@ pub fn set_attractions(
         let last_kv = (start + 1..end).rev().find(|&i| is_kv(&lines[i]))?;
         // Keep a key's indented continuation comments with it.
         let mut at = last_kv + 1;
-        while at < end && lines[at].starts_with(char::is_whitespace) && lines[at].trim_start().starts_with('#') {
+        while at < end
+            && lines[at].starts_with(char::is_whitespace)
+            && lines[at].trim_start().starts_with('#')
+        {
             at += 1;
         }
         lines.insert(at, line);
@@ -639,7 +664,10 @@ pub fn set_attractions(
     if !met.is_empty() {
         header.push(format!(
             "# NOT MET (beyond {MET_WITHIN} se): {}",
-            met.iter().map(|c| c.code.as_str()).collect::<Vec<_>>().join(", ")
+            met.iter()
+                .map(|c| c.code.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         ));
     }
     header.push(END.to_string());
@@ -766,9 +794,8 @@ pub fn calibrate_file(
         k.attraction = *x;
     }
     let source = crate::scenario::SourceName::Embedded("calibrated");
-    let loads_back = |t: &str| {
-        crate::scenario::load_str(t, &source, &[]).is_ok_and(|s| *s == expected)
-    };
+    let loads_back =
+        |t: &str| crate::scenario::load_str(t, &source, &[]).is_ok_and(|s| *s == expected);
     let (body, resolved) = match set_attractions(&text, &attraction, &provenance, &fit) {
         Some(t) if loads_back(&t) => (t, false),
         _ => {
@@ -805,7 +832,8 @@ mod tests {
     #[test]
     fn targets_are_parsed_and_checked() {
         let p = Path::new("t.csv");
-        let ok = b"# comment\ncountry,net_migration_rate,se,note\nAAA,0.01,0.005,x\nBBB,-0.02,0.01,\n";
+        let ok =
+            b"# comment\ncountry,net_migration_rate,se,note\nAAA,0.01,0.005,x\nBBB,-0.02,0.01,\n";
         let t = parse_targets(ok, p).unwrap();
         assert_eq!(t.len(), 2);
         assert_eq!(t[1].code, "BBB");
@@ -813,9 +841,14 @@ mod tests {
         let err = |b: &[u8]| parse_targets(b, p).unwrap_err().to_string();
         assert!(err(b"country,rate,se\nAAA,1,1\n").contains("no `net_migration_rate` column"));
         assert!(err(b"country,net_migration_rate,se\nAAA,0.1,0\n").contains("se must be positive"));
-        assert!(err(b"country,net_migration_rate,se\nAAA,2,0.1\n").contains("|rate| must be below 1"));
+        assert!(
+            err(b"country,net_migration_rate,se\nAAA,2,0.1\n").contains("|rate| must be below 1")
+        );
         assert!(err(b"country,net_migration_rate,se\nAAA,x,0.1\n").contains("line 2"));
-        assert!(err(b"country,net_migration_rate,se\nAAA,0.1,0.1\nAAA,0.1,0.1\n").contains("appears twice"));
+        assert!(
+            err(b"country,net_migration_rate,se\nAAA,0.1,0.1\nAAA,0.1,0.1\n")
+                .contains("appears twice")
+        );
         assert!(err(b"country,net_migration_rate,se\n").contains("no targets"));
     }
 }

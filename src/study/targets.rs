@@ -116,9 +116,10 @@ pub fn parse_observed(bytes: &[u8], path: &Path) -> Result<Vec<Observation>, Tar
         let record = record.map_err(|err| bad(format!("line {}: {err}", k + 2)))?;
         let get = |i: usize| record.get(i).unwrap_or("").to_string();
         let text = get(v);
-        let value = text.trim().parse::<f64>().map_err(|_| {
-            bad(format!("line {}: value \"{text}\" is not a number", k + 2))
-        })?;
+        let value = text
+            .trim()
+            .parse::<f64>()
+            .map_err(|_| bad(format!("line {}: value \"{text}\" is not a number", k + 2)))?;
         out.push(Observation {
             edition: get(e),
             year: get(y),
@@ -130,7 +131,12 @@ pub fn parse_observed(bytes: &[u8], path: &Path) -> Result<Vec<Observation>, Tar
     Ok(out)
 }
 
-fn find<'a>(rows: &'a [Observation], edition: &str, measure: &str, country: &str) -> Option<&'a Observation> {
+fn find<'a>(
+    rows: &'a [Observation],
+    edition: &str,
+    measure: &str,
+    country: &str,
+) -> Option<&'a Observation> {
     rows.iter()
         .find(|r| r.edition == edition && r.measure == measure && r.country == country)
 }
@@ -145,7 +151,11 @@ enum Denominator {
 
 /// The targets CSV of `scenario`'s countries from the AI Index 2025 rows (`ai_index_2025`) and
 /// the AI Index 2024 rows (`ai_index_2024`, for concentrations published only there).
-pub fn derive(scenario: &Scenario, ai_index_2025: &[Observation], ai_index_2024: &[Observation]) -> String {
+pub fn derive(
+    scenario: &Scenario,
+    ai_index_2025: &[Observation],
+    ai_index_2024: &[Observation],
+) -> String {
     let conc25 = |code: &str| find(ai_index_2025, "2025", CONCENTRATION, code).map(|r| r.value);
     let conc24 = |code: &str| find(ai_index_2024, "2024", CONCENTRATION, code).map(|r| r.value);
     // The 2025 top-15 list ends at its smallest value.
@@ -163,7 +173,13 @@ pub fn derive(scenario: &Scenario, ai_index_2025: &[Observation], ai_index_2024:
     let n = ratios.len() as f64;
     let ratio = ratios.iter().sum::<f64>() / n.max(1.0);
     let ratio_sd = if ratios.len() > 1 {
-        libm::sqrt(ratios.iter().map(|x| (x - ratio) * (x - ratio)).sum::<f64>() / (n - 1.0))
+        libm::sqrt(
+            ratios
+                .iter()
+                .map(|x| (x - ratio) * (x - ratio))
+                .sum::<f64>()
+                / (n - 1.0),
+        )
     } else {
         0.0
     };
@@ -189,11 +205,16 @@ pub fn derive(scenario: &Scenario, ai_index_2025: &[Observation], ai_index_2024:
         };
         let (concentration, inv, inv_rel_sd, basis) = match (conc25(code), conc24(code)) {
             (Some(c), _) => (c, 1.0 / c, 0.0, Denominator::Published),
-            (None, Some(c24)) if ratios.len() > 0 => {
+            (None, Some(c24)) if !ratios.is_empty() => {
                 let c = c24 * ratio;
                 (c, 1.0 / c, ratio_sd / ratio, Denominator::Bridged)
             }
-            _ => (1.0 / inv_mean, inv_mean, inv_sd / inv_mean, Denominator::Imputed),
+            _ => (
+                1.0 / inv_mean,
+                inv_mean,
+                inv_sd / inv_mean,
+                Denominator::Imputed,
+            ),
         };
         // value per 10 000 members / (concentration % of members) = per AI worker.
         let rate = m.value / 10_000.0 * inv * 100.0;
