@@ -367,16 +367,17 @@ impl State {
                 let reviewers = staying * p.p_review.min(1.0);
                 let probs = row_probabilities(&tables.researcher_cumulative(h, here))
                     .unwrap_or_else(|| unit(c, here));
-                let mut left = 0.0;
-                for (d, &pd) in probs.iter().enumerate() {
-                    if d != here && pd > 0.0 {
+                let row = &mut n_next[h * c..(h + 1) * c];
+                for (d, (x, &pd)) in row.iter_mut().zip(&probs).enumerate() {
+                    if d != here {
                         let m = reviewers * pd;
-                        n_next[h * c + d] += m;
-                        tick.outflow[here] += m;
+                        *x += m;
                         tick.inflow[d] += m;
-                        left += m;
                     }
                 }
+                // The movers: reviewers who do not draw their own country.
+                let left = reviewers * (1.0 - probs[here]);
+                tick.outflow[here] += left;
                 let stay = staying - left;
                 n_next[h * c + here] += stay;
                 let rate = (found_per_skill[here] * pop.mean_skill).min(1.0);
@@ -390,6 +391,7 @@ impl State {
         let mut succeeded: Cohort = vec![0.0; c * STAGES * QUALITY_BINS];
         let mut bridged: Cohort = vec![0.0; c * STAGES * QUALITY_BINS];
         if let Some(due) = self.cohorts.remove(&t) {
+            let mut moving = [0.0; QUALITY_BINS];
             for k in 0..c {
                 let a = st.per_startup[k];
                 let stay_probs =
@@ -397,6 +399,8 @@ impl State {
                 for stage in 0..STAGES {
                     let at = (k * STAGES + stage) * QUALITY_BINS;
                     let round = s.startups.round_m[stage];
+                    let last = stage >= LAST_STAGE as usize;
+                    moving.fill(0.0);
                     for b in 0..QUALITY_BINS {
                         let mass = due[at + b];
                         if mass <= 0.0 {
@@ -405,37 +409,49 @@ impl State {
                         let pr = raise_probability(grid.q[b], a, round);
                         let ok = mass * pr;
                         let fail = mass - ok;
-                        if stage >= LAST_STAGE as usize {
+                        if last {
                             dead[k] += ok;
                         } else {
-                            let moving = ok * s.startups.relocate_rate;
-                            let next = (k * STAGES + stage + 1) * QUALITY_BINS + b;
-                            succeeded[next] += ok - moving;
-                            for (d, &pd) in stay_probs.iter().enumerate() {
-                                let m = moving * pd;
-                                if d == k {
-                                    succeeded[next] += m;
-                                } else if m > 0.0 {
-                                    succeeded[(d * STAGES + stage + 1) * QUALITY_BINS + b] += m;
-                                    relocated[k * c + d] += m;
-                                }
-                            }
+                            // Reviewers who pick their own country stay with the others.
+                            let reviewing = ok * s.startups.relocate_rate;
+                            succeeded[at + QUALITY_BINS + b] +=
+                                ok - reviewing + reviewing * stay_probs[k];
+                            moving[b] = reviewing;
                         }
                         dead[k] += fail * s.startups.die_on_fail;
                         bridged[at + b] += fail * (1.0 - s.startups.die_on_fail);
+                    }
+                    if last {
+                        continue;
+                    }
+                    let moving_total: f64 = moving.iter().sum();
+                    // Relocations: destination probabilities do not depend on quality, so each
+                    // destination receives the whole quality profile, scaled (contiguous rows).
+                    for (d, &pd) in stay_probs.iter().enumerate() {
+                        if d == k || pd <= 0.0 {
+                            continue;
+                        }
+                        let to = (d * STAGES + stage + 1) * QUALITY_BINS;
+                        for (x, &m) in succeeded[to..to + QUALITY_BINS].iter_mut().zip(&moving) {
+                            *x += m * pd;
+                        }
+                        relocated[k * c + d] += moving_total * pd;
                     }
                 }
             }
         }
         // Founders: composition of each country's founders by home.
         let founders_at: Vec<f64> = (0..c).map(|k| (0..c).map(|h| f[h * c + k]).sum()).collect();
-        let share = |h: usize, k: usize| {
-            if founders_at[k] > 0.0 {
-                f[h * c + k] / founders_at[k]
-            } else {
-                0.0
-            }
-        };
+        let share: Vec<f64> = (0..c * c)
+            .map(|hk| {
+                let k = hk % c;
+                if founders_at[k] > 0.0 {
+                    f[hk] / founders_at[k]
+                } else {
+                    0.0
+                }
+            })
+            .collect();
         let mut f_next = vec![0.0; c * c];
         for k in 0..c {
             let out_moves: f64 = (0..c)
@@ -443,10 +459,11 @@ impl State {
                 .map(|d| relocated[k * c + d])
                 .sum();
             for h in 0..c {
-                let phi = share(h, k);
+                let phi = share[h * c + k];
+                let row = &share[h * c..(h + 1) * c];
                 let incoming: f64 = (0..c)
                     .filter(|&j| j != k)
-                    .map(|j| share(h, j) * relocated[j * c + k])
+                    .map(|j| row[j] * relocated[j * c + k])
                     .sum();
                 // Founders still running a startup here, and founders freed by its death.
                 let running = (f[h * c + k] - phi * (dead[k] + out_moves) + incoming).max(0.0);
