@@ -4,6 +4,7 @@
 pub(crate) mod base;
 pub mod baseline;
 pub mod experiment;
+pub mod expr;
 pub mod outcome;
 pub mod sensitivity;
 pub mod stats;

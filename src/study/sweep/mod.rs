@@ -26,7 +26,7 @@ use crate::model::engine::Simulation;
 use crate::scenario::{Override, ValidScenario};
 use crate::study::base::{parse_toml, ArmSpec, StudyBase};
 use crate::study::experiment::replicate_seed;
-use crate::study::outcome::Outcome;
+use crate::study::expr::{Expr, NamedExpr, Ref};
 use design::Design;
 
 /// One swept parameter (`[[parameter]]`).
@@ -136,19 +136,13 @@ fn one_u64() -> u64 {
     1
 }
 
-#[derive(Clone, Debug, PartialEq)]
-struct Term {
-    arm: usize,
-    outcome: String,
-}
-
-/// A sweep outcome: one term, or the difference of two (possibly of different arms).
+/// A sweep outcome: a named expression over the outcomes of the sweep's arms
+/// ([`crate::study::expr`]), e.g. `gain = infra:retention.SAU@2035 - control:retention.SAU@2035`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SweepOutcome {
     /// Column name.
     pub name: String,
-    plus: Term,
-    minus: Option<Term>,
+    expr: Expr,
 }
 
 /// Errors of sweeps.
@@ -238,46 +232,12 @@ pub struct Sweep {
     study: StudyBase,
 }
 
-fn parse_term(text: &str, arms: &[String]) -> Result<Term, String> {
-    let text = text.trim();
-    let (arm, outcome) = match text.split_once(':') {
-        Some((a, o)) => {
-            let arm = arms
-                .iter()
-                .position(|n| n == a.trim())
-                .ok_or_else(|| format!("unknown arm `{}`", a.trim()))?;
-            (arm, o.trim())
-        }
-        None if arms.len() == 1 => (0, text),
-        None => {
-            return Err(format!(
-                "`{text}`: name the arm (`ARM:{text}`); arms: {}",
-                arms.join(", ")
-            ))
-        }
-    };
-    Outcome::parse(outcome).map_err(|e| e.to_string())?;
-    Ok(Term {
-        arm,
-        outcome: outcome.to_string(),
-    })
-}
-
 fn parse_outcome(text: &str, arms: &[String]) -> Result<SweepOutcome, String> {
-    let (name, expr) = match text.split_once('=') {
-        Some((n, e)) => (n.trim().to_string(), e.trim()),
-        None => (text.trim().to_string(), text.trim()),
-    };
-    if name.is_empty() || name.contains(',') || name.contains('"') {
-        return Err(format!(
-            "outcome `{text}`: the name must be non-empty, without commas or quotes"
-        ));
-    }
-    let (plus, minus) = match expr.split_once(" - ") {
-        Some((a, b)) => (parse_term(a, arms)?, Some(parse_term(b, arms)?)),
-        None => (parse_term(expr, arms)?, None),
-    };
-    Ok(SweepOutcome { name, plus, minus })
+    let named = NamedExpr::parse(text, arms).map_err(|e| format!("outcome {e}"))?;
+    Ok(SweepOutcome {
+        name: named.name,
+        expr: named.expr,
+    })
 }
 
 fn format_value(v: f64) -> String {
@@ -483,13 +443,9 @@ impl Sweep {
             .study
             .resolve(self.spec.arms.get(a), &point)
             .map_err(|es| es.join("; "))?;
-        for o in &self.outcomes {
-            for t in std::iter::once(&o.plus).chain(o.minus.as_ref()) {
-                if t.arm == a {
-                    Outcome::parse(&t.outcome)
-                        .and_then(|o| o.resolve(&scenario))
-                        .map_err(|e| e.to_string())?;
-                }
+        for r in self.outcomes.iter().flat_map(|o| o.expr.refs()) {
+            if r.arm == a {
+                r.outcome.resolve(&scenario).map_err(|e| e.to_string())?;
             }
         }
         Ok(scenario)
@@ -525,7 +481,7 @@ impl Sweep {
         let needed: std::collections::BTreeSet<usize> = self
             .outcomes
             .iter()
-            .flat_map(|o| std::iter::once(o.plus.arm).chain(o.minus.as_ref().map(|t| t.arm)))
+            .flat_map(|o| o.expr.refs().iter().map(|r| r.arm))
             .collect();
         for &a in &needed {
             let s = self
@@ -536,24 +492,30 @@ impl Sweep {
             per_arm[a] = Some(sim.into_recorder());
             scenarios[a] = Some(s);
         }
-        let value = |t: &Term| -> Result<f64, SweepError> {
-            let (Some(rec), Some(s)) = (&per_arm[t.arm], &scenarios[t.arm]) else {
+        let value = |r: &Ref| -> Result<f64, SweepError> {
+            let (Some(rec), Some(s)) = (&per_arm[r.arm], &scenarios[r.arm]) else {
                 return Err(SweepError::Run {
                     run: id,
                     message: "arm not run".into(),
                 });
             };
-            let o = Outcome::parse(&t.outcome)
-                .and_then(|o| o.resolve(s))
-                .map_err(|e| SweepError::Run {
-                    run: id,
-                    message: e.to_string(),
-                })?;
+            let o = r.outcome.resolve(s).map_err(|e| SweepError::Run {
+                run: id,
+                message: e.to_string(),
+            })?;
             Ok(o.value(rec))
         };
         self.outcomes
             .iter()
-            .map(|o| Ok(value(&o.plus)? - o.minus.as_ref().map(value).transpose()?.unwrap_or(0.0)))
+            .map(|o| {
+                let values = o
+                    .expr
+                    .refs()
+                    .iter()
+                    .map(value)
+                    .collect::<Result<Vec<f64>, _>>()?;
+                Ok(o.expr.eval(&values))
+            })
             .collect()
     }
 }
