@@ -15,6 +15,16 @@ fn type_name(obj: &Bound<'_, PyAny>) -> String {
         .unwrap_or_else(|_| "?".into())
 }
 
+fn integer(obj: &Bound<'_, PyAny>) -> PyResult<toml::Value> {
+    let i: i64 = obj.extract().map_err(|_| {
+        PyOverflowError::new_err(format!(
+            "{} does not fit a TOML integer (64-bit)",
+            obj.repr().map(|r| r.to_string()).unwrap_or_default()
+        ))
+    })?;
+    Ok(toml::Value::Integer(i))
+}
+
 /// A Python value as TOML: bool, int, float (numpy scalars too), str, list/tuple, dict with
 /// string keys, and anything with `tolist()` (numpy arrays).
 pub fn to_toml(obj: &Bound<'_, PyAny>, depth: usize) -> PyResult<toml::Value> {
@@ -26,16 +36,8 @@ pub fn to_toml(obj: &Bound<'_, PyAny>, depth: usize) -> PyResult<toml::Value> {
     if obj.is_instance_of::<PyBool>() || type_name(obj) == "bool" || type_name(obj) == "bool_" {
         return Ok(toml::Value::Boolean(obj.is_truthy()?));
     }
-    if obj.is_instance_of::<PyInt>()
-        || (obj.hasattr("__index__")? && !obj.is_instance_of::<PyFloat>())
-    {
-        let i: i64 = obj.extract().map_err(|_| {
-            PyOverflowError::new_err(format!(
-                "{} does not fit a TOML integer (64-bit)",
-                obj.repr().map(|r| r.to_string()).unwrap_or_default()
-            ))
-        })?;
-        return Ok(toml::Value::Integer(i));
+    if obj.is_instance_of::<PyInt>() {
+        return integer(obj);
     }
     if obj.is_instance_of::<PyFloat>() {
         return Ok(toml::Value::Float(obj.extract()?));
@@ -64,8 +66,12 @@ pub fn to_toml(obj: &Bound<'_, PyAny>, depth: usize) -> PyResult<toml::Value> {
             .collect::<PyResult<Vec<_>>>()?;
         return Ok(toml::Value::Array(items));
     }
+    // numpy scalars and arrays: their Python equivalents.
     if obj.hasattr("tolist")? {
         return to_toml(&obj.call_method0("tolist")?, depth + 1);
+    }
+    if obj.hasattr("__index__")? {
+        return integer(obj);
     }
     if obj.hasattr("__float__")? {
         return Ok(toml::Value::Float(obj.extract()?));

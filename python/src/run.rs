@@ -126,6 +126,15 @@ fn matrix_field(rec: &Recorder, var: &MatrixVariable) -> PyResult<usize> {
     }
 }
 
+/// The manifest keys `rundir::runner` adds for a run started and finished in one go (no
+/// checkpoints, not resumed), so a directory written from Python has the CLI's manifest.
+fn runner_extra() -> serde_json::Map<String, serde_json::Value> {
+    let mut extra = serde_json::Map::new();
+    extra.insert("checkpoint_every".into(), 0u64.into());
+    extra.insert("resumed_from_tick".into(), serde_json::Value::Null);
+    extra
+}
+
 /// Moves `values` into a numpy array of `shape` (no copy) and marks it read-only.
 fn frozen_array(py: Python<'_>, values: Vec<f64>, shape: &[usize]) -> PyResult<Py<PyAny>> {
     let flat = PyArray1::from_vec(py, values);
@@ -350,7 +359,10 @@ impl NativeRun {
         }
         let dir = PathBuf::new();
         let files = self.files(py, &dir)?;
-        let m = write::manifest(&self.scenario, &self.info, &files);
+        let mut m = write::manifest(&self.scenario, &self.info, &files);
+        if let Some(map) = m.as_object_mut() {
+            map.extend(runner_extra());
+        }
         Ok(serde_json::to_string_pretty(&m).unwrap_or_default() + "\n")
     }
 
@@ -360,7 +372,8 @@ impl NativeRun {
         let rec = self.recorder(py)?;
         let out = |e: write::OutputError| errors::of(py, "OutputError", &e);
         write::prepare_dir(&dir, force).map_err(out)?;
-        let manifest = write::write_run(&dir, &self.scenario, &rec, &self.info).map_err(out)?;
+        let manifest = write::write_run_with(&dir, &self.scenario, &rec, &self.info, runner_extra())
+            .map_err(out)?;
         Ok(serde_json::to_string_pretty(&manifest).unwrap_or_default() + "\n")
     }
 }

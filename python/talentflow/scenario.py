@@ -24,12 +24,21 @@ def _kind(source: Source) -> tuple[str, str]:
         return "named", os.fspath(source)
     if not isinstance(source, str):
         raise TypeError(f"a scenario source is a name, a path or TOML text, not {type(source).__name__}")
-    if Path(source).exists() or source in _EMBEDDED:
+    if "\n" in source:
+        return "text", source
+    if _is_file(source) or source in _EMBEDDED:
         return "named", source
-    if "\n" in source or "=" in source:
+    if "=" in source:
         return "text", source
     # A path that does not exist: the loader says so, as `talentflow run` does.
     return "named", source
+
+
+def _is_file(text: str) -> bool:
+    try:
+        return Path(text).exists()
+    except (OSError, ValueError):  # too long for a path, or a NUL byte
+        return False
 
 
 class Scenario:

@@ -16,7 +16,7 @@ import numpy as np
 from . import _native
 from .errors import ScenarioError
 from .results import Run
-from .scenario import Scenario, Source, as_scenario
+from .scenario import Scenario, Source, _is_file, as_scenario
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas
@@ -136,17 +136,21 @@ def _study(source: StudySource) -> tuple[str, str]:
         return "file", os.fspath(source)
     if not isinstance(source, str):
         raise TypeError(f"expected a path, TOML text or a dict, not {type(source).__name__}")
-    if not Path(source).exists() and ("\n" in source or "=" in source):
+    if "\n" in source or (not _is_file(source) and "=" in source):
         return "text", source
     return "file", source
 
 
-def _read_csv(path: Path) -> pandas.DataFrame:
+def read_csv(source: Path | bytes) -> pandas.DataFrame:
+    """A CSV the CLI wrote, as pandas reads it with exact floats: Rust prints the shortest text
+    that reads back to the same float, and pandas reads it back exactly by default from
+    pandas 3 on (before, with ``float_precision="round_trip"``)."""
     import pandas as pd
 
-    # round_trip: the values are exactly the floats the CLI printed (Rust prints the shortest
-    # text that reads back exactly).
-    return pd.read_csv(path, float_precision="round_trip")
+    data = io.BytesIO(source) if isinstance(source, bytes) else source
+    if int(pd.__version__.split(".")[0]) < 3:
+        return pd.read_csv(data, float_precision="round_trip")
+    return pd.read_csv(data)
 
 
 class _Output:
@@ -169,9 +173,9 @@ class ExperimentResult:
 
     def __init__(self, dir: Path, table: str | None, keep: bool) -> None:
         #: ``runs.csv``.
-        self.runs = _read_csv(dir / "runs.csv") if (dir / "runs.csv").exists() else None
+        self.runs = read_csv(dir / "runs.csv") if (dir / "runs.csv").exists() else None
         #: ``summary.csv``.
-        self.summary = _read_csv(dir / "summary.csv")
+        self.summary = read_csv(dir / "summary.csv")
         #: ``experiment.json``.
         self.meta: dict[str, Any] = json.loads((dir / "experiment.json").read_text())
         #: The printed table (``None`` for a directory read back).
@@ -222,10 +226,8 @@ class Sensitivity:
     ``indices`` (``sensitivity.csv``) and ``table`` (the printed text)."""
 
     def __init__(self, table: str, csv: bytes) -> None:
-        import pandas as pd
-
         #: ``sensitivity.csv`` as a frame.
-        self.indices = pd.read_csv(io.BytesIO(csv), float_precision="round_trip")
+        self.indices = read_csv(csv)
         #: The text the CLI prints.
         self.table = table
         self._csv = csv
@@ -247,9 +249,9 @@ class SweepResult:
 
     def __init__(self, dir: Path, keep: bool) -> None:
         #: ``design.csv``.
-        self.design = _read_csv(dir / "design.csv")
+        self.design = read_csv(dir / "design.csv")
         #: ``results.csv``.
-        self.results = _read_csv(dir / "results.csv")
+        self.results = read_csv(dir / "results.csv")
         #: ``sweep.json``.
         self.meta: dict[str, Any] = json.loads((dir / "sweep.json").read_text())
         kind = self.meta.get("design", {}).get("kind")
