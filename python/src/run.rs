@@ -372,8 +372,9 @@ impl NativeRun {
         let rec = self.recorder(py)?;
         let out = |e: write::OutputError| errors::of(py, "OutputError", &e);
         write::prepare_dir(&dir, force).map_err(out)?;
-        let manifest = write::write_run_with(&dir, &self.scenario, &rec, &self.info, runner_extra())
-            .map_err(out)?;
+        let manifest =
+            write::write_run_with(&dir, &self.scenario, &rec, &self.info, runner_extra())
+                .map_err(out)?;
         Ok(serde_json::to_string_pretty(&manifest).unwrap_or_default() + "\n")
     }
 }

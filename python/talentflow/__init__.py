@@ -59,6 +59,7 @@ from .study import (
     sensitivity,
     sweep,
     threads,
+    to_toml,
 )
 
 #: The talentflow version (that of the Rust library inside).
@@ -83,6 +84,7 @@ __all__ = [
     "Sensitivity",
     "read_run",
     "threads",
+    "to_toml",
     "TalentflowError",
     "ScenarioError",
     "OutcomeError",

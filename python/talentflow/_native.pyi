@@ -1,12 +1,33 @@
 """Type stubs of the extension module ``talentflow._native`` (python/src, Rust)."""
 
-from typing import Any
+from typing import Any, final
 
 import numpy as np
 import numpy.typing as npt
 
+__all__ = [
+    "VERSION",
+    "NativeScenario",
+    "NativeRun",
+    "toml_value",
+    "toml_document",
+    "resolve",
+    "variables",
+    "axes",
+    "run",
+    "read_run",
+    "evaluate",
+    "replicate_seed",
+    "experiment",
+    "read_experiment",
+    "sweep",
+    "sensitivity",
+    "pool_threads",
+]
+
 VERSION: str
 
+@final
 class NativeScenario:
     def to_toml(self) -> str: ...
     def to_json(self) -> str: ...
@@ -27,6 +48,7 @@ class NativeScenario:
     def world_seed(self) -> int: ...
     def years(self) -> list[float]: ...
 
+@final
 class NativeRun:
     def arrays(self) -> list[tuple[str, npt.NDArray[np.float64]]]: ...
     def scenario(self) -> NativeScenario: ...

@@ -174,9 +174,10 @@ class Run:
         tick, year, country, variable, value = self._native.countries_columns()
         codes = np.array(self.codes, dtype=object)
         names = np.array([n for n, v in self.series.variables.items() if v.group == "country"], dtype=object)
-        return pd.DataFrame(
+        frame: pandas.DataFrame = pd.DataFrame(
             {"tick": tick, "year": year, "country": codes[country], "variable": names[variable], "value": value}
         )
+        return frame
 
     def world(self) -> pandas.DataFrame:
         """``world.csv`` as a tidy frame: columns tick, year, variable, value."""
@@ -184,7 +185,10 @@ class Run:
 
         tick, year, variable, value = self._native.world_columns()
         names = np.array([n for n, v in self.series.variables.items() if v.group == "world"], dtype=object)
-        return pd.DataFrame({"tick": tick, "year": year, "variable": names[variable], "value": value})
+        frame: pandas.DataFrame = pd.DataFrame(
+            {"tick": tick, "year": year, "variable": names[variable], "value": value}
+        )
+        return frame
 
     def to_xarray(self) -> xarray.Dataset:
         """Every variable in one ``xarray.Dataset`` with coordinates ``year``, ``country``,
@@ -211,13 +215,13 @@ class Run:
             data_vars[name] = (var.dims, values, attrs)
             for axis in var.dims[1:]:
                 coords.setdefault(axis, (axis, codes, {"units": axes["countries"][0], "long_name": axes["countries"][1]}))
-        attrs = {
+        ds_attrs: dict[str, Any] = {
             "seed": self.seed,
             "scenario_source": self._meta.source,
             "scenario_hash": self._meta.hash(),
             "talentflow_version": _native.VERSION,
         }
-        return xr.Dataset(data_vars=data_vars, coords=coords, attrs=attrs)
+        return xr.Dataset(data_vars=data_vars, coords=coords, attrs=ds_attrs)
 
     def files(self) -> dict[str, bytes]:
         """The run directory's files except the manifest, as bytes, as ``talentflow run``

@@ -123,6 +123,12 @@ def evaluate(
     raise ValueError(f"reduce must be 'mean' or 'none', not {reduce!r}")
 
 
+def to_toml(table: Mapping[str, Any]) -> str:
+    """A dict as TOML text, e.g. an experiment or sweep built in code written to a file for the
+    CLI (``talentflow sweep FILE``)."""
+    return _native.toml_document(dict(table))
+
+
 def replicate_seeds(master_seed: int, n: int) -> list[int]:
     """The seeds of replicates 0..n-1 under ``master_seed``, as experiments and sweeps derive
     them (so ``evaluate`` can reproduce a sweep's runs)."""
