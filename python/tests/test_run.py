@@ -173,3 +173,10 @@ def test_a_policy_added_in_code_changes_the_run() -> None:
     a = tf.run(base, seed=2, agents=400, years=1).series["compute_requested_gw"]
     b = tf.run(policy, seed=2, agents=400, years=1).series["compute_requested_gw"]
     assert b[1:, 2].sum() > a[1:, 2].sum()
+
+
+def test_the_package_version_is_the_librarys() -> None:
+    from importlib.metadata import version
+
+    assert tf.__version__ == version("talentflow")
+    assert tf.run("toy3", agents=300, years=1).manifest["talentflow_version"] == tf.__version__
