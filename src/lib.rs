@@ -52,6 +52,7 @@ pub use scenario::{
     load_file, load_named, load_str, Override, OverrideError, Scenario, ScenarioError, SourceName,
     ValidScenario,
 };
+pub use study::evaluate::{evaluate, EvaluateError, Evaluation};
 pub use study::experiment::{Experiment, ExperimentError};
 pub use study::outcome::{Outcome, OutcomeError};
 pub use study::sweep::{Sweep, SweepError};

@@ -26,6 +26,7 @@ use serde::Deserialize;
 
 use super::npz;
 use super::write::MANIFEST;
+use crate::model::record::{Kind, Recorder, COUNTRY, MATRICES, WORLD};
 use crate::scenario::{self, ScenarioError, ValidScenario};
 
 /// Errors reading a run or experiment directory.
@@ -374,6 +375,55 @@ pub fn read_run(dir: &Path) -> Result<RunData, RunDirError> {
         world,
         flows,
     })
+}
+
+/// Every recorded variable of a finished run, from its `series.npz` (checked against the
+/// manifest's blake3 first): the run's [`Recorder`] as it was when the run ended, for programs
+/// that want the arrays themselves (the Python package's `read_run`). `data` comes from
+/// [`read_run`], which has checked the other files.
+pub fn read_recorder(data: &RunData) -> Result<Recorder, RunDirError> {
+    let path = data.dir.join("series.npz");
+    let bytes = read_bytes(&path)?;
+    verify(&data.dir, &data.manifest, "series.npz", &bytes)?;
+    let (c, rows) = (data.c(), data.rows());
+    let array = |name: &str, shape: &[usize]| -> Result<Vec<f64>, RunDirError> {
+        let (found, values) =
+            npz::read_f64(&bytes, name).map_err(|e| invalid(&path, e.to_string()))?;
+        if found != shape {
+            return Err(invalid(
+                &path,
+                format!("`{name}` has shape {found:?}, expected {shape:?}"),
+            ));
+        }
+        Ok(values)
+    };
+    let mut rec = Recorder::new(c, rows - 1);
+    for (var, values) in COUNTRY.iter().zip(rec.country.iter_mut()) {
+        *values = array(var.name, &[rows, c])?;
+    }
+    for (var, values) in WORLD.iter().zip(rec.world.iter_mut()) {
+        *values = array(var.name, &[rows])?;
+    }
+    for var in MATRICES {
+        let shape = match var.kind {
+            Kind::Flow => [rows - 1, c, c],
+            Kind::Stock => [rows, c, c],
+        };
+        let values = array(var.name, &shape)?;
+        // The recorder's matrix fields are plain vectors; the table says which one each is.
+        if std::ptr::eq((var.values)(&rec).as_ptr(), rec.flows.as_ptr()) {
+            rec.flows = values;
+        } else if std::ptr::eq((var.values)(&rec).as_ptr(), rec.origin_location.as_ptr()) {
+            rec.origin_location = values;
+        } else {
+            return Err(invalid(
+                &path,
+                format!("`{}` is not a matrix this version can hold", var.name),
+            ));
+        }
+    }
+    rec.rows = rows;
+    Ok(rec)
 }
 
 fn parse_tick(s: &str, rows: usize) -> Result<usize, String> {

@@ -306,6 +306,79 @@ fn csv_bytes(
     })
 }
 
+/// One row of `countries.csv`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CountryRow {
+    /// Row (tick) of the recorder.
+    pub tick: usize,
+    /// Calendar time of the row ([`year_of_row`]).
+    pub year: f64,
+    /// Country index (scenario order).
+    pub country: usize,
+    /// Variable index in [`COUNTRY`].
+    pub variable: usize,
+    /// The value.
+    pub value: f64,
+}
+
+/// One row of `world.csv`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct WorldRow {
+    /// Row (tick) of the recorder.
+    pub tick: usize,
+    /// Calendar time of the row.
+    pub year: f64,
+    /// Variable index in [`WORLD`].
+    pub variable: usize,
+    /// The value.
+    pub value: f64,
+}
+
+/// The rows of `countries.csv`, in file order (tick, then country, then variable). The CSV
+/// writer and any other tidy view of a run (the Python package's data frames) iterate these, so
+/// they hold the same rows in the same order.
+pub fn country_rows<'a>(
+    scenario: &'a Scenario,
+    rec: &'a Recorder,
+) -> impl Iterator<Item = CountryRow> + 'a {
+    (0..=rec.ticks()).flat_map(move |t| {
+        let year = year_of_row(scenario, t);
+        (0..scenario.countries.len().min(rec.c)).flat_map(move |k| {
+            rec.country
+                .iter()
+                .take(COUNTRY.len())
+                .enumerate()
+                .map(move |(variable, values)| CountryRow {
+                    tick: t,
+                    year,
+                    country: k,
+                    variable,
+                    value: values[t * rec.c + k],
+                })
+        })
+    })
+}
+
+/// The rows of `world.csv`, in file order (tick, then variable).
+pub fn world_rows<'a>(
+    scenario: &'a Scenario,
+    rec: &'a Recorder,
+) -> impl Iterator<Item = WorldRow> + 'a {
+    (0..=rec.ticks()).flat_map(move |t| {
+        let year = year_of_row(scenario, t);
+        rec.world
+            .iter()
+            .take(WORLD.len())
+            .enumerate()
+            .map(move |(variable, values)| WorldRow {
+                tick: t,
+                year,
+                variable,
+                value: values[t],
+            })
+    })
+}
+
 /// Builds `countries.csv` (tidy: one row per tick, country and variable).
 pub fn countries_csv(
     path: &Path,
@@ -316,14 +389,14 @@ pub fn countries_csv(
         path,
         &["tick", "year", "country", "variable", "value"],
         |w| {
-            for t in 0..=rec.ticks() {
-                let (tick, year) = (t.to_string(), year_of_row(scenario, t).to_string());
-                for (k, country) in scenario.countries.iter().enumerate() {
-                    for (var, values) in COUNTRY.iter().zip(&rec.country) {
-                        let value = values[t * rec.c + k].to_string();
-                        w.write_record([tick.as_str(), &year, &country.code, var.name, &value])?;
-                    }
-                }
+            for r in country_rows(scenario, rec) {
+                w.write_record([
+                    r.tick.to_string().as_str(),
+                    &r.year.to_string(),
+                    &scenario.countries[r.country].code,
+                    COUNTRY[r.variable].name,
+                    &r.value.to_string(),
+                ])?;
             }
             Ok(())
         },
@@ -333,11 +406,13 @@ pub fn countries_csv(
 /// Builds `world.csv` (tidy: one row per tick and world variable).
 pub fn world_csv(path: &Path, scenario: &Scenario, rec: &Recorder) -> Result<Vec<u8>, OutputError> {
     csv_bytes(path, &["tick", "year", "variable", "value"], |w| {
-        for t in 0..=rec.ticks() {
-            let (tick, year) = (t.to_string(), year_of_row(scenario, t).to_string());
-            for (var, values) in WORLD.iter().zip(&rec.world) {
-                w.write_record([tick.as_str(), &year, var.name, &values[t].to_string()])?;
-            }
+        for r in world_rows(scenario, rec) {
+            w.write_record([
+                r.tick.to_string().as_str(),
+                &r.year.to_string(),
+                WORLD[r.variable].name,
+                &r.value.to_string(),
+            ])?;
         }
         Ok(())
     })
@@ -414,17 +489,15 @@ pub fn write_run(
     write_run_with(dir, scenario, rec, info, serde_json::Map::new())
 }
 
-/// [`write_run`] with `extra` keys added to the manifest (e.g. where a resumed run resumed).
-/// Refuses, before writing anything, a recorder holding NaN or infinite values.
-pub fn write_run_with(
+/// The files of a finished run except the manifest, as (name, bytes) in writing order:
+/// `series.npz`, `countries.csv`, `world.csv`, `scenario.toml`. `dir` only names them in errors.
+pub fn run_files(
     dir: &Path,
     scenario: &Scenario,
     rec: &Recorder,
     info: &RunInfo,
-    extra: serde_json::Map<String, serde_json::Value>,
-) -> Result<serde_json::Value, OutputError> {
-    check_finite(scenario, rec)?;
-    let files: Vec<(&str, Vec<u8>)> = vec![
+) -> Result<Vec<(&'static str, Vec<u8>)>, OutputError> {
+    Ok(vec![
         ("series.npz", series_npz(scenario, rec)?),
         (
             "countries.csv",
@@ -435,10 +508,19 @@ pub fn write_run_with(
             world_csv(&dir.join("world.csv"), scenario, rec)?,
         ),
         (SCENARIO, resolved_toml(scenario, info).into_bytes()),
-    ];
+    ])
+}
+
+/// The manifest of a run whose files ([`run_files`]) are `files`: their sizes and blake3, the
+/// variables with units and meaning (from [`COUNTRY`], [`MATRICES`], [`WORLD`]), the run facts
+/// and the resolved scenario.
+pub fn manifest(
+    scenario: &Scenario,
+    info: &RunInfo,
+    files: &[(&str, Vec<u8>)],
+) -> serde_json::Value {
     let mut outputs = serde_json::Map::new();
-    for (name, bytes) in &files {
-        write_atomic(&dir.join(name), bytes)?;
+    for (name, bytes) in files {
         outputs.insert(
             (*name).into(),
             json!({ "bytes": bytes.len(), "blake3": blake3::hash(bytes).to_hex().to_string() }),
@@ -461,7 +543,7 @@ pub fn write_run_with(
         let e = entry("[T+1]", v.units, Kind::Stock, v.meaning);
         variables.insert(v.name.into(), e);
     }
-    let mut manifest = json!({
+    json!({
         "format": "talentflow-run/1",
         "talentflow_version": crate::VERSION,
         "model_version": crate::MODEL_VERSION,
@@ -486,7 +568,24 @@ pub fn write_run_with(
         "outputs": outputs,
         "variables": variables,
         "scenario": serde_json::from_str::<serde_json::Value>(&scenario.to_canonical_json()).unwrap_or_default(),
-    });
+    })
+}
+
+/// [`write_run`] with `extra` keys added to the manifest (e.g. where a resumed run resumed).
+/// Refuses, before writing anything, a recorder holding NaN or infinite values.
+pub fn write_run_with(
+    dir: &Path,
+    scenario: &Scenario,
+    rec: &Recorder,
+    info: &RunInfo,
+    extra: serde_json::Map<String, serde_json::Value>,
+) -> Result<serde_json::Value, OutputError> {
+    check_finite(scenario, rec)?;
+    let files = run_files(dir, scenario, rec, info)?;
+    for (name, bytes) in &files {
+        write_atomic(&dir.join(name), bytes)?;
+    }
+    let mut manifest = manifest(scenario, info, &files);
     if let Some(m) = manifest.as_object_mut() {
         m.extend(extra);
     }

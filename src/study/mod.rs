@@ -1,8 +1,10 @@
-//! Many runs: experiments (arms × replicates), sweeps (designs over parameters), sensitivity
-//! indices, and the statistics and outcome expressions they share.
+//! Many runs: experiments (arms × replicates), sweeps (designs over parameters), batch evaluation
+//! (a scenario at given points and seeds), sensitivity indices, and the statistics and outcome
+//! expressions they share.
 
 pub(crate) mod base;
 pub mod baseline;
+pub mod evaluate;
 pub mod experiment;
 pub mod expr;
 pub mod outcome;
