@@ -114,7 +114,25 @@ fn plot_writes_every_figure_as_svg_and_png_deterministically() {
     for code in ["HUB", "MID", "NEW"] {
         assert!(migration.contains(code), "heat map label {code} missing");
     }
-    assert!(migration.contains("(persons)"));
+    assert!(migration.contains("(persons") && migration.contains("symmetric"));
+    // The numbers behind the heat map sit next to it: every pair with a move, net = there − back.
+    let csv = std::fs::read_to_string(run.join("plots/migration.csv")).unwrap();
+    let data = talentflow::rundir::read::read_run(&run).unwrap();
+    let (c, total) = (data.c(), data.total_flows());
+    let mut rows = 0;
+    for line in csv.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        let a = data.codes.iter().position(|x| x == f[0]).unwrap();
+        let b = data.codes.iter().position(|x| x == f[1]).unwrap();
+        let v = |i: usize| f[i].parse::<f64>().unwrap();
+        assert_eq!((v(2), v(3)), (total[a * c + b], total[b * c + a]), "{line}");
+        assert_eq!(v(4), v(2) - v(3));
+        rows += 1;
+    }
+    let pairs = (0..c * c)
+        .filter(|&i| i / c != i % c && (total[i] != 0.0 || total[(i % c) * c + i / c] != 0.0))
+        .count();
+    assert_eq!(rows, pairs, "every pair with a move, once");
 
     // Re-running into the directory with --force takes the old run's figures and report away.
     assert!(run.join("report.html").is_file());
@@ -227,7 +245,20 @@ fn experiment_report_tables_every_arm_and_plots_effects() {
     assert_eq!(html.matches("<tr class=\"control\">").count(), 3);
     assert_eq!(html.matches("<tr><td class=\"l\">").count(), 9);
     assert!(html.contains("[0.1177, 0.2111]"), "wages_10bn retention CI");
-    assert!(html.contains("<figure id=\"fig-effects\">"));
+    // One forest plot per outcome, right under its table.
+    for (i, outcome) in ["talent_share_SAU", "retention_SAU", "hhi"]
+        .iter()
+        .enumerate()
+    {
+        let id = format!("<figure id=\"fig-effects_{:02}_{outcome}\">", i + 1);
+        assert!(html.contains(&id), "{id} missing");
+    }
+    // How many comparisons the tables hold, and their Bonferroni intervals.
+    assert!(
+        html.contains("the tables hold 9 comparisons"),
+        "comparisons note"
+    );
+    assert!(html.contains("Bonferroni CI<br>(m = 9)"));
     assert!(html.contains("runs (rows of runs.csv)</dt><dd>12</dd>"));
 
     let plots = dir.join("plots");
@@ -238,11 +269,19 @@ fn experiment_report_tables_every_arm_and_plots_effects() {
         plots.to_str().unwrap(),
     ]);
     assert!(r.status.success(), "stderr: {}", text(&r.stderr));
-    let svg = std::fs::read_to_string(plots.join("effects.svg")).unwrap();
-    for outcome in ["talent_share_SAU", "retention_SAU", "hhi"] {
+    for (i, outcome) in ["talent_share_SAU", "retention_SAU", "hhi"]
+        .iter()
+        .enumerate()
+    {
+        let name = format!("effects_{:02}_{outcome}", i + 1);
+        let svg = std::fs::read_to_string(plots.join(format!("{name}.svg"))).unwrap();
         assert!(svg.contains(outcome), "{outcome} panel missing");
+        assert!(
+            svg.contains("Bonferroni-adjusted for the 9 comparisons"),
+            "{name}"
+        );
+        assert!(plots.join(format!("{name}.png")).is_file());
     }
-    assert!(plots.join("effects.png").is_file());
 }
 
 // ------------------------------------------------------------------ the browser
