@@ -247,7 +247,7 @@ fn drive(
     interrupt::install()?;
     let progress = Progress::new(
         quiet,
-        "ticks".into(),
+        "tick".into(),
         "tick {pos}/{len} [{bar:40}] {elapsed_precise} eta {eta}",
     );
     if progress.logs() {

@@ -838,12 +838,18 @@ fn describe_arms(arms: &[serde_json::Value]) -> String {
             .map(|ps| {
                 ps.iter()
                     .map(|p| {
+                        // 2.0 reads as 2, 0.25 as 0.25.
+                        let plain = |v: &serde_json::Value| {
+                            v.as_f64().map_or_else(|| v.to_string(), |x| format!("{x}"))
+                        };
                         let what = match (&p["budget_bn"], &p["partner"], &p["value"]) {
-                            (serde_json::Value::Number(b), _, _) => format!(" ${b}B/yr"),
-                            (_, serde_json::Value::String(partner), _) => {
-                                format!(" with {partner} at {}", p["strength"])
+                            (b @ serde_json::Value::Number(_), _, _) => {
+                                format!(" ${}B/yr", plain(b))
                             }
-                            (_, _, serde_json::Value::Number(v)) => format!(" = {v}"),
+                            (_, serde_json::Value::String(partner), _) => {
+                                format!(" with {partner} at {}", plain(&p["strength"]))
+                            }
+                            (_, _, v @ serde_json::Value::Number(_)) => format!(" = {}", plain(v)),
                             _ => String::new(),
                         };
                         let when = |k: &str| p[k].as_f64().map_or_else(|| p[k].to_string(), year);

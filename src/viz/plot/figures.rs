@@ -934,38 +934,56 @@ pub fn forest_rows_at_most(
     let control = exp.control().unwrap_or_default();
     let level = ci_level(exp);
     let m = comparisons(exp);
-    let mut rows: Vec<(usize, ForestRow)> = exp
+    let mut rows: Vec<(usize, u64, ForestRow)> = exp
         .summary
         .iter()
         .filter(|r| r.outcome == outcome && r.arm != control)
         .filter_map(|r| {
             let (estimate, low, high) = (r.diff?, r.diff_ci_low?, r.diff_ci_high?);
-            Some(ForestRow {
-                label: r.arm.clone(),
-                estimate,
-                low,
-                high,
-                adjusted: bonferroni(estimate, high, r.n, level, m),
-            })
+            Some((
+                r.n,
+                ForestRow {
+                    label: r.arm.clone(),
+                    estimate,
+                    low,
+                    high,
+                    adjusted: None,
+                },
+            ))
         })
         .enumerate()
+        .map(|(i, (n, row))| (i, n, row))
         .collect();
     let total = rows.len();
     if total > most {
-        rows.sort_by(|(i, a), (j, b)| {
-            let size = |r: &ForestRow| {
-                if r.estimate.is_finite() {
-                    r.estimate.abs()
-                } else {
-                    0.0
-                }
-            };
-            size(b).total_cmp(&size(a)).then(i.cmp(j))
-        });
+        let size = |r: &ForestRow| {
+            if r.estimate.is_finite() {
+                r.estimate.abs()
+            } else {
+                0.0
+            }
+        };
+        rows.sort_by(|(i, _, a), (j, _, b)| size(b).total_cmp(&size(a)).then(i.cmp(j)));
         rows.truncate(most);
-        rows.sort_by_key(|(i, _)| *i);
+        rows.sort_by_key(|(i, _, _)| *i);
     }
-    (rows.into_iter().map(|(_, r)| r).collect(), total)
+    // Adjusted intervals for the rows kept only: the t quantiles are found iteratively.
+    let mut quantiles = std::collections::HashMap::new();
+    let rows = rows
+        .into_iter()
+        .map(|(_, n, mut row)| {
+            let factor = *quantiles
+                .entry(n)
+                .or_insert_with(|| bonferroni(0.0, 1.0, n, level, m).map(|(_, hi)| hi));
+            row.adjusted = factor.and_then(|f| {
+                let half = (row.high - row.estimate) * f;
+                half.is_finite()
+                    .then_some((row.estimate - half, row.estimate + half))
+            });
+            row
+        })
+        .collect();
+    (rows, total)
 }
 
 /// A file stem for outcome `i` (`effects_01_retention_SAU_2030`).

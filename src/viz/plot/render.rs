@@ -390,7 +390,7 @@ fn tick_label(v: f64, span: f64, format: Format) -> String {
 
 /// A time-axis tick label: whole years over long runs, tenths over short ones.
 fn year_label(v: f64, span: f64) -> String {
-    if span >= 4.0 {
+    if span >= 4.0 || v.fract() == 0.0 {
         format!("{v:.0}")
     } else {
         format!("{v:.1}")
@@ -611,7 +611,7 @@ fn ends_of(layer: &Layer) -> Option<(f64, f64)> {
     };
     let mut finite = values.iter().copied().filter(|v| v.is_finite());
     let first = finite.next()?;
-    Some((first, finite.last().unwrap_or(first)))
+    Some((first, finite.next_back().unwrap_or(first)))
 }
 
 /// Vertical pixel positions of two labels, pushed apart to at least `gap` if closer.
@@ -645,16 +645,18 @@ fn draw_panel<DB: DrawingBackend>(
     let x_area = if small { 44 } else { 54 };
     let x0 = x.first().copied().unwrap_or(0.0);
     let mut x1 = x.last().copied().unwrap_or(1.0);
-    if !(x1 > x0) {
+    if x1.partial_cmp(&x0) != Some(std::cmp::Ordering::Greater) {
         x1 = x0 + 1.0;
     }
     let (y0, y1) = y_range(p);
     let y_span = y1 - y0;
-    // Where the plot sits (approximately: plotters adds the caption's height), to keep round
-    // ticks away from the labelled start and end values.
-    let plot_h = h
-        .saturating_sub(x_area + 8 + (caption * 1.5) as u32)
-        .max(40) as f64;
+    // The title gets its own band, and the plot a margin above it, so a wide title never meets
+    // the top tick label (which sits half above the plot's top edge).
+    let title_h = (caption * 1.4) as u32 + 4;
+    let top_margin = (labels * 0.75) as u32 + 2;
+    let (title_band, area) = area.split_vertically(title_h);
+    let area = &area;
+    let plot_h = h.saturating_sub(title_h + top_margin + 4 + x_area).max(40) as f64;
     let to_px = |v: f64| (y1 - v) / y_span * plot_h;
     let ends = p.ends.and_then(|i| p.layers.get(i)).and_then(ends_of);
     let gap = labels * 1.6;
@@ -671,9 +673,15 @@ fn draw_panel<DB: DrawingBackend>(
     } else {
         fit(&p.short_title, caption, title_room)
     };
+    title_band
+        .draw(&Text::new(
+            title,
+            ((w / 2) as i32, 4),
+            style(caption).pos(Pos::new(HPos::Center, VPos::Top)),
+        ))
+        .ctx()?;
     let mut chart = ChartBuilder::on(area)
-        .caption(&title, style(caption))
-        .margin_top(4)
+        .margin_top(top_margin)
         .margin_left(6)
         .margin_right(if small { 16 } else { 26 })
         .margin_bottom(4)

@@ -205,4 +205,42 @@ mod tests {
         // Em size as the SVG writes it: 24 / 1.24 px; DejaVu's "l" advances 569/2048 em.
         assert!((one - 24.0 / 1.24 * 569.0 / 2048.0).abs() < 0.01, "{one}");
     }
+
+    /// Columns holding ink in a `w × h` RGB buffer painted white, then `text` drawn at (0, 0).
+    fn ink_columns(text: &str, size: f64, (w, h): (u32, u32)) -> Vec<bool> {
+        use plotters::prelude::*;
+        let mut pixels = vec![255u8; (w * h * 3) as usize];
+        {
+            let mut b = GlyphBitmap::new(BitMapBackend::with_buffer(&mut pixels, (w, h)));
+            let style = TextStyle::from((super::super::super::FONT, size).into_font());
+            b.draw_text(text, &style, (0, 0)).unwrap();
+        }
+        (0..w as usize)
+            .map(|x| (0..h as usize).any(|y| pixels[(y * w as usize + x) * 3] < 128))
+            .collect()
+    }
+
+    #[test]
+    fn each_glyph_is_drawn_at_its_pen_position_plus_its_side_bearing() {
+        // plotters' bitmap path puts the ink of "l" right at the pen (after "a"), dropping its
+        // left side bearing: ~9 px at this size, the "talen t" spacing of the issue.
+        super::super::super::register_font().unwrap();
+        let font = font().unwrap();
+        let size = 124.0;
+        let scaled = font.as_scaled(scale(font, size));
+        let (a, l) = (scaled.glyph_id('a'), scaled.glyph_id('l'));
+        let expected = scaled.h_advance(a) + scaled.kern(a, l) + scaled.h_side_bearing(l);
+        assert!(
+            scaled.h_side_bearing(l) > 5.0,
+            "a visible bearing at this size"
+        );
+        let ink = ink_columns("al", size, (220, 140));
+        // The last run of inked columns is the "l".
+        let end = ink.iter().rposition(|&i| i).unwrap();
+        let start = (0..=end).rev().take_while(|&x| ink[x]).last().unwrap();
+        assert!(
+            (start as f32 - expected).abs() <= 1.0,
+            "\"l\" ink starts at {start}, expected {expected}"
+        );
+    }
 }
