@@ -33,9 +33,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .ok_or("no researcher_share variable")?,
             usa,
         );
-        let hhi = rec.get_world("hhi", end).ok_or("no hhi variable")?;
+        let hhi = rec
+            .get_world("hhi_researchers", end)
+            .ok_or("no hhi_researchers variable")?;
         println!(
-            "{source}, {label}: USA researcher share {:.4} → {:.4}, HHI at the end {hhi:.4}",
+            "{source}, {label}: USA researcher share {:.4} → {:.4}, researcher HHI at the end {hhi:.4}",
             shares[0], shares[end]
         );
     }

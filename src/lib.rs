@@ -27,7 +27,7 @@
 //! let mut sim = Simulation::new(scenario, 7);
 //! sim.run(|_| {});
 //! let rec = sim.into_recorder();
-//! assert!(rec.get_world("hhi", rec.ticks()).unwrap() > 0.0);
+//! assert!(rec.get_world("hhi_researchers", rec.ticks()).unwrap() > 0.0);
 //! ```
 //!
 //! A scenario built or edited in code must pass [`Scenario::validate`] (the same checks, with the

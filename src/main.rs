@@ -30,7 +30,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run one scenario and write series.npz, countries.csv, world.csv, scenario.toml, manifest.json.
+    /// Run one scenario and write series.npz, countries.csv, world.csv, scenario.toml, run.json
+    /// (at the start) and manifest.json (last).
     Run(RunArgs),
     /// Run an experiment: arms × replicates, summarised with CIs and effects against control.
     Experiment(ExperimentArgs),
@@ -181,6 +182,10 @@ struct ExperimentArgs {
     /// Parallel runs (default: all cores). Results do not depend on it.
     #[arg(long)]
     jobs: Option<usize>,
+    /// Override a parameter of every arm: key.path=value (repeatable), applied after the file's
+    /// `set` and recorded in experiment.json.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
     /// Also keep every run's full outputs under OUT/runs/<arm>/rep<NNN>/.
     #[arg(long)]
     keep_runs: bool,
@@ -206,10 +211,14 @@ struct SweepArgs {
     /// Parallel runs (default: all cores). Results do not depend on it.
     #[arg(long)]
     jobs: Option<usize>,
+    /// Override a parameter of every run: key.path=value (repeatable), applied after the file's
+    /// `set`; part of the sweep's identity (its hash). A swept parameter cannot be set.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
     /// Discard results of a different sweep in the output directory.
     #[arg(long)]
     force: bool,
-    /// No progress bar; a log line every 5% of runs instead.
+    /// Print nothing but errors.
     #[arg(long, short)]
     quiet: bool,
     /// Distribute runs over MPI ranks (start with mpirun; needs the `mpi` cargo feature).
@@ -227,23 +236,25 @@ enum Exit {
     Interrupted,
 }
 
-/// Drives a run or a resume with a progress bar and Ctrl-C handling, then reports.
+/// Drives a run or a resume with progress and Ctrl-C handling, then reports. `start` is the
+/// line printed first when progress goes to a log.
 fn drive(
     quiet: bool,
     profile: bool,
+    start: &str,
     go: impl FnOnce(&mut dyn FnMut(usize, usize)) -> Result<RunEnd, RunError>,
 ) -> Result<Exit, CliError> {
     interrupt::install()?;
-    let bar = progress_bar(
-        0,
+    let progress = Progress::new(
         quiet,
+        "tick".into(),
         "tick {pos}/{len} [{bar:40}] {elapsed_precise} eta {eta}",
     );
-    let outcome = go(&mut |tick, ticks| {
-        bar.set_length(ticks as u64);
-        bar.set_position(tick as u64);
-    });
-    bar.finish_and_clear();
+    if progress.logs() {
+        eprintln!("{start}");
+    }
+    let outcome = go(&mut |tick, ticks| progress.update(tick, ticks));
+    progress.finish();
     match outcome? {
         RunEnd::Finished(f) => {
             if profile {
@@ -332,7 +343,16 @@ fn run(args: RunArgs) -> Result<Exit, CliError> {
     let name = args.scenario.unwrap_or_else(|| "world2025".into());
     let plan = runner::plan(&name, &set, args.seed, args.out, args.checkpoint_every)?;
     let dir = plan.dir.clone();
-    let exit = drive(args.quiet, args.profile, |progress| {
+    let start = format!(
+        "run {}: {} countries, {} ticks, {} agents, seed {} \u{2192} {}",
+        plan.source,
+        plan.scenario.countries.len(),
+        plan.scenario.ticks(),
+        plan.scenario.world.agents,
+        plan.seed,
+        dir.display()
+    );
+    let exit = drive(args.quiet, args.profile, &start, |progress| {
         runner::execute(plan, args.force, progress, &interrupt::requested)
     })?;
     if args.report && matches!(exit, Exit::Done) {
@@ -345,7 +365,8 @@ fn run(args: RunArgs) -> Result<Exit, CliError> {
 }
 
 fn resume(dir: PathBuf, checkpoint_every: Option<u64>, quiet: bool) -> Result<Exit, CliError> {
-    drive(quiet, false, |progress| {
+    let start = format!("resume {}", dir.display());
+    drive(quiet, false, &start, |progress| {
         runner::resume(&dir, checkpoint_every, progress, &interrupt::requested)
     })
 }
@@ -353,7 +374,7 @@ fn resume(dir: PathBuf, checkpoint_every: Option<u64>, quiet: bool) -> Result<Ex
 fn experiment(args: ExperimentArgs) -> Result<Exit, CliError> {
     use talentflow::study::experiment::{self, Experiment, ExperimentError};
     interrupt::install()?;
-    let mut exp = Experiment::load(&args.file)?;
+    let mut exp = Experiment::load_with(&args.file, &args.set)?;
     if let Some(r) = args.replicates {
         if r == 0 {
             return Err("--replicates must be at least 1".into());
@@ -374,12 +395,26 @@ fn experiment(args: ExperimentArgs) -> Result<Exit, CliError> {
             .map_err(|e| format!("cannot start worker threads: {e}"))?
     };
     let jobs = pool.current_num_threads();
-    let total = exp.total_runs() as u64;
-    let bar = progress_bar(
-        total,
+    let total = exp.total_runs();
+    let progress = Progress::new(
         args.quiet,
+        format!("experiment {}: runs", exp.spec.name),
         "run {pos}/{len} [{bar:40}] {elapsed_precise} eta {eta}",
     );
+    if progress.logs() {
+        eprintln!(
+            "experiment {}: {} arms \u{00d7} {} replicates = {total} runs on {jobs} threads \u{2192} {}",
+            exp.spec.name,
+            exp.arms.len(),
+            exp.spec.replicates,
+            out.display()
+        );
+    }
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let tick = || {
+        let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        progress.update(n, total);
+    };
     let keep =
         |i: usize, rec: &talentflow::model::record::Recorder| -> Result<(), write::OutputError> {
             if !args.keep_runs {
@@ -403,12 +438,11 @@ fn experiment(args: ExperimentArgs) -> Result<Exit, CliError> {
             write::write_run(&dir, &arm.scenario, rec, &info).map(|_| ())
         };
     let started = Instant::now();
-    let results = match pool
-        .install(|| experiment::run(&exp, &interrupt::requested, &keep, &|| bar.inc(1)))
+    let results = match pool.install(|| experiment::run(&exp, &interrupt::requested, &keep, &tick))
     {
         Ok(r) => r,
         Err(ExperimentError::Interrupted { finished, total }) => {
-            bar.finish_and_clear();
+            progress.finish();
             let path = out.join("runs.partial.csv");
             let rows = finished.iter().map(|(i, v)| (*i, v.as_slice()));
             let bytes = experiment::write::runs_csv(&path, &exp, rows)?;
@@ -423,7 +457,7 @@ fn experiment(args: ExperimentArgs) -> Result<Exit, CliError> {
         }
         Err(e) => return Err(e.into()),
     };
-    bar.finish_and_clear();
+    progress.finish();
     let wall = started.elapsed().as_secs_f64();
     let rows = experiment::write::write_results(&out, &exp, &results, jobs, wall)?;
     if !args.quiet {
@@ -440,7 +474,7 @@ fn experiment(args: ExperimentArgs) -> Result<Exit, CliError> {
 fn sweep(args: SweepArgs) -> Result<Exit, CliError> {
     use talentflow::study::sweep::{files, Shard, Sweep, SweepError};
     interrupt::install()?;
-    let sweep = Sweep::load(&args.file)?;
+    let sweep = Sweep::load_with(&args.file, &args.set)?;
     let out = args
         .out
         .clone()
@@ -463,33 +497,40 @@ fn sweep(args: SweepArgs) -> Result<Exit, CliError> {
         b.build()
             .map_err(|e| format!("cannot start worker threads: {e}"))?
     };
-    let bar = progress_bar(
-        0,
+    let sharded = shard != Shard::ALL;
+    let which = if sharded {
+        format!(" shard {}/{}", shard.index, shard.count)
+    } else {
+        String::new()
+    };
+    let progress = Progress::new(
         args.quiet,
+        format!("sweep {}{which}: runs", sweep.spec.name),
         "run {pos}/{len} [{bar:40}] {elapsed_precise} eta {eta}",
     );
     let started = Instant::now();
-    let log_every = (sweep.total_runs() / shard.count / 20).max(1);
     let first_done = std::sync::OnceLock::new();
+    let jobs = pool.current_num_threads();
     let on_done = |done: usize, total: usize| {
-        bar.set_length(total as u64);
-        bar.set_position(done as u64);
-        let already = *first_done.get_or_init(|| done);
-        if args.quiet && done > already && (done % log_every == 0 || done == total) {
-            let elapsed = started.elapsed().as_secs_f64();
-            let eta = elapsed / (done - already) as f64 * (total - done) as f64;
-            eprintln!(
-                "sweep {}: {done}/{total} runs, {elapsed:.0} s elapsed, eta {eta:.0} s",
-                sweep.spec.name
-            );
-        }
+        // The first call says how many runs were done before this process started.
+        first_done.get_or_init(|| {
+            if progress.logs() {
+                eprintln!(
+                    "sweep {}{which}: {total} runs ({done} already done) on {jobs} threads \u{2192} {}",
+                    sweep.spec.name,
+                    out.display()
+                );
+            }
+            done
+        });
+        progress.update(done, total);
     };
     let report = match pool
         .install(|| files::execute(&sweep, &out, shard, &interrupt::requested, &on_done))
     {
         Ok(r) => r,
         Err(e @ SweepError::Interrupted { .. }) => {
-            bar.finish_and_clear();
+            progress.finish();
             eprintln!(
                 "{} ({}); results so far are in {}",
                 e,
@@ -500,13 +541,11 @@ fn sweep(args: SweepArgs) -> Result<Exit, CliError> {
         }
         Err(e) => return Err(e.into()),
     };
-    bar.finish_and_clear();
+    progress.finish();
     if !args.quiet {
         println!(
-            "sweep {}: shard {}/{}: {} runs ({} already done, {} run now) in {:.1} s; results in {}",
+            "sweep {}{which}: {} runs ({} already done, {} run now) in {:.1} s; results in {}",
             sweep.spec.name,
-            shard.index,
-            shard.count,
             report.shard_runs,
             report.already_done,
             report.ran,
@@ -568,17 +607,86 @@ fn sensitivity(dir: &Path) -> Result<(), CliError> {
     Ok(())
 }
 
-fn progress_bar(len: u64, quiet: bool, template: &str) -> ProgressBar {
-    if quiet || !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
+/// Progress of a long command on stderr: a bar on a terminal; without one (a log, a batch
+/// job), a line at every tenth of the work; with `-q`, nothing.
+enum Progress {
+    Bar(ProgressBar),
+    Log {
+        /// What is counted, e.g. `experiment x: runs`.
+        label: String,
+        started: Instant,
+        /// Tenths of the work already reported.
+        reported: std::sync::Mutex<usize>,
+    },
+    Quiet,
+}
+
+impl Progress {
+    fn new(quiet: bool, label: String, template: &str) -> Progress {
+        if quiet {
+            Progress::Quiet
+        } else if std::io::stderr().is_terminal() {
+            let bar = ProgressBar::new(0);
+            bar.set_style(
+                ProgressStyle::with_template(template)
+                    .unwrap_or_else(|_| ProgressStyle::default_bar())
+                    .progress_chars("=> "),
+            );
+            Progress::Bar(bar)
+        } else {
+            Progress::Log {
+                label,
+                started: Instant::now(),
+                reported: std::sync::Mutex::new(0),
+            }
+        }
     }
-    let bar = ProgressBar::new(len);
-    bar.set_style(
-        ProgressStyle::with_template(template)
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
-    );
-    bar
+
+    /// Whether lines go to a log (no terminal, not quiet): then the command also prints a line
+    /// when it starts.
+    fn logs(&self) -> bool {
+        matches!(self, Progress::Log { .. })
+    }
+
+    /// `done` of `total` units finished.
+    fn update(&self, done: usize, total: usize) {
+        match self {
+            Progress::Bar(bar) => {
+                bar.set_length(total as u64);
+                bar.set_position(done as u64);
+            }
+            Progress::Log {
+                label,
+                started,
+                reported,
+            } => {
+                if total == 0 {
+                    return;
+                }
+                let tenth = done * 10 / total;
+                let Ok(mut last) = reported.lock() else {
+                    return;
+                };
+                if tenth <= *last || done == 0 {
+                    return;
+                }
+                *last = tenth;
+                let elapsed = started.elapsed().as_secs_f64();
+                let eta = elapsed / done as f64 * (total - done) as f64;
+                eprintln!(
+                    "{label} {done}/{total} ({}%), {elapsed:.1} s elapsed, eta {eta:.1} s",
+                    done * 100 / total
+                );
+            }
+            Progress::Quiet => {}
+        }
+    }
+
+    fn finish(&self) {
+        if let Progress::Bar(bar) = self {
+            bar.finish_and_clear();
+        }
+    }
 }
 
 fn validate(name: &str, set: &[String]) -> Result<Exit, CliError> {

@@ -318,6 +318,21 @@ assert np.allclose(lhs, rhs), abs(lhs - rhs).max()
 assert np.allclose(d["flows"].sum(axis=2), d["outflow"][1:])
 assert np.allclose(d["origin_location"].sum(axis=1), r)
 assert all(np.isfinite(d[k]).all() for k in d.files if k != "countries")
+# The README's net moves: gross moves c→d over the run, minus the moves back.
+moved = d["flows"].sum(axis=0)
+net = moved - moved.T
+assert np.allclose(net, -net.T)
+assert np.allclose(net.sum(axis=1), d["outflow"].sum(axis=0) - d["inflow"].sum(axis=0))
+# Both concentration measures, and the deprecated alias equal to the head-count one.
+assert np.allclose(d["hhi_researchers"], (d["researcher_share"] ** 2).sum(axis=1))
+assert np.allclose(d["hhi_talent"], (d["talent_share"] ** 2).sum(axis=1))
+assert np.array_equal(d["hhi"], d["hhi_researchers"])
+assert np.array_equal(d["effective_hubs"], d["effective_hubs_researchers"])
+assert np.allclose(d["effective_hubs_talent"], 1 / d["hhi_talent"])
+# Natives are the base of retention; compute changes by additions minus retirements.
+assert np.allclose(d["natives"], d["origin_location"].sum(axis=2))
+k = d["compute_gw"]
+assert np.allclose(np.diff(k, axis=0), (d["compute_built_gw"] - d["compute_retired_gw"])[1:])
 print("ok")
 "#;
     let py = Command::new("python3")

@@ -114,7 +114,25 @@ fn plot_writes_every_figure_as_svg_and_png_deterministically() {
     for code in ["HUB", "MID", "NEW"] {
         assert!(migration.contains(code), "heat map label {code} missing");
     }
-    assert!(migration.contains("(persons)"));
+    assert!(migration.contains("(persons") && migration.contains("symmetric"));
+    // The numbers behind the heat map sit next to it: every pair with a move, net = there − back.
+    let csv = std::fs::read_to_string(run.join("plots/migration.csv")).unwrap();
+    let data = talentflow::rundir::read::read_run(&run).unwrap();
+    let (c, total) = (data.c(), data.total_flows());
+    let mut rows = 0;
+    for line in csv.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        let a = data.codes.iter().position(|x| x == f[0]).unwrap();
+        let b = data.codes.iter().position(|x| x == f[1]).unwrap();
+        let v = |i: usize| f[i].parse::<f64>().unwrap();
+        assert_eq!((v(2), v(3)), (total[a * c + b], total[b * c + a]), "{line}");
+        assert_eq!(v(4), v(2) - v(3));
+        rows += 1;
+    }
+    let pairs = (0..c * c)
+        .filter(|&i| i / c != i % c && (total[i] != 0.0 || total[(i % c) * c + i / c] != 0.0))
+        .count();
+    assert_eq!(rows, pairs, "every pair with a move, once");
 
     // Re-running into the directory with --force takes the old run's figures and report away.
     assert!(run.join("report.html").is_file());
@@ -227,7 +245,20 @@ fn experiment_report_tables_every_arm_and_plots_effects() {
     assert_eq!(html.matches("<tr class=\"control\">").count(), 3);
     assert_eq!(html.matches("<tr><td class=\"l\">").count(), 9);
     assert!(html.contains("[0.1177, 0.2111]"), "wages_10bn retention CI");
-    assert!(html.contains("<figure id=\"fig-effects\">"));
+    // One forest plot per outcome, right under its table.
+    for (i, outcome) in ["talent_share_SAU", "retention_SAU", "hhi"]
+        .iter()
+        .enumerate()
+    {
+        let id = format!("<figure id=\"fig-effects_{:02}_{outcome}\">", i + 1);
+        assert!(html.contains(&id), "{id} missing");
+    }
+    // How many comparisons the tables hold, and their Bonferroni intervals.
+    assert!(
+        html.contains("the tables hold 9 comparisons"),
+        "comparisons note"
+    );
+    assert!(html.contains("Bonferroni CI<br>(m = 9)"));
     assert!(html.contains("runs (rows of runs.csv)</dt><dd>12</dd>"));
 
     let plots = dir.join("plots");
@@ -238,11 +269,19 @@ fn experiment_report_tables_every_arm_and_plots_effects() {
         plots.to_str().unwrap(),
     ]);
     assert!(r.status.success(), "stderr: {}", text(&r.stderr));
-    let svg = std::fs::read_to_string(plots.join("effects.svg")).unwrap();
-    for outcome in ["talent_share_SAU", "retention_SAU", "hhi"] {
+    for (i, outcome) in ["talent_share_SAU", "retention_SAU", "hhi"]
+        .iter()
+        .enumerate()
+    {
+        let name = format!("effects_{:02}_{outcome}", i + 1);
+        let svg = std::fs::read_to_string(plots.join(format!("{name}.svg"))).unwrap();
         assert!(svg.contains(outcome), "{outcome} panel missing");
+        assert!(
+            svg.contains("Bonferroni-adjusted for the 9 comparisons"),
+            "{name}"
+        );
+        assert!(plots.join(format!("{name}.png")).is_file());
     }
-    assert!(plots.join("effects.png").is_file());
 }
 
 // ------------------------------------------------------------------ the browser
@@ -319,14 +358,49 @@ window.addEventListener('error', function (e) {
     original.apply(console, arguments);
   };
 })();
+// Text as the browser laid it out: every <text> of every figure inside its figure (not
+// clipped) and no two overlapping (boxes shrunk by half a pixel, so touching is not overlap).
+function textProblems(svg, index) {
+  var box = svg.getBoundingClientRect();
+  var texts = Array.prototype.filter.call(svg.querySelectorAll('text'), function (t) {
+    return t.textContent.trim() !== '';
+  });
+  var rects = texts.map(function (t) { return t.getBoundingClientRect(); });
+  var name = function (i) { return JSON.stringify(texts[i].textContent.trim()); };
+  var problems = [];
+  for (var i = 0; i < rects.length; i++) {
+    var r = rects[i];
+    if (r.left < box.left - 0.5 || r.top < box.top - 0.5 ||
+        r.right > box.right + 0.5 || r.bottom > box.bottom + 0.5) {
+      problems.push('figure ' + index + ': ' + name(i) + ' is clipped by the figure edge');
+    }
+    for (var j = i + 1; j < rects.length; j++) {
+      var q = rects[j];
+      var w = Math.min(r.right, q.right) - Math.max(r.left, q.left);
+      var h = Math.min(r.bottom, q.bottom) - Math.max(r.top, q.top);
+      if (w > 0.5 && h > 0.5) {
+        problems.push('figure ' + index + ': ' + name(i) + ' overlaps ' + name(j));
+      }
+    }
+  }
+  return { texts: texts.length, problems: problems };
+}
 window.addEventListener('load', function () {
-  var sizes = Array.prototype.map.call(document.querySelectorAll('figure svg'), function (s) {
+  var svgs = document.querySelectorAll('figure svg');
+  var sizes = Array.prototype.map.call(svgs, function (s) {
     var r = s.getBoundingClientRect();
     return [r.width, r.height];
   });
+  var texts = [];
+  var problems = [];
+  Array.prototype.forEach.call(svgs, function (s, i) {
+    var t = textProblems(s, i);
+    texts.push(t.texts);
+    problems = problems.concat(t.problems);
+  });
   var pre = document.createElement('pre');
   pre.id = 'tf-probe';
-  pre.textContent = JSON.stringify({ errors: window.__tf, figures: sizes });
+  pre.textContent = JSON.stringify({ errors: window.__tf, figures: sizes, texts: texts, text_problems: problems });
   document.body.appendChild(pre);
 });
 </script>"#;
@@ -348,6 +422,8 @@ fn check_in_browser(browser: &Path, report: &Path, figures: usize) {
         .and_then(|s| s.split("</pre>").next())
         .unwrap_or_else(|| panic!("no probe output in the DOM of {}", report.display()))
         .replace("&quot;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
         .replace("&amp;", "&");
     let probe: serde_json::Value = serde_json::from_str(&json).expect("probe JSON");
     assert_eq!(
@@ -364,6 +440,24 @@ fn check_in_browser(browser: &Path, report: &Path, figures: usize) {
             "a figure has no size: {s}"
         );
     }
+    // The check looked at the text of every figure, and found nothing overlapping or clipped.
+    let texts = probe["texts"].as_array().unwrap();
+    assert!(
+        texts.len() == figures && texts.iter().all(|n| n.as_u64().unwrap() >= 5),
+        "text elements per figure: {texts:?}"
+    );
+    let problems = probe["text_problems"].as_array().unwrap();
+    assert!(
+        problems.is_empty(),
+        "{} text problems in {}:\n{}",
+        problems.len(),
+        report.display(),
+        problems
+            .iter()
+            .map(|p| p.as_str().unwrap_or_default())
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
 
     let shot = |name: &str| {
         let path = report.with_file_name(name);
@@ -396,6 +490,22 @@ fn report_renders_in_a_real_browser() {
     let dir = scratch("browser");
     let run = toy_run(&dir, "3");
     check_in_browser(&browser, &run.join("report.html"), FIGURES.len());
+    // The default world: fifteen countries, the most crowded panels, labels and heat map, and at
+    // this size several countries marked for resting on few agents.
+    let world = dir.join("world");
+    let r = talentflow(&[
+        "run",
+        "--years",
+        "2",
+        "--agents",
+        "4000",
+        "-q",
+        "--report",
+        "--out",
+        world.to_str().unwrap(),
+    ]);
+    assert!(r.status.success(), "stderr: {}", text(&r.stderr));
+    check_in_browser(&browser, &world.join("report.html"), FIGURES.len());
 
     let exp = dir.join("experiment").join("report.html");
     std::fs::create_dir_all(exp.parent().unwrap()).unwrap();
@@ -406,7 +516,7 @@ fn report_renders_in_a_real_browser() {
         exp.to_str().unwrap(),
     ]);
     assert!(r.status.success(), "stderr: {}", text(&r.stderr));
-    check_in_browser(&browser, &exp, 1);
+    check_in_browser(&browser, &exp, 3);
 }
 
 // ------------------------------------------------------------------ reading a run back

@@ -65,6 +65,8 @@ pub struct CountryState {
     pub headroom: Vec<f64>,
     /// Compute built this tick, GW.
     pub built: Vec<f64>,
+    /// Compute retired (obsolete) this tick, GW.
+    pub retired: Vec<f64>,
     /// Compute requested this tick, GW.
     pub requested: Vec<f64>,
     /// Ecosystem index E.
@@ -116,6 +118,7 @@ impl CountryState {
             spent: std::array::from_fn(|_| vec![0.0; c]),
             headroom: s.countries.iter().map(|k| k.grid_headroom_gw).collect(),
             built: vec![0.0; c],
+            retired: vec![0.0; c],
             requested: vec![0.0; c],
             ecosystem: s.countries.iter().map(|k| k.ecosystem).collect(),
             openness,
@@ -187,6 +190,7 @@ impl CountryState {
             self.spent[1][k] = fx.grid[k] / p.tpy;
             self.headroom[k] -= built;
             let obsolete = self.compute[k] * p.depreciation;
+            self.retired[k] = obsolete;
             self.compute[k] -= obsolete;
             self.headroom[k] += obsolete;
         }

@@ -190,6 +190,13 @@ pub const COUNTRY: &[CountryVariable] = &[
         compute: copy_state!(built),
     },
     CountryVariable {
+        name: "compute_retired_gw",
+        units: "GW per tick",
+        meaning: "compute retired as obsolete during the tick (depreciation)",
+        kind: Kind::Flow,
+        compute: copy_state!(retired),
+    },
+    CountryVariable {
         name: "compute_requested_gw",
         units: "GW per tick",
         meaning: "compute planned during the tick",
@@ -248,6 +255,17 @@ pub const COUNTRY: &[CountryVariable] = &[
                 } else {
                     r.agg.origin_location(h, h) as f64 / natives as f64
                 };
+            }
+        },
+    },
+    CountryVariable {
+        name: "natives",
+        units: "persons",
+        meaning: "researchers born in the country, working anywhere (the base of retention)",
+        kind: Kind::Stock,
+        compute: |r, out| {
+            for (h, o) in out.iter_mut().enumerate() {
+                *o = r.agg.natives(h) as f64 * r.scale;
             }
         },
     },
@@ -392,15 +410,42 @@ pub const WORLD: &[WorldVariable] = &[
         compute: |r| r.startups.iter().sum(),
     },
     WorldVariable {
+        name: "hhi_researchers",
+        units: "index [1/C, 1]",
+        meaning: "Herfindahl–Hirschman index of researcher head-count shares",
+        compute: |r| metrics::hhi(&r.researchers),
+    },
+    WorldVariable {
+        name: "hhi_talent",
+        units: "index [1/C, 1]",
+        meaning: "Herfindahl–Hirschman index of talent (skill-weighted) shares",
+        compute: |r| metrics::hhi(&r.talent),
+    },
+    WorldVariable {
+        name: "effective_hubs_researchers",
+        units: "countries",
+        meaning: "effective number of hubs by researcher head counts, 1 / hhi_researchers",
+        compute: |r| metrics::effective_number(&r.researchers),
+    },
+    WorldVariable {
+        name: "effective_hubs_talent",
+        units: "countries",
+        meaning: "effective number of hubs by talent, 1 / hhi_talent",
+        compute: |r| metrics::effective_number(&r.talent),
+    },
+    // The two names of the first version, written for one more version so scripts that read
+    // them keep working; see DEPRECATED.
+    WorldVariable {
         name: "hhi",
         units: "index [1/C, 1]",
-        meaning: "Herfindahl–Hirschman index of researcher shares",
+        meaning: "deprecated alias of hhi_researchers (same values; removed in the next version)",
         compute: |r| metrics::hhi(&r.researchers),
     },
     WorldVariable {
         name: "effective_hubs",
         units: "countries",
-        meaning: "1 / HHI",
+        meaning: "deprecated alias of effective_hubs_researchers (same values; removed in the \
+                  next version)",
         compute: |r| metrics::effective_number(&r.researchers),
     },
     WorldVariable {
@@ -461,6 +506,38 @@ pub fn country_variable(name: &str) -> Option<usize> {
 /// Index of a world variable by name.
 pub fn world_variable(name: &str) -> Option<usize> {
     WORLD.iter().position(|v| v.name == name)
+}
+
+/// Old names still recorded for one version, and the variable each one duplicates. The first
+/// version called the researcher-count HHI `hhi` although its figures called it a talent HHI;
+/// both measures now have explicit names, and the old ones are kept (written, readable in
+/// outcomes, found in old run directories) until the next version.
+pub const DEPRECATED: &[(&str, &str)] = &[
+    ("hhi", "hhi_researchers"),
+    ("effective_hubs", "effective_hubs_researchers"),
+];
+
+/// The variable a deprecated name stands for (`hhi` → `hhi_researchers`), if it is one.
+pub fn replacement(name: &str) -> Option<&'static str> {
+    DEPRECATED
+        .iter()
+        .find(|(old, _)| *old == name)
+        .map(|(_, new)| *new)
+}
+
+/// Other names under which a variable can be stored: its deprecated alias, or what a deprecated
+/// name replaced. A run directory written by the first version has only `hhi`; a reader asking
+/// for `hhi_researchers` finds it under that name.
+pub fn aliases(name: &str) -> impl Iterator<Item = &'static str> + '_ {
+    DEPRECATED.iter().filter_map(move |(old, new)| {
+        if *new == name {
+            Some(*old)
+        } else if *old == name {
+            Some(*new)
+        } else {
+            None
+        }
+    })
 }
 
 /// Names of the per-country variables, in output order.

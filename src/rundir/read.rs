@@ -99,6 +99,16 @@ pub enum DirKind {
 
 /// Classifies `dir`; an error if it is neither a finished run nor an experiment.
 pub fn kind(dir: &Path) -> Result<DirKind, RunDirError> {
+    if !dir.is_dir() {
+        let source = match std::fs::metadata(dir) {
+            Err(e) => e,
+            Ok(_) => std::io::Error::other("not a directory"),
+        };
+        return Err(RunDirError::Io {
+            path: dir.to_path_buf(),
+            source,
+        });
+    }
     if dir.join(EXPERIMENT_JSON).is_file() && dir.join(SUMMARY_CSV).is_file() {
         Ok(DirKind::Experiment)
     } else if dir.join(MANIFEST).is_file() {
@@ -177,10 +187,14 @@ impl RunData {
         Ok(self.country_var(variable)?[t * self.c() + k])
     }
 
-    /// A world series.
+    /// A world series, also found under its deprecated alias or its new name
+    /// ([`crate::model::record::aliases`]), so directories of either version read the same.
     pub fn world_var(&self, variable: &str) -> Result<&[f64], RunDirError> {
-        self.world
-            .get(variable)
+        let mut found = self.world.get(variable);
+        for alias in crate::model::record::aliases(variable) {
+            found = found.or_else(|| self.world.get(alias));
+        }
+        found
             .map(Vec::as_slice)
             .ok_or_else(|| RunDirError::MissingVariable {
                 path: self.dir.join("world.csv"),
@@ -549,9 +563,11 @@ impl ExperimentData {
 }
 
 fn first_appearance<'a>(items: impl Iterator<Item = &'a str>) -> Vec<String> {
+    // A set, not a scan of `out`: a summary of 200,000 arms would take 10^10 comparisons.
+    let mut seen = std::collections::HashSet::new();
     let mut out: Vec<String> = Vec::new();
     for s in items {
-        if !out.iter().any(|o| o == s) {
+        if seen.insert(s) {
             out.push(s.to_string());
         }
     }

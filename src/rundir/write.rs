@@ -98,7 +98,7 @@ const DERIVED_DIR: &str = "plots";
 
 /// Makes `dir` ready to receive a run: refuses a non-empty directory unless `force`, and with
 /// `force` removes the old manifest first so the old run no longer looks complete, and the old
-/// run's report and figures (only `.svg`/`.png` files in `plots/`).
+/// run's report and figures (only `.svg`/`.png` files and `migration.csv` in `plots/`).
 pub fn prepare_dir(dir: &Path, force: bool) -> Result<(), OutputError> {
     if dir.exists() {
         if !dir.is_dir() {
@@ -130,7 +130,7 @@ pub fn prepare_dir(dir: &Path, force: bool) -> Result<(), OutputError> {
                 let figure = matches!(
                     path.extension().and_then(|e| e.to_str()),
                     Some("svg" | "png")
-                );
+                ) || path.file_name().is_some_and(|n| n == "migration.csv");
                 if figure && path.is_file() {
                     fs::remove_file(&path).map_err(io_err(&path))?;
                 }

@@ -405,7 +405,14 @@ fn known(s: &Scenario, code: &str) -> bool {
 }
 
 fn unknown_code(s: &Scenario, code: &str) -> String {
-    let codes: Vec<&str> = s.countries.iter().map(|c| c.code.as_str()).collect();
+    // Each code once (a duplicate is reported where it is), and no empty stand-ins.
+    let mut seen = BTreeSet::new();
+    let codes: Vec<&str> = s
+        .countries
+        .iter()
+        .map(|c| c.code.as_str())
+        .filter(|c| !c.is_empty() && seen.insert(*c))
+        .collect();
     format!(
         "unknown country code \"{code}\" (known: {})",
         codes.join(", ")

@@ -355,18 +355,54 @@ pub fn load_str(
     }
 
     let template = schema(source)?;
-    walk_table(&table, &template, "", &locator, &mut problems);
-    if !problems.is_empty() {
-        return Err(ScenarioError::sorted(name, problems));
-    }
-
-    let mut scenario: Scenario = Value::Table(table)
-        .try_into()
-        .map_err(|e: toml::de::Error| {
-            ScenarioError::single(source, name.clone(), "", e.message().trim().to_string())
-        })?;
+    // Structure first; every value found wrong is replaced by a well-typed stand-in (and its
+    // key remembered), so the meaning checks can still run on the rest of the document.
+    let mut repaired = Vec::new();
+    walk_table(
+        &mut table,
+        &template,
+        "",
+        &locator,
+        &mut problems,
+        &mut repaired,
+    );
+    let mut scenario: Scenario = match Value::Table(table).try_into() {
+        Ok(s) => s,
+        Err(e) => {
+            let e: toml::de::Error = e;
+            let mut problems = sort_by_line(problems);
+            problems.push(Problem::new(
+                name.clone(),
+                "",
+                e.message().trim().to_string(),
+            ));
+            return Err(ScenarioError {
+                source_name: name,
+                problems,
+            });
+        }
+    };
     name_countries(&mut scenario);
-    meaning(scenario, &locator)
+    meaning(scenario, &locator, problems, &repaired)
+}
+
+/// Problems in document order (those without a line last), the order of one phase.
+fn sort_by_line(mut problems: Vec<Problem>) -> Vec<Problem> {
+    problems.sort_by_key(|p| p.line.unwrap_or(usize::MAX));
+    problems
+}
+
+/// Whether a meaning problem at `key` follows from a structure problem already reported: the
+/// key (or an enclosing one) was replaced by a stand-in, or it belongs to a policy whose kind
+/// was (its other checks depend on the kind).
+fn follows_from(key: &str, repaired: &[String]) -> bool {
+    repaired.iter().any(|r| {
+        key == r
+            || key.starts_with(&format!("{r}."))
+            || key.starts_with(&format!("{r}["))
+            || r.strip_suffix(".kind")
+                .is_some_and(|item| key.starts_with(&format!("{item}.")))
+    })
 }
 
 /// The schema files are checked against: [`Scenario::template`] as a TOML table.
@@ -387,17 +423,28 @@ fn name_countries(scenario: &mut Scenario) {
     }
 }
 
-/// The meaning checks ([`check::check`]), located by `locator`.
-fn meaning(scenario: Scenario, locator: &Locator) -> Result<ValidScenario, ScenarioError> {
-    let found = check::check(&scenario);
-    if found.is_empty() {
-        return Ok(ValidScenario::new_unchecked(scenario));
-    }
-    let problems = found
+/// The meaning checks ([`check::check`]), located by `locator`, after the `structure` problems
+/// already found; meaning problems that follow from a `repaired` key are left out.
+fn meaning(
+    scenario: Scenario,
+    locator: &Locator,
+    structure: Vec<Problem>,
+    repaired: &[String],
+) -> Result<ValidScenario, ScenarioError> {
+    let found: Vec<Problem> = check::check(&scenario)
         .into_iter()
+        .filter(|(key, _)| !follows_from(key, repaired))
         .map(|(key, message)| Problem::new(locator.locate(&key), &key, message))
         .collect();
-    Err(ScenarioError::sorted(locator.file.clone(), problems))
+    if found.is_empty() && structure.is_empty() {
+        return Ok(ValidScenario::new_unchecked(scenario));
+    }
+    let mut problems = sort_by_line(structure);
+    problems.extend(sort_by_line(found));
+    Err(ScenarioError {
+        source_name: locator.file.clone(),
+        problems,
+    })
 }
 
 /// [`Scenario::validate`]: the structure checks that can fail for a typed value (non-finite
@@ -413,20 +460,30 @@ pub(super) fn validate(
     };
     let template = schema(source)?;
     let mut problems = Vec::new();
+    let mut repaired = Vec::new();
     match Value::try_from(&scenario) {
-        Ok(Value::Table(table)) => walk_table(&table, &template, "", &locator, &mut problems),
-        Ok(_) => {}
-        Err(e) => problems.push(Problem::new(
-            locator.file.clone(),
+        Ok(Value::Table(mut table)) => walk_table(
+            &mut table,
+            &template,
             "",
-            format!("cannot be represented as TOML: {e}"),
-        )),
-    }
-    if !problems.is_empty() {
-        return Err(ScenarioError::sorted(locator.file, problems));
+            &locator,
+            &mut problems,
+            &mut repaired,
+        ),
+        Ok(_) => {}
+        Err(e) => {
+            problems.push(Problem::new(
+                locator.file.clone(),
+                "",
+                format!("cannot be represented as TOML: {e}"),
+            ));
+            return Err(ScenarioError::sorted(locator.file, problems));
+        }
     }
     name_countries(&mut scenario);
-    meaning(scenario, &locator)
+    // A typed scenario can only be wrong in its numbers (NaN, ±inf), which the meaning checks
+    // see as they are; what follows from them is left out as for a file.
+    meaning(scenario, &locator, problems, &repaired)
 }
 
 /// 1-based line and column (in characters) of a byte offset.
@@ -605,11 +662,13 @@ fn apply_override(root: &mut Table, ov: &Override) -> Result<String, String> {
             }
             Value::Array(items) => {
                 let selector = segments[i + 1];
-                let index = select_item(items, selector).ok_or_else(|| {
-                    format!(
-                        "`{key}` has no element `{selector}` (use an index 0..{} or, for countries, a code)",
-                        items.len()
-                    )
+                let index = select_item(items, selector).ok_or_else(|| match items.len() {
+                    0 => format!("`{key}` has no element `{selector}`: the list is empty"),
+                    n => format!(
+                        "`{key}` has no element `{selector}` (use an index from 0 to {} or, for \
+                         countries, a code)",
+                        n - 1
+                    ),
                 })?;
                 canonical = format!("{canonical}[{index}]");
                 if i + 2 == segments.len() {
@@ -657,11 +716,45 @@ fn allowed_strings(path: &str) -> Option<Vec<&'static str>> {
     }
 }
 
-fn walk_table(table: &Table, template: &Table, path: &str, loc: &Locator, out: &mut Vec<Problem>) {
-    for (key, value) in table {
+/// A well-typed stand-in for a value of the template's type `expected` at `path`, put where a
+/// wrong value was so the meaning checks can run on the rest: the template's value, with
+/// strings (codes) empty (so a stand-in matches no real country) and lists of tables empty.
+fn stand_in(expected: &Value, path: &str) -> Value {
+    match expected {
+        Value::String(_) if allowed_strings(path).is_some() => expected.clone(),
+        Value::String(_) => Value::String(String::new()),
+        Value::Array(items) if matches!(items.first(), Some(Value::Table(_))) => {
+            Value::Array(Vec::new())
+        }
+        Value::Table(t) => Value::Table(
+            t.iter()
+                .map(|(k, v)| (k.clone(), stand_in(v, &join(path, k))))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+/// Checks `table` against `template`: unknown keys are reported and removed, wrong values
+/// reported and replaced by a [`stand_in`]; every key so changed is pushed to `repaired`.
+fn walk_table(
+    table: &mut Table,
+    template: &Table,
+    path: &str,
+    loc: &Locator,
+    out: &mut Vec<Problem>,
+    repaired: &mut Vec<String>,
+) {
+    let mut unknown = Vec::new();
+    for (key, value) in table.iter_mut() {
         let key_path = join(path, key);
         match template.get(key) {
-            Some(expected) => walk_value(value, expected, &key_path, loc, out),
+            Some(expected) => {
+                if !walk_value(value, expected, &key_path, loc, out, repaired) {
+                    *value = stand_in(expected, &key_path);
+                    repaired.push(key_path);
+                }
+            }
             None => {
                 let mut message = format!("unknown key `{key}`");
                 if let Some(suggestion) = closest(key, template.keys().map(String::as_str)) {
@@ -671,63 +764,94 @@ fn walk_table(table: &Table, template: &Table, path: &str, loc: &Locator, out: &
                     message.push_str(&format!(" (known sections: {})", known.join(", ")));
                 }
                 out.push(Problem::new(loc.locate(&key_path), &key_path, message));
+                unknown.push(key.clone());
+                repaired.push(key_path);
             }
         }
     }
+    for key in unknown {
+        table.remove(&key);
+    }
 }
 
-fn walk_value(value: &Value, expected: &Value, path: &str, loc: &Locator, out: &mut Vec<Problem>) {
-    let mut problem = |message: String| out.push(Problem::new(loc.locate(path), path, message));
+/// Checks one value; false when it is wrong and must be replaced (the problem is reported).
+fn walk_value(
+    value: &mut Value,
+    expected: &Value,
+    path: &str,
+    loc: &Locator,
+    out: &mut Vec<Problem>,
+    repaired: &mut Vec<String>,
+) -> bool {
+    let mut problem = |message: String| {
+        out.push(Problem::new(loc.locate(path), path, message));
+        false
+    };
     match (expected, value) {
-        (Value::Table(t), Value::Table(v)) => walk_table(v, t, path, loc, out),
+        (Value::Table(t), Value::Table(v)) => {
+            walk_table(v, t, path, loc, out, repaired);
+            true
+        }
         (Value::Array(t), Value::Array(items)) => {
-            let Some(element) = t.first() else { return };
+            let Some(element) = t.first() else {
+                return true;
+            };
             let list_name = path.rsplit('.').next().unwrap_or(path);
-            for (i, item) in items.iter().enumerate() {
+            for (i, item) in items.iter_mut().enumerate() {
                 let item_path = format!("{path}[{i}]");
-                if let (Value::Table(et), Value::Table(it)) = (element, item) {
-                    let missing: Vec<String> = required_keys(list_name)
+                if let (Value::Table(et), Value::Table(it)) = (element, &mut *item) {
+                    let missing: Vec<&str> = required_keys(list_name)
                         .iter()
-                        .filter(|k| !it.contains_key(**k))
-                        .map(|k| format!("`{k}`"))
+                        .copied()
+                        .filter(|k| !it.contains_key(*k))
                         .collect();
                     if !missing.is_empty() {
                         let s = if missing.len() == 1 { "" } else { "s" };
+                        let names: Vec<String> = missing.iter().map(|k| format!("`{k}`")).collect();
                         out.push(Problem::new(
                             loc.locate(&item_path),
                             &item_path,
-                            format!("missing required key{s} {}", missing.join(", ")),
+                            format!("missing required key{s} {}", names.join(", ")),
                         ));
+                        for k in missing {
+                            if let Some(v) = et.get(k) {
+                                let key_path = format!("{item_path}.{k}");
+                                it.insert(k.to_string(), stand_in(v, &key_path));
+                                repaired.push(key_path);
+                            }
+                        }
                     }
-                    walk_table(it, et, &item_path, loc, out);
-                } else {
-                    walk_value(item, element, &item_path, loc, out);
+                    walk_table(it, et, &item_path, loc, out, repaired);
+                } else if !walk_value(item, element, &item_path, loc, out, repaired) {
+                    *item = stand_in(element, &item_path);
+                    repaired.push(item_path);
                 }
             }
+            true
         }
         (Value::Float(_), Value::Float(x)) if !x.is_finite() => {
             problem(format!("must be a finite number, found {x}"))
         }
-        (Value::Float(_), Value::Float(_) | Value::Integer(_)) => {}
-        (Value::Integer(_), Value::Integer(_)) => {}
-        (Value::Boolean(_), Value::Boolean(_)) => {}
-        (Value::String(_), Value::String(s)) => {
-            if let Some(allowed) = allowed_strings(path) {
-                if !allowed.contains(&s.as_str()) {
-                    problem(format!(
-                        "unknown value \"{s}\"; expected one of: {}",
-                        allowed.join(", ")
-                    ));
-                }
-            }
-        }
+        (Value::Float(_), Value::Float(_) | Value::Integer(_)) => true,
+        (Value::Integer(_), Value::Integer(_)) => true,
+        (Value::Boolean(_), Value::Boolean(_)) => true,
+        (Value::String(_), Value::String(s)) => match allowed_strings(path) {
+            Some(allowed) if !allowed.contains(&s.as_str()) => problem(format!(
+                "unknown value \"{s}\"; expected one of: {}",
+                allowed.join(", ")
+            )),
+            _ => true,
+        },
         (Value::Integer(_), Value::Float(x)) => problem(format!("expected an integer, found {x}")),
-        (expected, found) => problem(format!(
-            "expected {}, found {} ({})",
-            describe(expected),
-            describe(found),
-            short(found)
-        )),
+        (expected, found) => {
+            let message = format!(
+                "expected {}, found {} ({})",
+                describe(expected),
+                describe(found),
+                short(found)
+            );
+            problem(message)
+        }
     }
 }
 

@@ -115,6 +115,44 @@ impl StudyBase {
     }
 }
 
+/// One spelling per scenario key, to compare keys written differently: parts trimmed, list
+/// elements by index (`country.SAU.wage_k` and `country.3.wage_k` are both `country[3].wage_k`
+/// when SAU is the fourth of `codes`).
+pub fn canonical_key(path: &str, codes: &[&str]) -> String {
+    let parts: Vec<&str> = path.split('.').map(str::trim).collect();
+    let mut out = String::new();
+    let mut i = 0;
+    while i < parts.len() {
+        let part = parts[i];
+        let list = matches!(part, "country" | "partnership" | "policy");
+        match parts.get(i + 1) {
+            Some(selector) if list => {
+                let index = selector.parse::<usize>().ok().or_else(|| {
+                    (part == "country")
+                        .then(|| codes.iter().position(|c| c == selector))
+                        .flatten()
+                });
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                match index {
+                    Some(k) => out.push_str(&format!("{part}[{k}]")),
+                    None => out.push_str(&format!("{part}.{selector}")),
+                }
+                i += 2;
+            }
+            _ => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(part);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
 /// `policy[i]…` of the combined list, renumbered to the arm's own `arm.policy[i - first]…`.
 fn arm_key(key: &str, first: usize) -> String {
     let renumbered = key
@@ -141,6 +179,28 @@ pub fn parse_overrides(sets: &[String], whose: &str, problems: &mut Vec<String>)
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keys_by_code_and_by_index_have_one_spelling() {
+        let codes = ["USA", "CHN", "SAU"];
+        assert_eq!(
+            canonical_key("country.SAU.wage_k", &codes),
+            "country[2].wage_k"
+        );
+        assert_eq!(
+            canonical_key(" country . 2 .wage_k", &codes),
+            "country[2].wage_k"
+        );
+        assert_eq!(canonical_key("world.agents", &codes), "world.agents");
+        assert_eq!(
+            canonical_key("policy.0.budget_bn", &codes),
+            "policy[0].budget_bn"
+        );
+        assert_eq!(
+            canonical_key("country.XYZ.wage_k", &codes),
+            "country.XYZ.wage_k"
+        );
+    }
 
     #[test]
     fn arm_policy_keys_are_renumbered_to_the_arm() {

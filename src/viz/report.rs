@@ -19,7 +19,10 @@ use std::path::{Path, PathBuf};
 
 use crate::rundir::read::{self, DirKind, ExperimentData, RunData, RunDirError};
 use crate::rundir::write::write_atomic;
-use crate::viz::plot::figures::{country_name, experiment_figures, run_figures, CountryColours};
+use crate::viz::plot::figures::{
+    self, comparisons, country_name, forest_rows_at_most, migration_matrix, native_agents,
+    outcome_unit, researcher_agents, run_figures, year, CountryColours, DAGGER, FEW_AGENTS,
+};
 use crate::viz::plot::{render, thousands, Figure, PlotError, FONT_TTF};
 
 /// Name of the report file inside the directory.
@@ -54,6 +57,9 @@ pub fn esc(s: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
+            // Control characters are not text (and not allowed in the inline SVG's XML).
+            '\n' | '\t' | '\r' => out.push(ch),
+            c if c.is_control() || c == '\u{FFFE}' || c == '\u{FFFF}' => out.push('\u{FFFD}'),
             c => out.push(c),
         }
     }
@@ -149,7 +155,7 @@ pub fn sig(v: f64, digits: i32) -> String {
         return "0".into();
     }
     let magnitude = libm::log10(v.abs()).floor() as i32;
-    if magnitude < -4 {
+    if !(-4..15).contains(&magnitude) {
         return format!("{v:.*e}", (digits - 1).max(0) as usize).replace('-', "\u{2212}");
     }
     thousands(v, (digits - 1 - magnitude).clamp(0, 10) as usize)
@@ -326,8 +332,8 @@ pub fn run_report(run: &RunData) -> Result<String, PlotError> {
                 &[
                     esc(&p.country),
                     esc(p.kind.name()),
-                    sig(p.from_year, 6),
-                    sig(p.to_year, 6),
+                    year(p.from_year),
+                    year(p.to_year),
                     opt(p.budget_bn),
                     esc(p.partner.as_deref().unwrap_or("")),
                     opt(p.strength),
@@ -403,111 +409,174 @@ pub fn run_report(run: &RunData) -> Result<String, PlotError> {
     b.push_str("<h2 id=\"figures\">Figures</h2>\n");
     for (i, fig) in run_figures(run)?.iter().enumerate() {
         figure_html(&mut b, i + 1, fig)?;
+        if fig.name == "migration" {
+            migration_table(&mut b, run)?;
+        }
     }
 
     // ------------------------------------------------------------ end of run
     let _ = writeln!(b, "<h2 id=\"end\">End of run ({y1:.0})</h2>");
     let w = |v: &str, t: usize| run.world_var(v).map(|s| s[t]);
+    let talent_hhi = match (
+        run.world_var("hhi_talent"),
+        run.world_var("effective_hubs_talent"),
+    ) {
+        (Ok(h), Ok(e)) => format!(
+            "; by talent (skill-weighted) HHI {} (start {}), {} effective hubs (start {})",
+            sig(h[last], 3),
+            sig(h[0], 3),
+            sig(e[last], 3),
+            sig(e[0], 3)
+        ),
+        _ => String::new(),
+    };
     let _ = writeln!(
         b,
-        "<p>World: {} researchers (start {}), {} live startups; talent HHI {} (start {}), \
-         {} effective hubs (start {}), top-3 talent share {} (start {}).</p>",
+        "<p>World: {} researchers (start {}), {} live startups. Concentration by researcher \
+         head counts: HHI {} (start {}), {} effective hubs (start {}){talent_hhi}; top-3 talent \
+         share {} (start {}).</p>",
         thousands(w("researchers_total", last)?, 0),
         thousands(w("researchers_total", 0)?, 0),
         thousands(w("startups_total", last)?, 0),
-        sig(w("hhi", last)?, 3),
-        sig(w("hhi", 0)?, 3),
-        sig(w("effective_hubs", last)?, 3),
-        sig(w("effective_hubs", 0)?, 3),
+        sig(w("hhi_researchers", last)?, 3),
+        sig(w("hhi_researchers", 0)?, 3),
+        sig(w("effective_hubs_researchers", last)?, 3),
+        sig(w("effective_hubs_researchers", 0)?, 3),
         pct(w("top3_talent_share", last)?),
         pct(w("top3_talent_share", 0)?),
     );
+    let has_retired = run.country_var("compute_retired_gw").is_ok();
     b.push_str("<table>\n");
-    header(
-        &mut b,
-        &[
-            "country<br>(most talent first)",
-            "researchers",
-            "talent share<br>start",
-            "talent share<br>end",
-            "change<br>(points)",
-            "retention<br>start",
-            "retention<br>end",
-            "net migration<br>(persons)",
-            "live<br>startups",
-            "exits<br>(total)",
-            "compute<br>(GW)",
-            "grid queue<br>(GW)",
-        ],
-    );
+    let mut columns = vec![
+        "country<br>(most talent first)",
+        "researchers",
+        "researcher<br>agents",
+        "talent share<br>start",
+        "talent share<br>end",
+        "change<br>(points)",
+        "native<br>agents",
+        "retention<br>start",
+        "retention<br>end",
+        "net migration<br>(persons)",
+        "live<br>startups",
+        "exits<br>(total)",
+        "compute<br>start (GW)",
+        "compute<br>added (GW)",
+    ];
+    if has_retired {
+        columns.push("compute<br>retired (GW)");
+    }
+    columns.extend(["compute<br>end (GW)", "grid queue<br>end (GW)"]);
+    header(&mut b, &columns);
     let colours = CountryColours::of(run)?;
-    let mut totals = [0.0f64; 4];
+    // researchers, researcher agents, startups, exits, compute start, added, retired, end, queue
+    let mut totals = [0.0f64; 9];
+    let mut few = Vec::new();
+    let marked = |n: f64| {
+        let mark = if n < FEW_AGENTS { DAGGER } else { "" };
+        format!("{}{mark}", thousands(n, 0))
+    };
     for &k in &colours.ranked {
         let (share0, share1) = (
             run.at("talent_share", 0, k)?,
             run.at("talent_share", last, k)?,
         );
         let net = run.cumulative("inflow", k)? - run.cumulative("outflow", k)?;
-        let exits = run.cumulative("exits", k)?;
+        let retired = if has_retired {
+            run.cumulative("compute_retired_gw", k)?
+        } else {
+            0.0
+        };
         let values = [
             run.at("researchers", last, k)?,
+            researcher_agents(run, k)?,
             run.at("startups", last, k)?,
-            exits,
+            run.cumulative("exits", k)?,
+            run.at("compute_gw", 0, k)?,
+            run.cumulative("compute_built_gw", k)?,
+            retired,
             run.at("compute_gw", last, k)?,
+            run.at("grid_queue_gw", last, k)?,
         ];
         for (t, v) in totals.iter_mut().zip(values) {
             *t += v;
         }
+        let natives = native_agents(run, k);
+        if natives.is_some_and(|n| n < FEW_AGENTS) || values[1] < FEW_AGENTS {
+            few.push(run.codes[k].clone());
+        }
         let change = (share1 - share0) * 100.0;
-        row(
-            &mut b,
-            "",
-            &[
-                format!(
-                    "{} <b>{}</b>",
-                    esc(&country_name(run, k)),
-                    esc(&run.codes[k])
-                ),
-                thousands(values[0], 0),
-                pct(share0),
-                pct(share1),
-                format!(
-                    "{}{}",
-                    if change > 0.0 { "+" } else { "" },
-                    thousands(change, 2)
-                ),
-                pct(run.at("retention", 0, k)?),
-                pct(run.at("retention", last, k)?),
-                format!("{}{}", if net > 0.0 { "+" } else { "" }, thousands(net, 0)),
-                thousands(values[1], 0),
-                thousands(exits, 0),
-                sig(values[3], 3),
-                sig(run.at("grid_queue_gw", last, k)?, 3),
-            ],
+        let mut cells = vec![
+            format!(
+                "{} <b>{}</b>",
+                esc(&country_name(run, k)),
+                esc(&run.codes[k])
+            ),
+            thousands(values[0], 0),
+            marked(values[1]),
+            pct(share0),
+            pct(share1),
+            format!(
+                "{}{}",
+                if change > 0.0 { "+" } else { "" },
+                thousands(change, 2)
+            ),
+            natives.map_or("\u{2013}".into(), marked),
+            pct(run.at("retention", 0, k)?),
+            pct(run.at("retention", last, k)?),
+            format!("{}{}", if net > 0.0 { "+" } else { "" }, thousands(net, 0)),
+            thousands(values[2], 0),
+            thousands(values[3], 0),
+            sig(values[4], 3),
+            sig(values[5], 3),
+        ];
+        if has_retired {
+            cells.push(sig(values[6], 3));
+        }
+        cells.extend([sig(values[7], 3), sig(values[8], 3)]);
+        row(&mut b, "", &cells);
+    }
+    let mut cells = vec![
+        "World".into(),
+        thousands(totals[0], 0),
+        thousands(totals[1], 0),
+        "100%".into(),
+        "100%".into(),
+        String::new(),
+        String::new(),
+        String::new(),
+        String::new(),
+        String::new(),
+        thousands(totals[2], 0),
+        thousands(totals[3], 0),
+        sig(totals[4], 3),
+        sig(totals[5], 3),
+    ];
+    if has_retired {
+        cells.push(sig(totals[6], 3));
+    }
+    cells.extend([sig(totals[7], 3), sig(totals[8], 3)]);
+    row(&mut b, "world", &cells);
+    let _ = write!(
+        b,
+        "</table>\n<p class=\"note\">Retention: share of the country's natives working at home. \
+         Net migration: researchers who arrived minus those who left over the whole run. \
+         Researcher agents: the agents working there at the end (1 agent = {} researchers); \
+         native agents: the country's natives, the fewest at any time (the sample behind its \
+         retention). Compute: installed AI compute; end = start + added − retired (obsolete \
+         compute); grid queue: planned compute waiting for grid headroom.",
+        sig(figures::persons_per_agent(run), 3)
+    );
+    if !few.is_empty() {
+        let _ = write!(
+            b,
+            " {DAGGER} Fewer than {FEW_AGENTS} agents ({}): their shares and retention move in \
+             steps of one agent and carry noise of a few percentage points; raise the resolution \
+             with <code>--agents</code> (or <code>world.agents</code>).",
+            few.iter().map(|c| esc(c)).collect::<Vec<_>>().join(", ")
         );
     }
-    let queue: f64 = (0..run.c())
-        .map(|k| run.at("grid_queue_gw", last, k))
-        .sum::<Result<f64, _>>()?;
-    row(
-        &mut b,
-        "world",
-        &[
-            "World".into(),
-            thousands(totals[0], 0),
-            "100%".into(),
-            "100%".into(),
-            String::new(),
-            String::new(),
-            String::new(),
-            String::new(),
-            thousands(totals[1], 0),
-            thousands(totals[2], 0),
-            sig(totals[3], 3),
-            sig(queue, 3),
-        ],
-    );
-    b.push_str("</table>\n<p class=\"note\">Retention: share of the country's natives working at home. Net migration: researchers who arrived minus those who left over the whole run. Compute: installed AI compute; grid queue: planned compute waiting for grid headroom.</p>\n");
+    b.push_str("</p>\n");
 
     // ------------------------------------------------------------ provenance
     b.push_str("<h2 id=\"provenance\">Provenance</h2>\n");
@@ -541,6 +610,42 @@ pub fn run_report(run: &RunData) -> Result<String, PlotError> {
     ))
 }
 
+/// The numbers of the migration heat map, as a table under it.
+fn migration_table(b: &mut String, run: &RunData) -> Result<(), PlotError> {
+    let (labels, net) = migration_matrix(run)?;
+    let g = labels.len();
+    let _ = writeln!(
+        b,
+        "<details><summary>Net researchers moved, row \u{2192} column (persons; the numbers of \
+         the heat map{})</summary>\n<table>",
+        if g < run.c() {
+            "; every pair is in <code>plots/migration.csv</code> from <code>talentflow plot</code>"
+        } else {
+            ""
+        }
+    );
+    let mut head = vec!["from \\ to".to_string()];
+    head.extend(labels.iter().map(|l| esc(l)));
+    let refs: Vec<&str> = head.iter().map(String::as_str).collect();
+    header(b, &refs);
+    for (r, label) in labels.iter().enumerate() {
+        let mut cells = vec![format!("<b>{}</b>", esc(label))];
+        cells.extend((0..g).map(|c| {
+            if r == c {
+                String::new()
+            } else {
+                thousands(net[r * g + c], 0)
+            }
+        }));
+        row(b, "", &cells);
+    }
+    b.push_str("</table>\n</details>\n");
+    Ok(())
+}
+
+/// Most arms listed per outcome in an experiment report (the forest plot shows fewer).
+pub const MAX_TABLE_ARMS: usize = 200;
+
 /// The report of an experiment directory.
 pub fn experiment_report(exp: &ExperimentData) -> Result<String, PlotError> {
     let name = exp
@@ -563,12 +668,14 @@ pub fn experiment_report(exp: &ExperimentData) -> Result<String, PlotError> {
         outcomes.len(),
         esc(&control)
     );
-    b.push_str("<nav><a href=\"#experiment\">Experiment</a><a href=\"#outcomes\">Outcomes</a><a href=\"#effects\">Effects</a></nav>\n");
+    b.push_str("<nav><a href=\"#experiment\">Experiment</a><a href=\"#outcomes\">Outcomes and effects</a></nav>\n");
     b.push_str("<h2 id=\"experiment\">Experiment</h2>\n");
     let mut items: Vec<(String, String)> = Vec::new();
     if let Some(map) = exp.meta.as_object() {
         for (k, v) in map {
             let shown = match v {
+                // An empty string (a description nobody wrote) says nothing: no row.
+                serde_json::Value::String(s) if s.trim().is_empty() => continue,
                 serde_json::Value::String(s) => esc(s),
                 serde_json::Value::Array(list) if k == "arms" => describe_arms(list),
                 serde_json::Value::Array(items) if items.iter().all(|i| i.is_string()) => items
@@ -605,21 +712,34 @@ pub fn experiment_report(exp: &ExperimentData) -> Result<String, PlotError> {
     dl(&mut b, &refs);
 
     b.push_str("<h2 id=\"outcomes\">Outcomes by arm</h2>\n");
-    b.push_str("<p class=\"note\">Mean over replicates with its confidence interval; the difference from the control arm with its interval, and the standardised effect size, as computed by <code>talentflow experiment</code> (<code>summary.csv</code>).</p>\n");
-    // The interval's level, when experiment.json states it (0.95 or 95).
-    let level = exp.meta["ci_level"]
-        .as_f64()
-        .map(|l| if l <= 1.0 { l * 100.0 } else { l })
-        .map_or(String::new(), |l| {
-            format!(
-                "{}% ",
-                sig(l, 3).trim_end_matches('0').trim_end_matches('.')
-            )
-        });
-    let ci = format!("{level}CI");
-    let diff_ci = format!("difference<br>{level}CI");
-    for outcome in &outcomes {
-        let _ = writeln!(b, "<h3>{}</h3>\n<table>", esc(outcome));
+    let m = comparisons(exp);
+    let level_f = figures::ci_level(exp);
+    let level = format!(
+        "{}%",
+        sig(level_f * 100.0, 3)
+            .trim_end_matches('0')
+            .trim_end_matches('.')
+    );
+    let _ = writeln!(
+        b,
+        "<p class=\"note\">Mean over replicates with its {level} confidence interval; the \
+         difference from the control arm with its interval, and the standardised effect size, as \
+         computed by <code>talentflow experiment</code> (<code>summary.csv</code>). \
+         <b>Multiple comparisons:</b> the tables hold {m} comparisons with the control (arms \
+         \u{00d7} outcomes). Each {level} interval holds for its comparison alone; the \
+         Bonferroni column widens it (same estimate and standard error, level 1 \u{2212} \
+         {}/{m}) so that all {m} hold together with {level} probability.</p>",
+        sig(1.0 - level_f, 2)
+    );
+    let ci = format!("{level} CI");
+    let diff_ci = format!("difference<br>{level} CI");
+    let bonferroni = format!("difference<br>Bonferroni CI<br>(m = {m})");
+    let mut number = 0;
+    for (i, outcome) in outcomes.iter().enumerate() {
+        let unit = outcome_unit(outcome)
+            .map(|u| format!(" <span class=\"note\">({})</span>", esc(&u)))
+            .unwrap_or_default();
+        let _ = writeln!(b, "<h3>{}{unit}</h3>\n<table>", esc(outcome));
         header(
             &mut b,
             &[
@@ -630,11 +750,20 @@ pub fn experiment_report(exp: &ExperimentData) -> Result<String, PlotError> {
                 &ci,
                 "difference<br>from control",
                 &diff_ci,
+                &bonferroni,
                 "effect size",
             ],
         );
+        // Every arm, or for huge experiments the control and the arms that differ most.
+        let (listed, total) = forest_rows_at_most(exp, outcome, MAX_TABLE_ARMS);
+        let listed: std::collections::HashMap<&str, &crate::viz::plot::ForestRow> =
+            listed.iter().map(|r| (r.label.as_str(), r)).collect();
         for r in exp.summary.iter().filter(|r| &r.outcome == outcome) {
             let is_control = r.arm == control;
+            let shown = listed.get(r.arm.as_str());
+            if !is_control && shown.is_none() && total > MAX_TABLE_ARMS {
+                continue;
+            }
             let opt = |v: Option<f64>| v.map_or("\u{2013}".to_string(), |v| sig(v, 4));
             let interval = |lo: f64, hi: f64| format!("[{}, {}]", sig(lo, 4), sig(hi, 4));
             row(
@@ -655,20 +784,31 @@ pub fn experiment_report(exp: &ExperimentData) -> Result<String, PlotError> {
                         (Some(lo), Some(hi)) => interval(lo, hi),
                         _ => "\u{2013}".into(),
                     },
+                    match shown.and_then(|s| s.adjusted) {
+                        Some((lo, hi)) => interval(lo, hi),
+                        None => "\u{2013}".into(),
+                    },
                     opt(r.effect_size),
                 ],
             );
         }
         b.push_str("</table>\n");
+        if total > MAX_TABLE_ARMS {
+            let _ = writeln!(
+                b,
+                "<p class=\"note\">{MAX_TABLE_ARMS} of {total} arms listed: those with the \
+                 largest |difference|; every arm is in <code>summary.csv</code>.</p>"
+            );
+        }
+        if number < figures::MAX_FOREST_FIGURES {
+            if let Some(fig) = figures::outcome_figure(exp, i, outcome) {
+                number += 1;
+                figure_html(&mut b, number, &fig)?;
+            }
+        }
     }
-
-    b.push_str("<h2 id=\"effects\">Effects</h2>\n");
-    let figures = experiment_figures(exp);
-    if figures.is_empty() {
+    if number == 0 {
         b.push_str("<p>No arm has a difference from the control to plot.</p>\n");
-    }
-    for (i, fig) in figures.iter().enumerate() {
-        figure_html(&mut b, i + 1, fig)?;
     }
     Ok(page(&format!("talentflow experiment report: {name}"), &b))
 }
@@ -698,21 +838,28 @@ fn describe_arms(arms: &[serde_json::Value]) -> String {
             .map(|ps| {
                 ps.iter()
                     .map(|p| {
+                        // 2.0 reads as 2, 0.25 as 0.25.
+                        let plain = |v: &serde_json::Value| {
+                            v.as_f64().map_or_else(|| v.to_string(), |x| format!("{x}"))
+                        };
                         let what = match (&p["budget_bn"], &p["partner"], &p["value"]) {
-                            (serde_json::Value::Number(b), _, _) => format!(" ${b}B/yr"),
-                            (_, serde_json::Value::String(partner), _) => {
-                                format!(" with {partner} at {}", p["strength"])
+                            (b @ serde_json::Value::Number(_), _, _) => {
+                                format!(" ${}B/yr", plain(b))
                             }
-                            (_, _, serde_json::Value::Number(v)) => format!(" = {v}"),
+                            (_, serde_json::Value::String(partner), _) => {
+                                format!(" with {partner} at {}", plain(&p["strength"]))
+                            }
+                            (_, _, v @ serde_json::Value::Number(_)) => format!(" = {}", plain(v)),
                             _ => String::new(),
                         };
+                        let when = |k: &str| p[k].as_f64().map_or_else(|| p[k].to_string(), year);
                         esc(&format!(
                             "{} {}{} {}–{}",
                             p["country"].as_str().unwrap_or("?"),
                             p["kind"].as_str().unwrap_or("?"),
                             what,
-                            p["from_year"],
-                            p["to_year"]
+                            when("from_year"),
+                            when("to_year")
                         ))
                     })
                     .collect()

@@ -22,24 +22,38 @@ pub fn summary(scenario: &Scenario, rec: &Recorder) -> String {
     let mut out = String::new();
     let w = |v: &str| rec.get_world(v, t).unwrap_or(0.0);
     let w0 = |v: &str| rec.get_world(v, 0).unwrap_or(0.0);
+    let start = crate::rundir::write::year_of_row(scenario, 0);
+    // The last row is the state after the last tick: 2025 + 10 years is 1 January 2035.
+    let end = if year.fract() == 0.0 {
+        format!("the start of {year:.0}")
+    } else {
+        format!("year {year:.2}")
+    };
     let _ = writeln!(
         out,
-        "talentflow {}: {} countries, {} ticks, end of {:.2}",
+        "talentflow {}: {} countries, {} ticks, from the start of {start:.0} to {end}",
         crate::VERSION,
         c,
         t,
-        year
     );
     let _ = writeln!(
         out,
-        "world: researchers {:.0} (start {:.0}), startups {:.0}, HHI {:.4} (start {:.4}), effective hubs {:.2}, top-3 talent share {:.3}",
+        "world: researchers {:.0} (start {:.0}), startups {:.0}, top-3 talent share {:.3}",
         w("researchers_total"),
         w0("researchers_total"),
         w("startups_total"),
-        w("hhi"),
-        w0("hhi"),
-        w("effective_hubs"),
         w("top3_talent_share"),
+    );
+    let _ = writeln!(
+        out,
+        "concentration: HHI of researchers {:.4} (start {:.4}), of talent {:.4} (start {:.4}); \
+         effective hubs {:.2} by researchers, {:.2} by talent",
+        w("hhi_researchers"),
+        w0("hhi_researchers"),
+        w("hhi_talent"),
+        w0("hhi_talent"),
+        w("effective_hubs_researchers"),
+        w("effective_hubs_talent"),
     );
     let _ = writeln!(
         out,

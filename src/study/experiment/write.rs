@@ -1,6 +1,6 @@
 //! Experiment results: `runs.csv` (one row per run), `summary.csv` (one row per arm × outcome),
-//! `experiment.toml` (the file as run) and `experiment.json` (metadata, written last), plus the
-//! printed table.
+//! `experiment.toml` (the file as run), `summary.txt` (the printed table) and `experiment.json`
+//! (metadata, written last).
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -10,6 +10,9 @@ use serde_json::json;
 use super::{Experiment, Results};
 use crate::rundir::write::{write_atomic, OutputError};
 use crate::study::stats::{estimate, paired_effect};
+
+/// The printed table, as written into the experiment directory.
+pub const SUMMARY_TXT: &str = "summary.txt";
 
 /// One row of `summary.csv`.
 #[derive(Clone, Debug, PartialEq)]
@@ -161,6 +164,8 @@ pub fn write_results(
         &dir.join("summary.csv"),
         &summary_csv(&dir.join("summary.csv"), &summary)?,
     )?;
+    // The table the command prints, for reading without re-running anything.
+    write_atomic(&dir.join(SUMMARY_TXT), table(exp, &summary).as_bytes())?;
     let arms: Vec<_> = exp
         .arms
         .iter()

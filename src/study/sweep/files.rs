@@ -108,6 +108,8 @@ pub fn prepare(sweep: &Sweep, dir: &Path, force: bool) -> Result<(), SweepError>
         "points": sweep.points.len(),
         "replicates": sweep.spec.replicates,
         "parameters": sweep.parameter_names(),
+        // Shared overrides of every run: the file's `set`, then the command line's `--set`.
+        "set": sweep.spec.set,
         "outcomes": sweep.outcomes.iter().map(|o| o.name.clone()).collect::<Vec<_>>(),
         "design": sweep.spec.design,
     });

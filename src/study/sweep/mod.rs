@@ -373,6 +373,7 @@ impl Sweep {
         }
         let (study, set_problems) = StudyBase::new(&spec.base, path, &spec.set);
         problems.extend(set_problems);
+        problems.extend(set_of_swept_keys(&study, &spec.parameters));
         if !problems.is_empty() {
             return Err(invalid(problems));
         }
@@ -518,6 +519,31 @@ impl Sweep {
             })
             .collect()
     }
+}
+
+/// A shared override (the file's `set` or `--set`) of a swept parameter would be replaced by
+/// the design's value at every point, so it is refused rather than silently ignored.
+fn set_of_swept_keys(study: &StudyBase, parameters: &[ParameterSpec]) -> Vec<String> {
+    let base = study.resolve(None, &[]).ok();
+    let codes: Vec<&str> = base
+        .as_ref()
+        .map(|(s, _)| s.countries.iter().map(|c| c.code.as_str()).collect())
+        .unwrap_or_default();
+    let mut problems = Vec::new();
+    for o in &study.set {
+        let key = crate::study::base::canonical_key(&o.path, &codes);
+        for (i, p) in parameters.iter().enumerate() {
+            if crate::study::base::canonical_key(&p.key, &codes) == key {
+                problems.push(format!(
+                    "set `{o}`: `{}` is swept (parameter[{i}]), so the design's values would \
+                     replace it at every point; remove it from `set`/--set, or change the \
+                     parameter's range",
+                    o.path
+                ));
+            }
+        }
+    }
+    problems
 }
 
 /// A slice of the runs: the i-th (0-based) of n interleaved slices.

@@ -166,6 +166,9 @@ pub enum Layer {
 pub struct Panel {
     /// Title above the chart.
     pub title: String,
+    /// A shorter title, used when `title` does not fit the panel's width (e.g. the country code
+    /// instead of its name); empty: clip `title`.
+    pub short_title: String,
     /// Value-axis label, with units.
     pub y_label: String,
     /// Tick label style.
@@ -174,6 +177,9 @@ pub struct Panel {
     pub y_range: Option<(f64, f64)>,
     /// What is drawn, in order.
     pub layers: Vec<Layer>,
+    /// The layer whose first and last values are labelled on the value axis (so a reader sees
+    /// where the series starts and ends without reading between ticks).
+    pub ends: Option<usize>,
 }
 
 /// How a legend entry is drawn.
@@ -219,13 +225,16 @@ pub struct Panels {
     pub legend: Vec<LegendEntry>,
 }
 
-/// A square matrix drawn as coloured cells with a colour bar.
+/// A square matrix drawn as coloured cells with a colour bar on a symmetric-log scale: linear
+/// within ±`unit`, logarithmic beyond, so a few large cells do not wash out the rest.
 #[derive(Clone, Debug)]
 pub struct Heatmap {
     /// Row and column labels.
     pub labels: Vec<String>,
     /// Values `[row × n + col]`.
     pub values: Vec<f64>,
+    /// Where the scale turns from linear to logarithmic (e.g. one agent's worth of persons).
+    pub unit: f64,
     /// Label of the rows (left).
     pub row_title: String,
     /// Label of the columns (top).
@@ -245,6 +254,8 @@ pub struct ForestRow {
     pub low: f64,
     /// Interval, high end.
     pub high: f64,
+    /// A wider interval drawn as thin whiskers (e.g. adjusted for multiple comparisons).
+    pub adjusted: Option<(f64, f64)>,
 }
 
 /// One panel of a forest plot (one outcome).
@@ -252,6 +263,8 @@ pub struct ForestRow {
 pub struct ForestPanel {
     /// Title (the outcome).
     pub title: String,
+    /// Effect-axis label of this panel, with the outcome's unit.
+    pub x_label: String,
     /// Rows.
     pub rows: Vec<ForestRow>,
 }
@@ -261,8 +274,6 @@ pub struct ForestPanel {
 pub struct Forest {
     /// Panels.
     pub panels: Vec<ForestPanel>,
-    /// Effect-axis label.
-    pub x_label: String,
     /// Legend below.
     pub legend: Vec<LegendEntry>,
 }
@@ -287,8 +298,100 @@ pub struct Figure {
     pub title: String,
     /// One or two sentences on how to read it (used as the report's caption).
     pub caption: String,
+    /// Notes printed under the chart, in the image itself (what was grouped or left out, which
+    /// estimates rest on few agents), so a figure copied into a slide or paper keeps them.
+    pub notes: Vec<String>,
     /// What to draw.
     pub chart: Chart,
+}
+
+/// Text as a figure shows it: control characters (not allowed anywhere in XML, so an SVG
+/// holding one is not well-formed) and the non-characters U+FFFE/U+FFFF become U+FFFD, and the
+/// text is clipped to `max` characters, so no label can make a figure unbounded.
+pub fn clean_text(s: &str, max: usize) -> String {
+    let mut out: String = s
+        .chars()
+        .map(|c| {
+            if c.is_control() || c == '\u{FFFE}' || c == '\u{FFFF}' {
+                '\u{FFFD}'
+            } else {
+                c
+            }
+        })
+        .take(max)
+        .collect();
+    if s.chars().count() > max {
+        out.pop();
+        out.push('\u{2026}');
+    }
+    out
+}
+
+impl Figure {
+    /// The figure with every text cleaned and clipped ([`clean_text`]): what the renderers draw.
+    pub fn cleaned(&self) -> Figure {
+        let c = clean_text;
+        let legend = |l: &[LegendEntry]| -> Vec<LegendEntry> {
+            l.iter()
+                .take(40)
+                .map(|e| LegendEntry {
+                    label: c(&e.label, 80),
+                    ..e.clone()
+                })
+                .collect()
+        };
+        let chart = match &self.chart {
+            Chart::Panels(p) => Chart::Panels(Panels {
+                x_label: c(&p.x_label, 80),
+                panels: p
+                    .panels
+                    .iter()
+                    .take(40)
+                    .map(|q| Panel {
+                        title: c(&q.title, 100),
+                        short_title: c(&q.short_title, 40),
+                        y_label: c(&q.y_label, 80),
+                        ..q.clone()
+                    })
+                    .collect(),
+                legend: legend(&p.legend),
+                ..p.clone()
+            }),
+            Chart::Heatmap(h) => Chart::Heatmap(Heatmap {
+                labels: h.labels.iter().map(|l| c(l, 20)).collect(),
+                row_title: c(&h.row_title, 80),
+                col_title: c(&h.col_title, 80),
+                scale_label: c(&h.scale_label, 80),
+                ..h.clone()
+            }),
+            Chart::Forest(f) => Chart::Forest(Forest {
+                panels: f
+                    .panels
+                    .iter()
+                    .map(|p| ForestPanel {
+                        title: c(&p.title, 140),
+                        x_label: c(&p.x_label, 120),
+                        rows: p
+                            .rows
+                            .iter()
+                            .map(|r| ForestRow {
+                                label: c(&r.label, 40),
+                                ..r.clone()
+                            })
+                            .collect(),
+                    })
+                    .collect(),
+                legend: legend(&f.legend),
+            }),
+        };
+        Figure {
+            name: self.name.clone(),
+            title: c(&self.title, 200),
+            caption: c(&self.caption, 4000),
+            notes: self.notes.iter().take(8).map(|n| c(n, 600)).collect(),
+            chart,
+        }
+    }
 }
 
 /// The figures of any finished run or experiment directory.
@@ -300,9 +403,20 @@ pub fn figures_for(dir: &Path) -> Result<Vec<Figure>, PlotError> {
 }
 
 /// Writes every figure of `dir` as SVG (and PNG unless `svg_only`) into `out` (default
-/// `DIR/plots`), atomically; returns the files written, in order.
+/// `DIR/plots`), atomically, and for a run `migration.csv` (the numbers behind the heat map);
+/// returns the files written, in order.
 pub fn plot_dir(dir: &Path, out: Option<&Path>, svg_only: bool) -> Result<Vec<PathBuf>, PlotError> {
-    let figures = figures_for(dir)?;
+    let (figures, data) = match read::kind(dir)? {
+        DirKind::Run => {
+            let run = read::read_run(dir)?;
+            let csv = figures::migration_csv(&run);
+            (figures::run_figures(&run)?, vec![("migration.csv", csv)])
+        }
+        DirKind::Experiment => (
+            figures::experiment_figures(&read::read_experiment(dir)?),
+            Vec::new(),
+        ),
+    };
     let out = out
         .map(Path::to_path_buf)
         .unwrap_or_else(|| dir.join("plots"));
@@ -311,6 +425,11 @@ pub fn plot_dir(dir: &Path, out: Option<&Path>, svg_only: bool) -> Result<Vec<Pa
         source,
     })?;
     let mut written = Vec::new();
+    for (name, bytes) in &data {
+        let path = out.join(name);
+        write_atomic(&path, bytes)?;
+        written.push(path);
+    }
     for f in &figures {
         let path = out.join(format!("{}.svg", f.name));
         write_atomic(&path, render::svg(f)?.as_bytes())?;
@@ -327,6 +446,10 @@ pub fn plot_dir(dir: &Path, out: Option<&Path>, svg_only: bool) -> Result<Vec<Pa
 /// Writes `v` compactly: `1.2M`, `35k`, `4.1k`, `350`, `0.42`, with a true minus sign.
 pub fn compact(v: f64) -> String {
     let a = v.abs();
+    if !a.is_finite() || a >= 1e12 {
+        // Exponent notation keeps the text short at any magnitude.
+        return format!("{v:.1e}").replace('-', "\u{2212}");
+    }
     let body = if a >= 1e6 {
         format!("{:.1}M", a / 1e6)
     } else if a >= 1e4 {

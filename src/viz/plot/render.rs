@@ -2,8 +2,17 @@
 //! bitmap backend (an RGB buffer, encoded to PNG here so the file can be written atomically).
 //!
 //! Layout is in pixels and depends only on the figure's data and the embedded font's metrics, so
-//! the same figure always gives the same bytes.
+//! the same figure always gives the same bytes. Sizes are bounded whatever the data: text is
+//! cleaned and clipped ([`Figure::cleaned`]), the heat map and forest plots draw at most a fixed
+//! number of rows, and every axis range is finite.
+//!
+//! Text in PNGs is laid out by [`text::GlyphBitmap`], not by plotters' bitmap text path, which
+//! places each glyph's ink box at the pen position and so drops the side bearings ("talen t");
+//! ours places glyphs like a browser does the SVG's `<text>`: same size, same anchors.
 
+mod text;
+
+use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint, Ranged};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -18,9 +27,24 @@ use super::{
 const WIDTH: u32 = 1200;
 /// Height of the title band.
 const TITLE_H: u32 = 58;
+/// Title text size.
+const TITLE_FONT: f64 = 26.0;
 /// Legend text size and row height.
 const LEGEND_FONT: f64 = 17.0;
 const LEGEND_ROW: u32 = 30;
+/// Note text size and line height.
+const NOTE_FONT: f64 = 16.0;
+const NOTE_LINE: u32 = 21;
+/// Most heat-map rows drawn (the figures group beyond [`super::figures::MAX_HEAT`]).
+const HEAT_ROWS: usize = 40;
+/// Most forest rows drawn per panel and panels per figure.
+const FOREST_ROWS: usize = 60;
+const FOREST_PANELS: usize = 8;
+/// Most lines of notes under a figure.
+const NOTE_LINES: usize = 12;
+/// Values beyond this magnitude are drawn at it, so every axis range is finite (a span of
+/// ±1e308 overflows, and plotters would search for ticks forever).
+const AXIS_LIMIT: f64 = 1e300;
 
 trait Ctx<T> {
     fn ctx(self) -> Result<T, String>;
@@ -36,27 +60,66 @@ fn rgb(c: Rgb) -> RGBColor {
     RGBColor(c.0, c.1, c.2)
 }
 
-fn text(size: f64) -> TextStyle<'static> {
+fn style(size: f64) -> TextStyle<'static> {
     (FONT, size).into_font().color(&BLACK)
 }
 
-/// Width of `s` in pixels at `size`, from the embedded font's metrics.
+/// Width of `s` in pixels at plotters size `size`, as drawn (SVG and PNG alike).
 fn text_width(s: &str, size: f64) -> u32 {
-    (FONT, size)
-        .into_font()
-        .box_size(s)
-        .map(|(w, _)| w)
-        .unwrap_or_else(|_| (s.chars().count() as f64 * size * 0.6) as u32)
+    text::advance(s, size).ceil() as u32
+}
+
+/// `s` cut (with an ellipsis) to fit `max` pixels at `size`.
+fn fit(s: &str, size: f64, max: u32) -> String {
+    if text_width(s, size) <= max {
+        return s.to_string();
+    }
+    let chars: Vec<char> = s.chars().collect();
+    let (mut lo, mut hi) = (0, chars.len());
+    while lo < hi {
+        let mid = (lo + hi).div_ceil(2);
+        let cut: String = chars[..mid].iter().collect::<String>() + "\u{2026}";
+        if text_width(&cut, size) <= max {
+            lo = mid;
+        } else {
+            hi = mid - 1;
+        }
+    }
+    chars[..lo].iter().collect::<String>() + "\u{2026}"
+}
+
+/// Greedy word wrap of `s` to lines of at most `max` pixels at `size`.
+fn wrap(s: &str, size: f64, max: u32) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in s.split_whitespace() {
+        let candidate = if line.is_empty() {
+            word.to_string()
+        } else {
+            format!("{line} {word}")
+        };
+        if text_width(&candidate, size) <= max || line.is_empty() {
+            line = candidate;
+        } else {
+            lines.push(std::mem::take(&mut line));
+            line = word.to_string();
+        }
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines.into_iter().map(|l| fit(&l, size, max)).collect()
 }
 
 /// The figure as an SVG document.
 pub fn svg(fig: &Figure) -> Result<String, PlotError> {
     register_font()?;
-    let size = size(fig);
+    let fig = fig.cleaned();
+    let size = size(&fig);
     let mut out = String::new();
     {
         let root = SVGBackend::with_string(&mut out, size).into_drawing_area();
-        draw(fig, &root)
+        draw(&fig, &root)
             .and_then(|()| root.present().ctx())
             .map_err(|message| PlotError::Draw {
                 figure: fig.name.clone(),
@@ -69,11 +132,13 @@ pub fn svg(fig: &Figure) -> Result<String, PlotError> {
 /// The figure as a PNG image (8-bit RGB).
 pub fn png(fig: &Figure) -> Result<Vec<u8>, PlotError> {
     register_font()?;
-    let (w, h) = size(fig);
+    let fig = fig.cleaned();
+    let (w, h) = size(&fig);
     let mut pixels = vec![0u8; w as usize * h as usize * 3];
     {
-        let root = BitMapBackend::with_buffer(&mut pixels, (w, h)).into_drawing_area();
-        draw(fig, &root)
+        let backend = text::GlyphBitmap::new(BitMapBackend::with_buffer(&mut pixels, (w, h)));
+        let root = backend.into_drawing_area();
+        draw(&fig, &root)
             .and_then(|()| root.present().ctx())
             .map_err(|message| PlotError::Draw {
                 figure: fig.name.clone(),
@@ -94,11 +159,29 @@ pub fn png(fig: &Figure) -> Result<Vec<u8>, PlotError> {
     Ok(out)
 }
 
-/// Pixel size of a figure.
+/// The lines of the notes under a figure `width` pixels wide.
+fn note_lines(fig: &Figure, width: u32) -> Vec<String> {
+    let mut lines: Vec<String> = fig
+        .notes
+        .iter()
+        .flat_map(|n| wrap(n, NOTE_FONT, width.saturating_sub(48)))
+        .collect();
+    lines.truncate(NOTE_LINES);
+    lines
+}
+
+fn notes_height(fig: &Figure, width: u32) -> u32 {
+    match note_lines(fig, width).len() as u32 {
+        0 => 0,
+        n => n * NOTE_LINE + 12,
+    }
+}
+
+/// Pixel size of a figure (of its cleaned text: call on [`Figure::cleaned`]).
 pub fn size(fig: &Figure) -> (u32, u32) {
     // Layout measures text with the embedded font; without it every estimate would differ.
     register_font().ok();
-    match &fig.chart {
+    let (w, h) = match &fig.chart {
         Chart::Panels(p) => {
             let rows = p.panels.len().div_ceil(p.cols.max(1)) as u32;
             (
@@ -110,34 +193,60 @@ pub fn size(fig: &Figure) -> (u32, u32) {
         Chart::Forest(f) => (
             WIDTH,
             TITLE_H
-                + f.panels.iter().map(forest_panel_height).sum::<u32>()
+                + f.panels
+                    .iter()
+                    .take(FOREST_PANELS)
+                    .map(forest_panel_height)
+                    .sum::<u32>()
                 + legend_height(&f.legend, WIDTH),
         ),
-    }
+    };
+    (w, h + notes_height(fig, w))
 }
 
 fn draw<DB: DrawingBackend>(fig: &Figure, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
     root.fill(&WHITE).ctx()?;
     let (width, height) = root.dim_in_pixel();
-    let (title, body) = root.split_vertically(TITLE_H);
+    let notes_h = notes_height(fig, width);
+    let (chart, notes) = root.split_vertically(height - notes_h);
+    let (title, body) = chart.split_vertically(TITLE_H);
+    let mut title_size = TITLE_FONT;
+    while title_size > 18.0 && text_width(&fig.title, title_size) + 48 > width {
+        title_size -= 1.0;
+    }
     title
-        .draw(&Text::new(fig.title.clone(), (24, 16), text(26.0)))
+        .draw(&Text::new(
+            fit(&fig.title, title_size, width.saturating_sub(48)),
+            (24, 16),
+            style(title_size),
+        ))
         .ctx()?;
+    let chart_h = height - notes_h;
     match &fig.chart {
         Chart::Panels(p) => {
             let legend_h = legend_height(&p.legend, width);
-            let (grid, legend) = body.split_vertically(height - TITLE_H - legend_h);
+            let (grid, legend) = body.split_vertically(chart_h - TITLE_H - legend_h);
             draw_panels(&grid, p)?;
-            draw_legend(&legend, &p.legend)
+            draw_legend(&legend, &p.legend)?;
         }
-        Chart::Heatmap(h) => draw_heatmap(root, h),
+        Chart::Heatmap(h) => draw_heatmap(&chart, h)?,
         Chart::Forest(f) => {
             let legend_h = legend_height(&f.legend, width);
-            let (panels, legend) = body.split_vertically(height - TITLE_H - legend_h);
+            let (panels, legend) = body.split_vertically(chart_h - TITLE_H - legend_h);
             draw_forest(&panels, f)?;
-            draw_legend(&legend, &f.legend)
+            draw_legend(&legend, &f.legend)?;
         }
     }
+    for (i, line) in note_lines(fig, width).into_iter().enumerate() {
+        notes
+            .draw(&Text::new(
+                line,
+                (24, 2 + (i as u32 * NOTE_LINE) as i32),
+                (FONT, NOTE_FONT).into_font().color(&RGBColor(60, 60, 60)),
+            ))
+            .ctx()?;
+    }
+    Ok(())
 }
 
 // ---------------------------------------------------------------- legend
@@ -230,9 +339,9 @@ fn draw_legend<DB: DrawingBackend>(
         for e in row {
             draw_mark(area, (x, y), e.color, e.mark)?;
             area.draw(&Text::new(
-                e.label.clone(),
+                fit(&e.label, LEGEND_FONT, width.saturating_sub(60 + MARK_W + 8)),
                 (x + MARK_W as i32 + 8, y),
-                text(LEGEND_FONT).pos(Pos::new(HPos::Left, VPos::Center)),
+                style(LEGEND_FONT).pos(Pos::new(HPos::Left, VPos::Center)),
             ))
             .ctx()?;
             x += entry_width(e) as i32;
@@ -241,7 +350,7 @@ fn draw_legend<DB: DrawingBackend>(
     Ok(())
 }
 
-// ---------------------------------------------------------------- axis labels
+// ---------------------------------------------------------------- axes
 
 /// Decimals that tell apart ticks over a range of `span` (about five ticks).
 fn decimals(span: f64) -> usize {
@@ -260,10 +369,15 @@ fn tick_label(v: f64, span: f64, format: Format) -> String {
     }
     let minus = |s: String| s.replace('-', "\u{2212}");
     match format {
-        Format::Percent => minus(format!("{:.*}%", decimals(span * 100.0), v * 100.0)),
-        Format::Number => {
+        Format::Percent if v.abs() < 1e10 => {
+            minus(format!("{:.*}%", decimals(span * 100.0), v * 100.0))
+        }
+        _ => {
             let big = v.abs().max(span);
-            if big >= 1e6 {
+            if big >= 1e12 || !big.is_finite() {
+                // Exponent notation keeps a label short at any magnitude.
+                minus(format!("{v:.2e}"))
+            } else if big >= 1e6 {
                 minus(format!("{:.*}M", decimals(span / 1e6), v / 1e6))
             } else if big >= 1e4 {
                 minus(format!("{:.*}k", decimals(span / 1e3), v / 1e3))
@@ -276,18 +390,153 @@ fn tick_label(v: f64, span: f64, format: Format) -> String {
 
 /// A time-axis tick label: whole years over long runs, tenths over short ones.
 fn year_label(v: f64, span: f64) -> String {
-    if span >= 4.0 {
+    if span >= 4.0 || v.fract() == 0.0 {
         format!("{v:.0}")
     } else {
         format!("{v:.1}")
     }
 }
 
+/// `v` limited to ±[`AXIS_LIMIT`].
+fn limited(v: f64) -> f64 {
+    v.clamp(-AXIS_LIMIT, AXIS_LIMIT)
+}
+
+/// A finite, non-empty range covering `lo..hi`.
+fn finite_range(lo: f64, hi: f64) -> (f64, f64) {
+    let (lo, hi) = (limited(lo), limited(hi));
+    if !(lo.is_finite() && hi.is_finite()) || hi < lo {
+        (0.0, 1.0)
+    } else if hi == lo {
+        let d = (lo.abs() * 0.05).max(1e-9);
+        (lo - d, hi + d)
+    } else {
+        (lo, hi)
+    }
+}
+
+/// Round tick positions in `lo..=hi`, about `target` of them (1, 2, 2.5 or 5 × 10^k apart).
+fn nice_ticks(lo: f64, hi: f64, target: usize) -> Vec<f64> {
+    let span = hi - lo;
+    if !(span.is_finite() && span > 0.0) {
+        return vec![lo];
+    }
+    let raw = span / target.max(1) as f64;
+    // 10^k at or below the raw step.
+    let magnitude = libm::pow(10.0, libm::log10(raw).floor());
+    // No 2.5: every tick of a step 1, 2 or 5 × 10^k reads exactly with the step's decimals.
+    // The step whose number of intervals is closest to the target.
+    let target = target.max(1) as f64;
+    let step = [1.0, 2.0, 5.0, 10.0]
+        .iter()
+        .map(|m| m * magnitude)
+        .min_by(|a, b| {
+            let miss = |s: f64| (span / s - target).abs();
+            miss(*a).total_cmp(&miss(*b))
+        })
+        .unwrap_or(magnitude);
+    let first = (lo / step).ceil();
+    let last = (hi / step).floor();
+    if !(first.is_finite() && last.is_finite()) || last - first > 50.0 {
+        return vec![lo, hi];
+    }
+    let mut ticks = Vec::new();
+    let mut i = first;
+    while i <= last {
+        // Exactly zero rather than 1e-17, so its label reads "0".
+        let v = i * step;
+        ticks.push(if v.abs() < step * 1e-9 { 0.0 } else { v });
+        i += 1.0;
+    }
+    ticks
+}
+
+/// Ticks of a time axis that always include its first and last year: round ticks in between,
+/// none closer to an end than 0.6 steps.
+fn time_ticks(x0: f64, x1: f64, target: usize) -> Vec<f64> {
+    // A round step that divides the run: ticks from the first year to the last.
+    let span = x1 - x0;
+    for step in [
+        0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 25.0, 50.0, 100.0, 200.0, 250.0, 500.0,
+    ] {
+        let intervals = span / step;
+        if intervals <= target as f64 + 0.5 && (intervals - intervals.round()).abs() < 1e-9 {
+            return (0..=intervals.round() as usize)
+                .map(|i| x0 + i as f64 * step)
+                .collect();
+        }
+    }
+    let inner = nice_ticks(x0, x1, target);
+    let step = match inner.as_slice() {
+        [a, b, ..] => b - a,
+        _ => x1 - x0,
+    };
+    let mut ticks = vec![x0];
+    ticks.extend(
+        inner
+            .into_iter()
+            .filter(|t| *t - x0 >= 0.6 * step && x1 - *t >= 0.6 * step),
+    );
+    ticks.push(x1);
+    ticks
+}
+
+/// The span whose [`decimals`] are those of a tick step (labels read exactly at every tick).
+fn label_span(ticks: &[f64], fallback: f64) -> f64 {
+    match ticks {
+        [a, b, ..] if b > a => (b - a) * 5.0,
+        _ => fallback,
+    }
+}
+
+/// A linear value axis with the tick positions given, instead of plotters' own: the round
+/// ticks of [`nice_ticks`] minus those that would crowd the labelled start and end values.
+struct TickAxis {
+    lo: f64,
+    hi: f64,
+    ticks: Vec<f64>,
+}
+
+impl Ranged for TickAxis {
+    type FormatOption = DefaultFormatting;
+    type ValueType = f64;
+
+    fn map(&self, v: &f64, limit: (i32, i32)) -> i32 {
+        // As plotters maps an f64 range, so the same figure draws the same.
+        let logic = (*v - self.lo) / (self.hi - self.lo);
+        let length = limit.1 - limit.0;
+        if length == 0 || !logic.is_finite() {
+            return if logic < 0.0 { limit.0 } else { limit.1 };
+        }
+        if length > 0 {
+            limit.0 + (length as f64 * logic + 1e-3).floor() as i32
+        } else {
+            limit.0 + (length as f64 * logic - 1e-3).ceil() as i32
+        }
+    }
+
+    fn key_points<Hint: KeyPointHint>(&self, hint: Hint) -> Vec<f64> {
+        if hint.max_num_points() == 0 {
+            Vec::new()
+        } else {
+            self.ticks.clone()
+        }
+    }
+
+    fn range(&self) -> std::ops::Range<f64> {
+        self.lo..self.hi
+    }
+}
+
+fn tick_axis(lo: f64, hi: f64, ticks: Vec<f64>) -> TickAxis {
+    TickAxis { lo, hi, ticks }
+}
+
 // ---------------------------------------------------------------- panels
 
 fn y_range(p: &Panel) -> (f64, f64) {
-    if let Some(r) = p.y_range {
-        return r;
+    if let Some((lo, hi)) = p.y_range {
+        return finite_range(lo, hi);
     }
     let mut lo = f64::INFINITY;
     let mut hi = f64::NEG_INFINITY;
@@ -296,8 +545,8 @@ fn y_range(p: &Panel) -> (f64, f64) {
         match layer {
             Layer::Line { values, .. } => {
                 for &v in values.iter().filter(|v| v.is_finite()) {
-                    lo = lo.min(v);
-                    hi = hi.max(v);
+                    lo = lo.min(limited(v));
+                    hi = hi.max(limited(v));
                 }
             }
             Layer::Stack { bands } => {
@@ -306,10 +555,11 @@ fn y_range(p: &Panel) -> (f64, f64) {
                 for t in 0..n {
                     let top: f64 = bands
                         .iter()
-                        .map(|(_, v)| v[t])
+                        .filter_map(|(_, v)| v.get(t))
                         .filter(|v| v.is_finite())
+                        .map(|v| limited(*v))
                         .sum();
-                    hi = hi.max(top);
+                    hi = hi.max(limited(top));
                 }
                 lo = lo.min(0.0);
             }
@@ -326,7 +576,7 @@ fn y_range(p: &Panel) -> (f64, f64) {
     if stacked || (lo >= 0.0 && y0 < 0.0) {
         y0 = y0.max(0.0);
     }
-    (y0, hi + pad)
+    finite_range(y0, hi + pad)
 }
 
 fn draw_panels<DB: DrawingBackend>(
@@ -354,6 +604,29 @@ fn draw_panels<DB: DrawingBackend>(
     Ok(())
 }
 
+/// First and last finite value of a line layer.
+fn ends_of(layer: &Layer) -> Option<(f64, f64)> {
+    let Layer::Line { values, .. } = layer else {
+        return None;
+    };
+    let mut finite = values.iter().copied().filter(|v| v.is_finite());
+    let first = finite.next()?;
+    Some((first, finite.next_back().unwrap_or(first)))
+}
+
+/// Vertical pixel positions of two labels, pushed apart to at least `gap` if closer.
+fn spread(a: f64, b: f64, gap: f64) -> (f64, f64) {
+    if (a - b).abs() >= gap {
+        return (a, b);
+    }
+    let mid = (a + b) / 2.0;
+    if a <= b {
+        (mid - gap / 2.0, mid + gap / 2.0)
+    } else {
+        (mid + gap / 2.0, mid - gap / 2.0)
+    }
+}
+
 fn draw_panel<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     p: &Panel,
@@ -361,7 +634,7 @@ fn draw_panel<DB: DrawingBackend>(
     x_label: &str,
     y_label: &str,
 ) -> Result<(), String> {
-    let (w, _) = area.dim_in_pixel();
+    let (w, h) = area.dim_in_pixel();
     let small = w < 420;
     let (caption, labels, desc) = if small {
         (17.0, 13.0, 14.0)
@@ -369,37 +642,67 @@ fn draw_panel<DB: DrawingBackend>(
         (20.0, 15.0, 16.0)
     };
     let y_area = if small { 64 } else { 92 };
+    let x_area = if small { 44 } else { 54 };
     let x0 = x.first().copied().unwrap_or(0.0);
     let mut x1 = x.last().copied().unwrap_or(1.0);
-    if x1 <= x0 {
+    if x1.partial_cmp(&x0) != Some(std::cmp::Ordering::Greater) {
         x1 = x0 + 1.0;
     }
     let (y0, y1) = y_range(p);
+    let y_span = y1 - y0;
+    // The title gets its own band, and the plot a margin above it, so a wide title never meets
+    // the top tick label (which sits half above the plot's top edge).
+    let title_h = (caption * 1.4) as u32 + 4;
+    let top_margin = (labels * 0.75) as u32 + 2;
+    let (title_band, area) = area.split_vertically(title_h);
+    let area = &area;
+    let plot_h = h.saturating_sub(title_h + top_margin + 4 + x_area).max(40) as f64;
+    let to_px = |v: f64| (y1 - v) / y_span * plot_h;
+    let ends = p.ends.and_then(|i| p.layers.get(i)).and_then(ends_of);
+    let gap = labels * 1.6;
+    let mut ticks = nice_ticks(y0, y1, if small { 5 } else { 7 });
+    let y_label_span = label_span(&ticks, y_span);
+    if let Some((a, b)) = ends {
+        ticks.retain(|t| [a, b].iter().all(|e| (to_px(*t) - to_px(*e)).abs() >= gap));
+    }
+    let plot_w = w.saturating_sub(y_area + 40);
+    let x_ticks = ((plot_w / 64) as usize).clamp(3, 11);
+    let title_room = w.saturating_sub(12);
+    let title = if text_width(&p.title, caption) <= title_room || p.short_title.is_empty() {
+        fit(&p.title, caption, title_room)
+    } else {
+        fit(&p.short_title, caption, title_room)
+    };
+    title_band
+        .draw(&Text::new(
+            title,
+            ((w / 2) as i32, 4),
+            style(caption).pos(Pos::new(HPos::Center, VPos::Top)),
+        ))
+        .ctx()?;
     let mut chart = ChartBuilder::on(area)
-        .caption(&p.title, text(caption))
-        .margin_top(4)
+        .margin_top(top_margin)
         .margin_left(6)
         .margin_right(if small { 16 } else { 26 })
         .margin_bottom(4)
-        .x_label_area_size(if small { 44 } else { 54 })
+        .x_label_area_size(x_area)
         .y_label_area_size(y_area)
-        .build_cartesian_2d(x0..x1, y0..y1)
+        .build_cartesian_2d(
+            tick_axis(x0, x1, time_ticks(x0, x1, x_ticks)),
+            tick_axis(y0, y1, ticks),
+        )
         .ctx()?;
-    let plot_w = w.saturating_sub(y_area + 40);
-    let x_ticks = ((plot_w / 64) as usize).clamp(3, 11);
-    let (x_span, y_span) = (x1 - x0, y1 - y0);
+    let x_span = x1 - x0;
     let xfmt = |v: &f64| year_label(*v, x_span);
-    let yfmt = |v: &f64| tick_label(*v, y_span, p.format);
+    let yfmt = |v: &f64| tick_label(*v, y_label_span, p.format);
     chart
         .configure_mesh()
         .x_desc(x_label)
         .y_desc(y_label)
-        .x_labels(x_ticks)
-        .y_labels(if small { 5 } else { 7 })
         .x_label_formatter(&xfmt)
         .y_label_formatter(&yfmt)
-        .label_style(text(labels))
-        .axis_desc_style(text(desc))
+        .label_style(style(labels))
+        .axis_desc_style(style(desc))
         .bold_line_style(RGBColor(228, 228, 228))
         .light_line_style(TRANSPARENT)
         .axis_style(RGBColor(80, 80, 80))
@@ -413,7 +716,7 @@ fn draw_panel<DB: DrawingBackend>(
                     let top: Vec<f64> = base
                         .iter()
                         .zip(values)
-                        .map(|(b, v)| if v.is_finite() { b + v } else { *b })
+                        .map(|(b, v)| if v.is_finite() { limited(b + v) } else { *b })
                         .collect();
                     let outline: Vec<(f64, f64)> = x
                         .iter()
@@ -444,7 +747,7 @@ fn draw_panel<DB: DrawingBackend>(
                     .iter()
                     .zip(values)
                     .filter(|(_, v)| v.is_finite())
-                    .map(|(&a, &b)| (a, b));
+                    .map(|(&a, &b)| (a, limited(b)));
                 if *dashed {
                     chart
                         .draw_series(DashedLineSeries::new(
@@ -462,6 +765,40 @@ fn draw_panel<DB: DrawingBackend>(
             }
         }
     }
+    // The start and end values of the marked series, on the value axis in the series' colour,
+    // with one more decimal than the round ticks.
+    if let (Some((a, b)), Some(layer)) = (ends, p.ends.and_then(|i| p.layers.get(i))) {
+        let colour = match layer {
+            Layer::Line { color, .. } => rgb(*color),
+            Layer::Stack { .. } => BLACK,
+        };
+        let base = area.get_base_pixel();
+        let (left, ya) = chart.backend_coord(&(x0, limited(a)));
+        let (_, yb) = chart.backend_coord(&(x0, limited(b)));
+        let (la, lb) = spread(ya as f64, yb as f64, gap);
+        let values = if a == b {
+            vec![(a, ya, la)]
+        } else {
+            vec![(a, ya, la), (b, yb, lb)]
+        };
+        for (v, at, label_y) in values {
+            let (px, py) = (left - base.0, at - base.1);
+            area.draw(&PathElement::new(
+                vec![(px - 6, py), (px, py)],
+                colour.stroke_width(2),
+            ))
+            .ctx()?;
+            area.draw(&Text::new(
+                tick_label(v, y_label_span / 10.0, p.format),
+                (px - 9, label_y as i32 - base.1),
+                (FONT, labels)
+                    .into_font()
+                    .color(&colour)
+                    .pos(Pos::new(HPos::Right, VPos::Center)),
+            ))
+            .ctx()?;
+        }
+    }
     Ok(())
 }
 
@@ -469,6 +806,7 @@ fn draw_panel<DB: DrawingBackend>(
 
 struct HeatGeometry {
     size: (u32, u32),
+    n: usize,
     cell: u32,
     left: u32,
     top: u32,
@@ -476,22 +814,25 @@ struct HeatGeometry {
 }
 
 fn heatmap_geometry(h: &Heatmap) -> HeatGeometry {
-    let n = h.labels.len().max(1) as u32;
-    let cell = (680 / n).clamp(30, 64);
+    let n = h.labels.len().clamp(1, HEAT_ROWS);
+    let cell = (680 / n as u32).clamp(30, 64);
     let code_w = h
         .labels
         .iter()
+        .take(n)
         .map(|l| text_width(l, 15.0))
         .max()
         .unwrap_or(30);
     let left = 60 + code_w + 12;
     let top = TITLE_H + 70;
-    let bar_x = left + n * cell + 48;
-    let width = (bar_x + 28 + 110 + 50)
-        .max(text_width(&h.col_title, 26.0) + 80)
+    let bar_x = left + n as u32 * cell + 48;
+    let scale_lines = scale_label_lines(h, n as u32 * cell);
+    let width = (bar_x + 28 + 110 + 50 + 20 * (scale_lines.len() as u32).saturating_sub(1))
+        .max(text_width(&h.col_title, 17.0) + left + 40)
         .max(760);
     HeatGeometry {
-        size: (width, top + n * cell + 36),
+        size: (width, top + n as u32 * cell + 36),
+        n,
         cell,
         left,
         top,
@@ -499,59 +840,116 @@ fn heatmap_geometry(h: &Heatmap) -> HeatGeometry {
     }
 }
 
+/// The colour bar's label in lines as long as the bar (a heat map of three countries is short).
+fn scale_label_lines(h: &Heatmap, span: u32) -> Vec<String> {
+    let mut lines = wrap(&h.scale_label, 15.0, span.max(100));
+    lines.truncate(3);
+    lines
+}
+
+/// Position of `v` on the symmetric-log scale, in [-1, 1]: linear within ±`unit`, logarithmic
+/// beyond, with ±`vmax` at the ends.
+fn symlog(v: f64, unit: f64, vmax: f64) -> f64 {
+    let f = |x: f64| x.signum() * libm::log1p(x.abs() / unit);
+    let top = f(vmax);
+    if top > 0.0 && v.is_finite() {
+        (f(limited(v)) / top).clamp(-1.0, 1.0)
+    } else {
+        0.0
+    }
+}
+
+/// Colour-bar ticks: 0, ±unit × 10^k up to the largest value, and ±the largest value.
+fn symlog_ticks(unit: f64, vmax: f64) -> Vec<f64> {
+    let mut ticks = vec![0.0, vmax, -vmax];
+    let mut v = unit;
+    while v < vmax * 0.6 && ticks.len() < 16 {
+        ticks.push(v);
+        ticks.push(-v);
+        v *= 10.0;
+    }
+    ticks
+}
+
 fn draw_heatmap<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     h: &Heatmap,
 ) -> Result<(), String> {
     let g = heatmap_geometry(h);
-    let n = h.labels.len();
+    let n = g.n;
+    if h.values.len() < n * n {
+        return Err(format!(
+            "heat map of {n} rows has {} values",
+            h.values.len()
+        ));
+    }
+    let full = h.labels.len();
+    let value = |r: usize, c: usize| h.values[r * full + c];
     let (cell, left, top) = (g.cell as i32, g.left as i32, g.top as i32);
     let span = n as i32 * cell;
-    let vmax = h.values.iter().fold(
-        0.0f64,
-        |m, v| if v.is_finite() { m.max(v.abs()) } else { m },
-    );
-    let scale = if vmax > 0.0 { vmax } else { 1.0 };
+    let mut vmax = 0.0f64;
+    for r in 0..n {
+        for c in 0..n {
+            let v = value(r, c);
+            if v.is_finite() {
+                vmax = vmax.max(limited(v).abs());
+            }
+        }
+    }
+    let unit = if h.unit.is_finite() && h.unit > 0.0 {
+        h.unit
+    } else {
+        1.0
+    };
+    let vmax = if vmax > 0.0 { vmax } else { unit };
 
     root.draw(&Text::new(
         h.col_title.clone(),
         (left + span / 2, top - 64),
-        text(17.0).pos(Pos::new(HPos::Center, VPos::Top)),
+        style(17.0).pos(Pos::new(HPos::Center, VPos::Top)),
     ))
     .ctx()?;
     root.draw(&Text::new(
         h.row_title.clone(),
         (24, top + span / 2),
-        text(17.0)
+        style(17.0)
             .pos(Pos::new(HPos::Center, VPos::Center))
             .transform(FontTransform::Rotate270),
     ))
     .ctx()?;
-    for (i, label) in h.labels.iter().enumerate() {
+    for (i, label) in h.labels.iter().take(n).enumerate() {
         let centre = i as i32 * cell + cell / 2;
+        // Column labels rotate when they would not fit their cell.
+        let column = if text_width(label, 15.0) + 4 > g.cell {
+            style(15.0)
+                .pos(Pos::new(HPos::Left, VPos::Center))
+                .transform(FontTransform::Rotate270)
+        } else {
+            style(15.0).pos(Pos::new(HPos::Center, VPos::Bottom))
+        };
         root.draw(&Text::new(
-            label.clone(),
+            fit(label, 15.0, 52),
             (left + centre, top - 10),
-            text(15.0).pos(Pos::new(HPos::Center, VPos::Bottom)),
+            column,
         ))
         .ctx()?;
         root.draw(&Text::new(
             label.clone(),
             (left - 10, top + centre),
-            text(15.0).pos(Pos::new(HPos::Right, VPos::Center)),
+            style(15.0).pos(Pos::new(HPos::Right, VPos::Center)),
         ))
         .ctx()?;
     }
-    let annotate = cell >= 34;
     let font = (cell as f64 / 3.4).min(14.0);
     for r in 0..n {
         for c in 0..n {
-            let v = h.values[r * n + c];
+            let v = value(r, c);
             let (x, y) = (left + c as i32 * cell, top + r as i32 * cell);
+            let t = symlog(v, unit, vmax);
             let fill = if r == c {
                 RGBColor(235, 235, 235)
             } else {
-                rgb(diverging(v / scale))
+                rgb(diverging(t))
             };
             root.draw(&Rectangle::new(
                 [(x, y), (x + cell, y + cell)],
@@ -563,9 +961,10 @@ fn draw_heatmap<DB: DrawingBackend>(
                 WHITE.stroke_width(1),
             ))
             .ctx()?;
-            if annotate && r != c {
-                let strong = (v / scale).abs() > 0.55;
-                let colour = if strong {
+            let label = compact(v);
+            let annotate = r != c && text_width(&label, font) + 4 <= g.cell && cell >= 34;
+            if annotate {
+                let colour = if t.abs() > 0.55 {
                     WHITE
                 } else if v == 0.0 {
                     RGBColor(150, 150, 150)
@@ -573,7 +972,7 @@ fn draw_heatmap<DB: DrawingBackend>(
                     BLACK
                 };
                 root.draw(&Text::new(
-                    compact(v),
+                    label,
                     (x + cell / 2, y + cell / 2),
                     (FONT, font)
                         .into_font()
@@ -585,7 +984,7 @@ fn draw_heatmap<DB: DrawingBackend>(
         }
     }
 
-    // Colour bar: +max at the top, −max at the bottom.
+    // Colour bar: +max at the top, −max at the bottom, on the cells' scale.
     let bx = g.bar_x as i32;
     let steps = 120;
     for s in 0..steps {
@@ -603,10 +1002,22 @@ fn draw_heatmap<DB: DrawingBackend>(
         RGBColor(80, 80, 80).stroke_width(1),
     ))
     .ctx()?;
-    for i in 0..=4 {
-        let t = 1.0 - i as f64 / 2.0;
-        let y = top + span * i / 4;
-        let v = t * vmax;
+    let mut ticks: Vec<(i32, f64)> = symlog_ticks(unit, vmax)
+        .into_iter()
+        .map(|v| {
+            let t = symlog(v, unit, vmax);
+            (top + ((1.0 - t) / 2.0 * span as f64).round() as i32, v)
+        })
+        .collect();
+    // The ends and zero first, then the decades that do not crowd a label already placed.
+    ticks.sort_by_key(|(_, v)| (*v != 0.0 && v.abs() != vmax, v.abs().to_bits()));
+    let mut placed: Vec<(i32, f64)> = Vec::new();
+    for (y, v) in ticks {
+        if placed.iter().all(|(p, _)| (p - y).abs() >= 18) {
+            placed.push((y, v));
+        }
+    }
+    for (y, v) in placed {
         let label = if v > 0.0 {
             format!("+{}", compact(v))
         } else {
@@ -620,25 +1031,30 @@ fn draw_heatmap<DB: DrawingBackend>(
         root.draw(&Text::new(
             label,
             (bx + 38, y),
-            text(14.0).pos(Pos::new(HPos::Left, VPos::Center)),
+            style(14.0).pos(Pos::new(HPos::Left, VPos::Center)),
         ))
         .ctx()?;
     }
-    root.draw(&Text::new(
-        h.scale_label.clone(),
-        (bx + 120, top + span / 2),
-        text(15.0)
-            .pos(Pos::new(HPos::Center, VPos::Center))
-            .transform(FontTransform::Rotate90),
-    ))
-    .ctx()?;
+    // Rotated clockwise, so the first line is the rightmost.
+    let lines = scale_label_lines(h, span.max(0) as u32);
+    let count = lines.len() as i32;
+    for (i, line) in lines.into_iter().enumerate() {
+        root.draw(&Text::new(
+            line,
+            (bx + 120 + 20 * (count - 1 - i as i32), top + span / 2),
+            style(15.0)
+                .pos(Pos::new(HPos::Center, VPos::Center))
+                .transform(FontTransform::Rotate90),
+        ))
+        .ctx()?;
+    }
     Ok(())
 }
 
 // ---------------------------------------------------------------- forest plot
 
 fn forest_panel_height(p: &super::ForestPanel) -> u32 {
-    44 + 40 * p.rows.len() as u32 + 92
+    44 + 40 * p.rows.len().min(FOREST_ROWS) as u32 + 92
 }
 
 fn draw_forest<DB: DrawingBackend>(
@@ -648,87 +1064,109 @@ fn draw_forest<DB: DrawingBackend>(
     let label_w = f
         .panels
         .iter()
-        .flat_map(|p| p.rows.iter().map(|r| text_width(&r.label, 16.0)))
+        .take(FOREST_PANELS)
+        .flat_map(|p| {
+            p.rows
+                .iter()
+                .take(FOREST_ROWS)
+                .map(|r| text_width(&r.label, 16.0))
+        })
         .max()
         .unwrap_or(60)
         + 36;
-    let heights: Vec<u32> = f.panels.iter().map(forest_panel_height).collect();
     let mut rest = area.clone();
-    for (p, h) in f.panels.iter().zip(heights) {
-        let (panel, below) = rest.split_vertically(h);
+    for p in f.panels.iter().take(FOREST_PANELS) {
+        let (panel, below) = rest.split_vertically(forest_panel_height(p));
         rest = below;
-        let n = p.rows.len();
+        let rows = &p.rows[..p.rows.len().min(FOREST_ROWS)];
+        let n = rows.len();
         let (mut lo, mut hi) = (0.0f64, 0.0f64);
-        for r in &p.rows {
-            for v in [r.low, r.high, r.estimate] {
+        for r in rows {
+            let adjusted = r.adjusted.map_or([f64::NAN; 2], |(a, b)| [a, b]);
+            for v in [r.low, r.high, r.estimate].into_iter().chain(adjusted) {
                 if v.is_finite() {
-                    lo = lo.min(v);
-                    hi = hi.max(v);
+                    lo = lo.min(limited(v));
+                    hi = hi.max(limited(v));
                 }
             }
         }
         let pad = ((hi - lo) * 0.08).max(1e-9);
-        let (x0, x1) = (lo - pad, hi + pad);
+        let (x0, x1) = finite_range(lo - pad, hi + pad);
+        let span = x1 - x0;
         let mut chart = ChartBuilder::on(&panel)
-            .caption(&p.title, text(19.0))
+            .caption(fit(&p.title, 19.0, WIDTH - 40), style(19.0))
             .margin_left(10)
             .margin_right(36)
             .margin_top(4)
             .margin_bottom(22)
             .x_label_area_size(62)
             .y_label_area_size(label_w)
-            .build_cartesian_2d(x0..x1, -0.5..(n as f64 - 0.5))
+            .build_cartesian_2d(
+                tick_axis(x0, x1, nice_ticks(x0, x1, 8)),
+                -0.5..(n as f64 - 0.5),
+            )
             .ctx()?;
-        let span = x1 - x0;
-        let xfmt = |v: &f64| tick_label(*v, span, Format::Number);
+        let x_label_span = label_span(&nice_ticks(x0, x1, 8), span);
+        let xfmt = |v: &f64| tick_label(*v, x_label_span, Format::Number);
         let yfmt = |_: &f64| String::new();
         chart
             .configure_mesh()
             .disable_y_mesh()
             .y_labels(2)
             .y_label_formatter(&yfmt)
-            .x_labels(9)
             .x_label_formatter(&xfmt)
-            .x_desc(&f.x_label)
-            .label_style(text(15.0))
-            .axis_desc_style(text(16.0))
+            .x_desc(&p.x_label)
+            .label_style(style(15.0))
+            .axis_desc_style(style(16.0))
             .bold_line_style(RGBColor(228, 228, 228))
             .light_line_style(TRANSPARENT)
             .axis_style(RGBColor(80, 80, 80))
             .draw()
             .ctx()?;
-        chart
-            .draw_series(DashedLineSeries::new(
-                vec![(0.0, -0.5), (0.0, n as f64 - 0.5)],
-                6,
-                5,
-                rgb(GREY).stroke_width(2),
-            ))
-            .ctx()?;
+        if x0 <= 0.0 && 0.0 <= x1 {
+            chart
+                .draw_series(DashedLineSeries::new(
+                    vec![(0.0, -0.5), (0.0, n as f64 - 0.5)],
+                    6,
+                    5,
+                    rgb(GREY).stroke_width(2),
+                ))
+                .ctx()?;
+        }
         let base = panel.get_base_pixel();
-        for (i, r) in p.rows.iter().enumerate() {
+        for (i, r) in rows.iter().enumerate() {
             // First arm at the top.
             let y = (n - 1 - i) as f64;
             let excludes_zero = r.low > 0.0 || r.high < 0.0;
             let colour = rgb(if excludes_zero { BLUE } else { GREY });
-            chart
-                .draw_series(std::iter::once(PathElement::new(
-                    vec![(r.low, y), (r.high, y)],
-                    colour.stroke_width(3),
-                )))
-                .ctx()?;
-            for end in [r.low, r.high] {
+            let (low, high, estimate) = (limited(r.low), limited(r.high), limited(r.estimate));
+            if let Some((a, b)) = r.adjusted {
+                let (a, b) = (limited(a), limited(b));
                 chart
                     .draw_series(std::iter::once(PathElement::new(
-                        vec![(end, y - 0.18), (end, y + 0.18)],
-                        colour.stroke_width(3),
+                        vec![(a, y), (b, y)],
+                        colour.stroke_width(1),
                     )))
                     .ctx()?;
+                for end in [a, b] {
+                    chart
+                        .draw_series(std::iter::once(PathElement::new(
+                            vec![(end, y - 0.12), (end, y + 0.12)],
+                            colour.stroke_width(1),
+                        )))
+                        .ctx()?;
+                }
             }
+            chart
+                .draw_series(std::iter::once(PathElement::new(
+                    vec![(low, y), (high, y)],
+                    colour.stroke_width(4),
+                )))
+                .ctx()?;
             if excludes_zero {
                 chart
                     .draw_series(std::iter::once(Circle::new(
-                        (r.estimate, y),
+                        (estimate, y),
                         7,
                         colour.filled(),
                     )))
@@ -736,14 +1174,14 @@ fn draw_forest<DB: DrawingBackend>(
             } else {
                 chart
                     .draw_series(std::iter::once(Circle::new(
-                        (r.estimate, y),
+                        (estimate, y),
                         7,
                         WHITE.filled(),
                     )))
                     .ctx()?;
                 chart
                     .draw_series(std::iter::once(Circle::new(
-                        (r.estimate, y),
+                        (estimate, y),
                         7,
                         colour.stroke_width(2),
                     )))
@@ -754,7 +1192,7 @@ fn draw_forest<DB: DrawingBackend>(
                 .draw(&Text::new(
                     r.label.clone(),
                     (px - base.0 - 14, py - base.1),
-                    text(16.0).pos(Pos::new(HPos::Right, VPos::Center)),
+                    style(16.0).pos(Pos::new(HPos::Right, VPos::Center)),
                 ))
                 .ctx()?;
         }
@@ -776,8 +1214,67 @@ mod tests {
         assert_eq!(tick_label(3.4, 0.9, Format::Number), "3.4");
         assert_eq!(tick_label(0.0, 20_000.0, Format::Number), "0");
         assert_eq!(tick_label(-3.0, 20.0, Format::Number), "\u{2212}3");
+        assert_eq!(tick_label(1e300, 2e300, Format::Number), "1.00e300");
         assert_eq!(year_label(2030.0, 10.0), "2030");
         assert_eq!(year_label(2025.5, 2.0), "2025.5");
+    }
+
+    #[test]
+    fn nice_ticks_are_round_and_bounded() {
+        let close = |a: Vec<f64>, b: &[f64]| {
+            a.len() == b.len() && a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-12)
+        };
+        assert!(close(
+            nice_ticks(0.0, 1.0, 5),
+            &[0.0, 0.2, 0.4, 0.6, 0.8, 1.0]
+        ));
+        assert!(close(nice_ticks(2.75, 3.75, 5), &[2.8, 3.0, 3.2, 3.4, 3.6]));
+        // 0.1 wide with about five ticks: 0.02 apart (2.5 steps are never used).
+        assert!(close(
+            nice_ticks(0.265, 0.37, 5),
+            &[0.28, 0.30, 0.32, 0.34, 0.36]
+        ));
+        assert_eq!(
+            time_ticks(2025.0, 2035.0, 7),
+            [2025.0, 2027.0, 2029.0, 2031.0, 2033.0, 2035.0]
+        );
+        assert_eq!(
+            time_ticks(2025.0, 2032.0, 3),
+            [2025.0, 2028.0, 2030.0, 2032.0]
+        );
+        assert_eq!(time_ticks(2025.0, 2035.0, 3), [2025.0, 2030.0, 2035.0]);
+        let huge = nice_ticks(-1e300, 1e300, 7);
+        assert!(
+            huge.len() <= 12 && huge.iter().all(|v| v.is_finite()),
+            "{huge:?}"
+        );
+        assert_eq!(finite_range(-f64::MAX, f64::MAX), (-AXIS_LIMIT, AXIS_LIMIT));
+        assert_eq!(finite_range(f64::NAN, 1.0), (0.0, 1.0));
+    }
+
+    #[test]
+    fn symlog_is_linear_near_zero_and_reaches_the_ends() {
+        assert_eq!(symlog(0.0, 25.0, 40_000.0), 0.0);
+        assert_eq!(symlog(40_000.0, 25.0, 40_000.0), 1.0);
+        assert_eq!(symlog(-40_000.0, 25.0, 40_000.0), -1.0);
+        // One agent's worth (25) sits at ln 2 / ln(1 + 1600) of the way: about 9%, where a
+        // linear scale would put it at 0.06%.
+        let t = symlog(25.0, 25.0, 40_000.0);
+        assert!(
+            (t - libm::log(2.0) / libm::log(1601.0)).abs() < 1e-12,
+            "{t}"
+        );
+    }
+
+    #[test]
+    fn text_is_fitted_and_wrapped_to_the_width() {
+        register_font().unwrap();
+        let long = "word ".repeat(200);
+        let lines = wrap(&long, 16.0, 400);
+        assert!(lines.len() > 5);
+        assert!(lines.iter().all(|l| text_width(l, 16.0) <= 400));
+        let cut = fit(&"x".repeat(10_000), 16.0, 300);
+        assert!(text_width(&cut, 16.0) <= 300 && cut.ends_with('\u{2026}'));
     }
 
     #[test]
