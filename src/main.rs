@@ -11,6 +11,47 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use talentflow::rundir::interrupt;
 
+/// `print!` and `println!` that end the process quietly, with status 0, when stdout is closed
+/// (`talentflow generate-world … | head -c 100`), as ripgrep does: std's macros panic on a
+/// broken pipe. Defined before any use, they shadow std's in the whole file, so every command
+/// prints through them. Other write errors are reported and end the process with status 1.
+macro_rules! print {
+    ($($arg:tt)*) => {
+        $crate::stdout_write(format_args!($($arg)*))
+    };
+}
+
+macro_rules! println {
+    () => {
+        print!("\n")
+    };
+    ($($arg:tt)*) => {
+        print!("{}\n", format_args!($($arg)*))
+    };
+}
+
+/// `eprintln!` that ignores a closed stderr (`2>&-`) instead of panicking: there is nowhere
+/// left to report to, and the exit status still tells.
+macro_rules! eprintln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
+/// Writes to stdout; see [`print!`].
+fn stdout_write(args: std::fmt::Arguments<'_>) {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_fmt(args).and_then(|()| out.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("error: cannot write to standard output: {e}");
+        std::process::exit(1);
+    }
+}
+
 /// Every error a command can end with; printed as `error: …` without a backtrace.
 type CliError = Box<dyn std::error::Error>;
 use talentflow::rundir::runner::{self, RunEnd, RunError};
@@ -311,7 +352,8 @@ fn refuse_shorthand_conflict(
         let path: Vec<&str> = o.path.split('.').map(str::trim).collect();
         if path.join(".") == key {
             return Err(format!(
-                "--{flag} {value} and --set {text} both set {key}; give only one of them"
+                "--{flag} {value} and --set {} both set {key}; give only one of them",
+                talentflow::scenario::text::echo(text)
             )
             .into());
         }
@@ -355,16 +397,14 @@ fn experiment(args: ExperimentArgs) -> Result<Exit, CliError> {
     interrupt::install()?;
     let mut exp = Experiment::load(&args.file)?;
     if let Some(r) = args.replicates {
-        if r == 0 {
-            return Err("--replicates must be at least 1".into());
-        }
-        exp.spec.replicates = r;
+        exp.set_replicates(r)?;
     }
     let out = args
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from(format!("runs/experiments/{}", exp.spec.name)));
-    write::prepare_dir(&out, args.force)?;
+    // Claimed (and with --force, cleared of the old experiment) until the results are written.
+    let _lock = experiment::write::prepare_dir(&out, args.force)?;
     let pool = {
         let mut b = rayon::ThreadPoolBuilder::new();
         if let Some(j) = args.jobs {
@@ -475,7 +515,7 @@ fn sweep(args: SweepArgs) -> Result<Exit, CliError> {
         bar.set_length(total as u64);
         bar.set_position(done as u64);
         let already = *first_done.get_or_init(|| done);
-        if args.quiet && done > already && (done % log_every == 0 || done == total) {
+        if args.quiet && done > already && (done.is_multiple_of(log_every) || done == total) {
             let elapsed = started.elapsed().as_secs_f64();
             let eta = elapsed / (done - already) as f64 * (total - done) as f64;
             eprintln!(

@@ -55,11 +55,19 @@ fn master(
     force: bool,
     world: &impl Communicator,
 ) -> Result<(), SweepError> {
-    let prepared = prepare(sweep, dir, force);
+    // The results file is claimed until the sweep is complete; on an error every worker is
+    // still told to stop before it is returned.
+    let (prepared, _claim) = match prepare(sweep, dir, force) {
+        Ok(()) => match files::claim_results(dir, Shard::ALL) {
+            Ok(claim) => (Ok(()), Some(claim)),
+            Err(e) => (Err(e), None),
+        },
+        Err(e) => (Err(e), None),
+    };
     let path = dir.join(Shard::ALL.results_file());
     let header = results_header(sweep);
     let done: BTreeMap<usize, String> = match &prepared {
-        Ok(()) => read_results(&path, &header)?,
+        Ok(()) => read_results(&path, &header, sweep.total_runs())?,
         Err(_) => BTreeMap::new(),
     };
     let mut todo: Vec<usize> = match &prepared {
@@ -125,7 +133,7 @@ fn master(
     if let Some(f) = failure {
         return Err(SweepError::Mpi(f));
     }
-    sort_results(&path, &header)
+    sort_results(&path, &header, sweep.total_runs())
 }
 
 fn worker(sweep: &Sweep, world: &impl Communicator) -> Result<(), SweepError> {
