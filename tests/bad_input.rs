@@ -9,9 +9,8 @@ use std::time::{Duration, Instant};
 
 const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/bad_scenarios");
 
-/// Runs the binary; a process still running after a minute is killed and reported as a hang
-/// (a correct refusal takes milliseconds).
-/// `cwd` is the working directory.
+/// Runs the binary in `cwd`; a process still running after a minute is killed and reported as
+/// a hang (a correct refusal takes milliseconds).
 fn talentflow_in(args: &[&str], cwd: &Path) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_talentflow"))
         .args(args)
@@ -185,7 +184,11 @@ fn oversized_and_generated_inputs_are_refused() {
         })
         .collect();
     let dense = dir.join("dense.toml");
-    let text = format!("policy = [{}]\n{}", policies.join(","), (0..2).map(country).collect::<String>());
+    let text = format!(
+        "policy = [{}]\n{}",
+        policies.join(","),
+        (0..2).map(country).collect::<String>()
+    );
     assert!(text.len() < 4 * 1024 * 1024, "{} bytes", text.len());
     std::fs::write(&dense, text).unwrap();
     assert_refused(
