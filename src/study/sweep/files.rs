@@ -81,7 +81,7 @@ fn has_files(dir: &Path) -> Result<bool, SweepError> {
 
 /// Refuses a file of the sweep directory that is a symlink: results are appended to and cut
 /// in place, which must never reach a file outside the directory.
-fn refuse_symlink(path: &Path) -> Result<(), SweepError> {
+pub(super) fn refuse_symlink(path: &Path) -> Result<(), SweepError> {
     match fs::symlink_metadata(path) {
         Ok(m) if m.file_type().is_symlink() || (m.is_dir()) => Err(io(path)(std::io::Error::new(
             std::io::ErrorKind::InvalidInput,
