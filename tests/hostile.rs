@@ -587,3 +587,85 @@ fn replicates_from_the_command_line_obey_the_file_limits() {
         assert!(!out.exists());
     }
 }
+
+fn lhs_sweep(name: &str, n: usize) -> PathBuf {
+    let path = scratch(&format!("{name}.toml"));
+    fs::write(
+        &path,
+        format!(
+            "name = \"{name}\"\nbase = \"toy3\"\nset = [\"world.years=1\", \"world.agents=200\"]\n\
+             outcomes = [\"hhi@end\"]\n\n[design]\nkind = \"lhs\"\nn = {n}\n\n\
+             [[parameter]]\nkey = \"behaviour.beta_wage\"\nmin = 1.0\nmax = 3.0\n"
+        ),
+    )
+    .unwrap();
+    path
+}
+
+#[test]
+fn a_one_run_shard_of_a_big_design_checks_only_its_own_point() {
+    // Every one of the 200,000 points used to be checked before the one run started (minutes
+    // in a debug build); now the parameter's range once, then the shard's single point.
+    let file = lhs_sweep("big_lhs", 200_000);
+    let out = scratch("big_lhs");
+    ok(&talentflow(&[
+        "sweep",
+        s(&file),
+        "--out",
+        s(&out),
+        "-q",
+        "--shard",
+        "7/200000",
+    ]));
+    let rows = fs::read_to_string(out.join("results.shard-7-of-200000.csv")).unwrap();
+    assert_eq!(rows.lines().count(), 2, "{rows}");
+    assert!(rows.lines().nth(1).unwrap().starts_with("7,"));
+}
+
+#[test]
+fn checking_the_points_stops_when_asked() {
+    let sweep = talentflow::study::sweep::Sweep::load(&lhs_sweep("stop_lhs", 5000)).unwrap();
+    let points: Vec<usize> = (0..5000).collect();
+    let r = sweep.check_points(&points, &|| true, 3, 4997);
+    assert!(
+        matches!(
+            r,
+            Err(talentflow::SweepError::Interrupted {
+                done: 3,
+                left: 4997
+            })
+        ),
+        "{r:?}"
+    );
+    assert!(sweep.check_points(&points[..50], &|| false, 0, 50).is_ok());
+}
+
+#[test]
+fn sigterm_stops_a_sweep_while_it_checks_or_runs() {
+    let file = lhs_sweep("term_lhs", 20_000);
+    let out = scratch("term_lhs");
+    let child = Command::new(env!("CARGO_BIN_EXE_talentflow"))
+        .args(["sweep", s(&file), "--out", s(&out), "-q"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // design.csv is written before the points are checked and the runs start.
+    let started = std::time::Instant::now();
+    while !out.join("sweep.json").exists() {
+        assert!(started.elapsed().as_secs() < 60, "the sweep never started");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let st = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let r = child.wait_with_output().unwrap();
+    assert_eq!(r.status.code(), Some(143), "{}", text(&r.stderr));
+    assert!(
+        text(&r.stderr).contains("sweep interrupted"),
+        "{}",
+        text(&r.stderr)
+    );
+}

@@ -351,6 +351,46 @@ mod tests {
     }
 
     #[test]
+    fn a_forged_shape_is_refused_before_anything_is_allocated() {
+        let npy = |shape: &str, data: usize| {
+            let mut header =
+                format!("{{'descr': '<f8', 'fortran_order': False, 'shape': {shape}, }}");
+            while (10 + header.len() + 1) % 64 != 0 {
+                header.push(' ');
+            }
+            header.push('\n');
+            let mut out = b"\x93NUMPY\x01\x00".to_vec();
+            out.extend_from_slice(&(header.len() as u16).to_le_bytes());
+            out.extend_from_slice(header.as_bytes());
+            out.extend(std::iter::repeat_n(0u8, data));
+            out
+        };
+        let archive = |member: &[u8]| {
+            let mut zip = ZipWriter::default();
+            zip.add("flows.npy", member).unwrap();
+            zip.finish().unwrap()
+        };
+        // CRCs are right: only the shape lies.
+        for (shape, data, phrase) in [
+            ("(100000000000, 3, 3)", 72, "does not match the 72 bytes"),
+            (
+                "(18446744073709551615, 2)",
+                16,
+                "does not match the 16 bytes",
+            ),
+            ("(3, -1)", 16, "is not a list of sizes"),
+            ("(2,)", 8, "does not match the 8 bytes"),
+        ] {
+            let err = read_f64(&archive(&npy(shape, data)), "flows")
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(phrase), "{shape}: {err}");
+        }
+        let good = read_f64(&archive(&npy("(2, 1)", 16)), "flows").unwrap();
+        assert_eq!(good, (vec![2, 1], vec![0.0, 0.0]));
+    }
+
+    #[test]
     fn reads_back_what_it_wrote() {
         let data: Vec<f64> = (0..24).map(|i| i as f64 * 0.5 - 3.0).collect();
         let other = [7.0];

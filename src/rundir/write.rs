@@ -578,3 +578,25 @@ pub fn resolved_toml(scenario: &Scenario, info: &RunInfo) -> String {
     out.push_str(&scenario.to_toml());
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlink_planted_at_the_temporary_name_is_not_followed() {
+        let dir = std::env::temp_dir().join(format!("tf-atomic-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let victim = dir.join("victim");
+        fs::write(&victim, "keep").unwrap();
+        let target = dir.join("out.txt");
+        let tmp = dir.join(format!(".out.txt.tmp-{}", std::process::id()));
+        std::os::unix::fs::symlink(&victim, &tmp).unwrap();
+        write_atomic(&target, b"new").unwrap();
+        assert_eq!(fs::read_to_string(&victim).unwrap(), "keep");
+        assert_eq!(fs::read_to_string(&target).unwrap(), "new");
+        assert!(fs::symlink_metadata(&tmp).is_err(), "temporary left");
+        fs::remove_dir_all(&dir).ok();
+    }
+}

@@ -1026,3 +1026,31 @@ pub fn load_named(
     }
     load_file(&path, overrides).map(|s| (s, path.display().to_string()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn two_spellings_of_a_key_have_one_canonical_form() {
+        let s = load_str(super::super::TOY3_TOML, &SourceName::Embedded("toy3"), &[]).unwrap();
+        let key = |p: &str| canonical_key(&s, p);
+        assert_eq!(
+            key("country.NEW.openness"),
+            Ok("country[2].openness".into())
+        );
+        assert_eq!(key("country.2.openness"), Ok("country[2].openness".into()));
+        assert_eq!(key(" world . years "), Ok("world.years".into()));
+        assert!(key("country.ZZZ.openness")
+            .unwrap_err()
+            .contains("no element `ZZZ`"));
+    }
+
+    #[test]
+    fn narrow_integer_keys_have_their_ranges() {
+        assert_eq!(integer_range("world.seed"), Some((0, i64::MAX)));
+        // i64 keys take every TOML integer: no range to check beyond the meaning checks.
+        assert_eq!(integer_range("world.years"), None);
+        assert_eq!(schema_path("policy[12].budget_bn"), "policy[].budget_bn");
+    }
+}
