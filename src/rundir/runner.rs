@@ -311,39 +311,29 @@ pub fn resume(
     progress: &mut dyn FnMut(usize, usize),
     should_stop: &dyn Fn() -> bool,
 ) -> Result<RunEnd, RunError> {
-    // Claimed before it is looked at, and held until the run ends (see `rundir::lock`).
-    let _lock = lock::acquire(dir, lock::LOCK).map_err(|e| match e {
-        // A path that does not exist, or is not a directory, is no run to resume.
-        OutputError::Io { .. } if !dir.is_dir() => resume_err(
+    // Looked at twice: before the lock, so that a complete or foreign directory (perhaps
+    // read-only) is named as such, and after it, in case another process finished it meanwhile.
+    let check = || match write::status(dir) {
+        DirStatus::Complete => Err(resume_err(
+            dir,
+            format!(
+                "the run is already complete ({} present); nothing to resume",
+                write::MANIFEST
+            ),
+        )),
+        DirStatus::Empty | DirStatus::Other => Err(resume_err(
             dir,
             format!(
                 "not a started talentflow run (no {} in it)",
                 write::RUN_RECORD
             ),
-        ),
-        e => e.into(),
-    })?;
-    match write::status(dir) {
-        DirStatus::Complete => {
-            return Err(resume_err(
-                dir,
-                format!(
-                    "the run is already complete ({} present); nothing to resume",
-                    write::MANIFEST
-                ),
-            ))
-        }
-        DirStatus::Empty | DirStatus::Other => {
-            return Err(resume_err(
-                dir,
-                format!(
-                    "not a started talentflow run (no {} in it)",
-                    write::RUN_RECORD
-                ),
-            ))
-        }
-        DirStatus::Unfinished { .. } => {}
-    }
+        )),
+        DirStatus::Unfinished { .. } => Ok(()),
+    };
+    check()?;
+    // Held until the run ends (see `rundir::lock`).
+    let _lock = lock::acquire(dir, lock::LOCK)?;
+    check()?;
     let mut record = read_record(dir)?;
     if record.model_version != crate::MODEL_VERSION {
         return Err(resume_err(

@@ -120,7 +120,7 @@ impl StudyBase {
         extra: &[Override],
     ) -> Result<(ValidScenario, String), Vec<String>> {
         let whose = |m: String| match arm {
-            Some(a) => format!("arm `{}`: {m}", a.name),
+            Some(a) => format!("arm `{}`: {m}", echo(&a.name)),
             None => m,
         };
         let mut problems = Vec::new();

@@ -231,9 +231,10 @@ impl Experiment {
                         overrides,
                     })
                 }
-                Err(es) => {
-                    problems.extend(es.into_iter().map(|e| format!("arm `{}`: {e}", a.name)))
-                }
+                Err(es) => problems.extend(
+                    es.into_iter()
+                        .map(|e| format!("arm `{}`: {e}", echo(&a.name))),
+                ),
             }
         }
         problems.dedup();
