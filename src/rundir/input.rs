@@ -11,6 +11,9 @@ use std::path::Path;
 /// Largest JSON metadata file read (`manifest.json`, `run.json`, `sweep.json`,
 /// `experiment.json`); a real manifest of 4096 countries is a few MB.
 pub const MAX_JSON_BYTES: u64 = 64 * 1024 * 1024;
+/// Largest input table read (`calibrate-baseline --targets`, observed-data CSVs); the shipped
+/// ones are a few kB.
+pub const MAX_TABLE_BYTES: u64 = 64 * 1024 * 1024;
 /// Largest data file read back (`countries.csv`, `world.csv`, `series.npz`, `results*.csv`,
 /// `summary.csv`, `runs.csv`, checkpoints): more than any run within the validated output bounds
 /// writes (see [`crate::scenario::check::MAX_OUTPUT_VALUES`]).
