@@ -136,11 +136,10 @@ impl SweepFile {
             .collect();
         Ok((points, values))
     }
-}
 
-impl SweepFile {
-    /// The checks that need nothing but the file: design sizes, parameters, names, outcomes.
-    /// Returns the problems and the outcomes that parse.
+    /// The checks that need nothing but the file: design sizes, parameters, outcomes (not the
+    /// names, which only matter when a sweep starts: [`Sweep::from_str_with`]). Returns the
+    /// problems and the outcomes that parse.
     pub fn check(&self) -> (Vec<String>, Vec<SweepOutcome>) {
         let mut problems = self.design.check(self.parameters.len());
         for prm in &self.parameters {
@@ -152,7 +151,6 @@ impl SweepFile {
         if self.outcomes.is_empty() {
             problems.push("no outcomes".into());
         }
-        problems.extend(check_names(&self.name, &self.arms));
         let arm_names = self.arm_names();
         let outcomes: Vec<SweepOutcome> = self
             .outcomes
@@ -534,6 +532,7 @@ impl Sweep {
         let mut spec: SweepFile = parse_toml(text).map_err(|e| invalid(vec![e]))?;
         spec.set.extend_from_slice(set);
         let (mut problems, outcomes) = spec.check();
+        problems.extend(check_names(&spec.name, &spec.arms));
         let (study, set_problems) = StudyBase::new(&spec.base, path, &spec.set);
         problems.extend(set_problems);
         if !problems.is_empty() {
