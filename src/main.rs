@@ -258,6 +258,18 @@ struct SweepArgs {
     mpi: bool,
 }
 
+/// Most worker threads `--jobs` may ask for: far more than any machine has cores, few enough
+/// that starting them cannot exhaust the process.
+const MAX_JOBS: usize = 4096;
+
+/// `--jobs N`, checked against [`MAX_JOBS`] (0 means 1).
+fn jobs(n: usize) -> Result<usize, CliError> {
+    if n > MAX_JOBS {
+        return Err(format!("--jobs {n}: at most {MAX_JOBS} worker threads").into());
+    }
+    Ok(n.max(1))
+}
+
 fn done(_: ()) -> Exit {
     Exit::Done
 }
@@ -395,6 +407,7 @@ fn resume(dir: PathBuf, checkpoint_every: Option<u64>, quiet: bool) -> Result<Ex
 fn experiment(args: ExperimentArgs) -> Result<Exit, CliError> {
     use talentflow::study::experiment::{self, Experiment, ExperimentError};
     interrupt::install()?;
+    args.jobs.map(jobs).transpose()?; // refused before anything is written
     let mut exp = Experiment::load(&args.file)?;
     if let Some(r) = args.replicates {
         exp.set_replicates(r)?;
@@ -408,7 +421,7 @@ fn experiment(args: ExperimentArgs) -> Result<Exit, CliError> {
     let pool = {
         let mut b = rayon::ThreadPoolBuilder::new();
         if let Some(j) = args.jobs {
-            b = b.num_threads(j.max(1));
+            b = b.num_threads(jobs(j)?);
         }
         b.build()
             .map_err(|e| format!("cannot start worker threads: {e}"))?
@@ -480,6 +493,7 @@ fn experiment(args: ExperimentArgs) -> Result<Exit, CliError> {
 fn sweep(args: SweepArgs) -> Result<Exit, CliError> {
     use talentflow::study::sweep::{files, Shard, Sweep, SweepError};
     interrupt::install()?;
+    args.jobs.map(jobs).transpose()?; // refused before anything is written
     let sweep = Sweep::load(&args.file)?;
     let out = args
         .out
@@ -498,7 +512,7 @@ fn sweep(args: SweepArgs) -> Result<Exit, CliError> {
     let pool = {
         let mut b = rayon::ThreadPoolBuilder::new();
         if let Some(j) = args.jobs {
-            b = b.num_threads(j.max(1));
+            b = b.num_threads(jobs(j)?);
         }
         b.build()
             .map_err(|e| format!("cannot start worker threads: {e}"))?

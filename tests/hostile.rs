@@ -586,6 +586,16 @@ fn replicates_from_the_command_line_obey_the_file_limits() {
         refused(&r, phrase);
         assert!(!out.exists());
     }
+    let r = talentflow(&[
+        "experiment",
+        s(&fixture),
+        "--jobs",
+        "100000000",
+        "--out",
+        s(&out),
+    ]);
+    refused(&r, "--jobs 100000000: at most 4096 worker threads");
+    assert!(!out.exists());
 }
 
 fn lhs_sweep(name: &str, n: usize) -> PathBuf {
