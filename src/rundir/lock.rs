@@ -9,6 +9,10 @@
 //! `kill -9` included, so a lock file left behind is not stale: the next process simply takes
 //! it. Nothing needs cleaning up by hand, and no pid is ever guessed dead.
 //!
+//! On a file system that cannot lock at all (flock fails with ENOSYS, EOPNOTSUPP or ENOLCK, as on
+//! Lustre mounted without `flock`), [`acquire`] succeeds without a lock: talentflow then runs as
+//! it did before it locked, rather than refuse to run there.
+//!
 //! The lock file is removed when the lock is released. A process that opened it just before
 //! (and so holds a lock on a file no longer in the directory) notices that the path no longer
 //! names the file it locked and starts over; a lock file that is a symlink is refused, so the
@@ -26,9 +30,12 @@ pub const LOCK: &str = ".talentflow.lock";
 
 /// A held lock; released (and its file removed) when dropped.
 #[derive(Debug)]
+#[must_use = "the directory is claimed only while the lock is held"]
 pub struct DirLock {
     file: File,
     path: PathBuf,
+    /// False on a file system that cannot lock (see [`acquire`]).
+    held: bool,
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> OutputError + '_ {
@@ -91,6 +98,15 @@ pub fn acquire(dir: &Path, name: &str) -> Result<DirLock, OutputError> {
                     holder: holder.map_or_else(|| "another process".into(), |p| format!("pid {p}")),
                 });
             }
+            // A file system without locks (Lustre mounted without `flock`, some FUSE systems):
+            // go on unlocked, as talentflow did before it locked, rather than refuse to run.
+            Err(TryLockError::Error(e)) if cannot_lock(&e) => {
+                return Ok(DirLock {
+                    file,
+                    path,
+                    held: false,
+                })
+            }
             Err(TryLockError::Error(e)) => return Err(io_err(&path)(e)),
         }
         if !names(&path, &file) {
@@ -101,7 +117,11 @@ pub fn acquire(dir: &Path, name: &str) -> Result<DirLock, OutputError> {
         f.set_len(0).map_err(io_err(&path))?;
         f.write_all(format!("pid {}\n", std::process::id()).as_bytes())
             .map_err(io_err(&path))?;
-        return Ok(DirLock { file, path });
+        return Ok(DirLock {
+            file,
+            path,
+            held: true,
+        });
     }
     Err(OutputError::Busy {
         dir: dir.to_path_buf(),
@@ -109,8 +129,19 @@ pub fn acquire(dir: &Path, name: &str) -> Result<DirLock, OutputError> {
     })
 }
 
+/// Whether a lock failed because the file system has no locks at all (ENOSYS, EOPNOTSUPP,
+/// ENOLCK), not because of a holder or a real I/O error.
+fn cannot_lock(e: &std::io::Error) -> bool {
+    const ENOLCK: i32 = 37; // Linux; elsewhere the kind below covers the usual cases
+    e.kind() == std::io::ErrorKind::Unsupported
+        || (cfg!(target_os = "linux") && e.raw_os_error() == Some(ENOLCK))
+}
+
 impl Drop for DirLock {
     fn drop(&mut self) {
+        if !self.held {
+            return; // shared with whoever else runs unlocked here: left in place
+        }
         // Removed while still held, so whoever opens it afterwards sees it is gone (see above).
         if names(&self.path, &self.file) {
             fs::remove_file(&self.path).ok();
