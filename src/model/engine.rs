@@ -447,6 +447,14 @@ impl State {
         }
         let r = &self.researchers;
         let n = r.len();
+        // Agent indices are u32: a state (a forged checkpoint) beyond what validation allows is
+        // refused here, not wrapped later.
+        if n > crate::scenario::check::MAX_AGENTS as usize {
+            return Err(StateError::Inconsistent(format!(
+                "{n} researchers, more than the {} a run can hold",
+                crate::scenario::check::MAX_AGENTS
+            )));
+        }
         len("researchers.loc", r.loc.len(), n)?;
         len("researchers.skill", r.skill.len(), n)?;
         len("researchers.mobility", r.mobility.len(), n)?;
