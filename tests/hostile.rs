@@ -679,3 +679,84 @@ fn sigterm_stops_a_sweep_while_it_checks_or_runs() {
         text(&r.stderr)
     );
 }
+
+// ---- All classes at once: mutated run directories -----------------------------------------
+
+/// Seeded mutations of a finished run's files — byte flips, cuts, insertions of numbers that
+/// are huge, negative, NaN or not numbers — most with the manifest's blake3 updated so the
+/// forgery passes the integrity check: reading the directory back, and building its report,
+/// must give a result or an error, never a panic.
+#[test]
+fn mutated_run_directories_are_read_or_refused_never_a_panic() {
+    use rand_chacha::rand_core::{RngCore, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(17);
+    let mut below = |n: usize| (rng.next_u64() % n.max(1) as u64) as usize;
+    const TOKENS: &[&str] = &[
+        "1e308",
+        "-1",
+        "NaN",
+        "inf",
+        "99999999999999999999",
+        "18446744073709551615",
+        ",",
+        "\"",
+        "\n",
+        "0",
+        "",
+        "[",
+        "{",
+        "\u{0}",
+        "é",
+    ];
+    const FILES: &[&str] = &[
+        "manifest.json",
+        "scenario.toml",
+        "countries.csv",
+        "world.csv",
+        "series.npz",
+    ];
+    let dir = copy_dir(finished_run(), "mutated");
+    let originals: Vec<Vec<u8>> = FILES
+        .iter()
+        .map(|f| fs::read(dir.join(f)).unwrap())
+        .collect();
+    let (mut read, mut refused) = (0, 0);
+    for _ in 0..3000 {
+        for (f, bytes) in FILES.iter().zip(&originals) {
+            fs::write(dir.join(f), bytes).unwrap();
+        }
+        let which = below(FILES.len());
+        let mut bytes = originals[which].clone();
+        for _ in 0..1 + below(3) {
+            let at = below(bytes.len() + 1);
+            match below(3) {
+                0 if !bytes.is_empty() => {
+                    let i = at.min(bytes.len() - 1);
+                    bytes[i] ^= 1 << below(8);
+                }
+                1 => {
+                    let end = (at + 1 + below(32)).min(bytes.len());
+                    bytes.drain(at.min(end)..end);
+                }
+                _ => {
+                    let t = TOKENS[below(TOKENS.len())].as_bytes().to_vec();
+                    bytes.splice(at..at, t);
+                }
+            }
+        }
+        if FILES[which] != "manifest.json" && below(5) != 0 {
+            forge(&dir, FILES[which], &bytes);
+        } else {
+            fs::write(dir.join(FILES[which]), &bytes).unwrap();
+        }
+        match talentflow::rundir::read::read_run(&dir) {
+            Ok(_) => {
+                read += 1;
+                let _ = talentflow::viz::report::report(&dir);
+            }
+            Err(_) => refused += 1,
+        }
+    }
+    eprintln!("mutated run directories: {read} read back, {refused} refused");
+    assert!(refused > 0, "no mutation was noticed");
+}
