@@ -11,6 +11,47 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use talentflow::rundir::interrupt;
 
+/// `print!` and `println!` that end the process quietly, with status 0, when stdout is closed
+/// (`talentflow generate-world … | head -c 100`), as ripgrep does: std's macros panic on a
+/// broken pipe. Defined before any use, they shadow std's in the whole file, so every command
+/// prints through them. Other write errors are reported and end the process with status 1.
+macro_rules! print {
+    ($($arg:tt)*) => {
+        $crate::stdout_write(format_args!($($arg)*))
+    };
+}
+
+macro_rules! println {
+    () => {
+        print!("\n")
+    };
+    ($($arg:tt)*) => {
+        print!("{}\n", format_args!($($arg)*))
+    };
+}
+
+/// `eprintln!` that ignores a closed stderr (`2>&-`) instead of panicking: there is nowhere
+/// left to report to, and the exit status still tells.
+macro_rules! eprintln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
+/// Writes to stdout; see [`print!`].
+fn stdout_write(args: std::fmt::Arguments<'_>) {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_fmt(args).and_then(|()| out.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("error: cannot write to standard output: {e}");
+        std::process::exit(1);
+    }
+}
+
 /// Every error a command can end with; printed as `error: …` without a backtrace.
 type CliError = Box<dyn std::error::Error>;
 use talentflow::rundir::runner::{self, RunEnd, RunError};
@@ -226,6 +267,18 @@ struct SweepArgs {
     mpi: bool,
 }
 
+/// Most worker threads `--jobs` may ask for: far more than any machine has cores, few enough
+/// that starting them cannot exhaust the process.
+const MAX_JOBS: usize = 4096;
+
+/// `--jobs N`, checked against [`MAX_JOBS`] (0 means 1).
+fn jobs(n: usize) -> Result<usize, CliError> {
+    if n > MAX_JOBS {
+        return Err(format!("--jobs {n}: at most {MAX_JOBS} worker threads").into());
+    }
+    Ok(n.max(1))
+}
+
 fn done(_: ()) -> Exit {
     Exit::Done
 }
@@ -322,7 +375,8 @@ fn refuse_shorthand_conflict(
         let path: Vec<&str> = o.path.split('.').map(str::trim).collect();
         if path.join(".") == key {
             return Err(format!(
-                "--{flag} {value} and --set {text} both set {key}; give only one of them"
+                "--{flag} {value} and --set {} both set {key}; give only one of them",
+                talentflow::scenario::text::echo(text)
             )
             .into());
         }
@@ -374,22 +428,21 @@ fn resume(dir: PathBuf, checkpoint_every: Option<u64>, quiet: bool) -> Result<Ex
 fn experiment(args: ExperimentArgs) -> Result<Exit, CliError> {
     use talentflow::study::experiment::{self, Experiment, ExperimentError};
     interrupt::install()?;
+    args.jobs.map(jobs).transpose()?; // refused before anything is written
     let mut exp = Experiment::load_with(&args.file, &args.set)?;
     if let Some(r) = args.replicates {
-        if r == 0 {
-            return Err("--replicates must be at least 1".into());
-        }
-        exp.spec.replicates = r;
+        exp.set_replicates(r)?;
     }
     let out = args
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from(format!("runs/experiments/{}", exp.spec.name)));
-    write::prepare_dir(&out, args.force)?;
+    // Claimed (and with --force, cleared of the old experiment) until the results are written.
+    let _lock = experiment::write::prepare_dir(&out, args.force)?;
     let pool = {
         let mut b = rayon::ThreadPoolBuilder::new();
         if let Some(j) = args.jobs {
-            b = b.num_threads(j.max(1));
+            b = b.num_threads(jobs(j)?);
         }
         b.build()
             .map_err(|e| format!("cannot start worker threads: {e}"))?
@@ -474,6 +527,7 @@ fn experiment(args: ExperimentArgs) -> Result<Exit, CliError> {
 fn sweep(args: SweepArgs) -> Result<Exit, CliError> {
     use talentflow::study::sweep::{files, Shard, Sweep, SweepError};
     interrupt::install()?;
+    args.jobs.map(jobs).transpose()?; // refused before anything is written
     let sweep = Sweep::load_with(&args.file, &args.set)?;
     let out = args
         .out
@@ -492,7 +546,7 @@ fn sweep(args: SweepArgs) -> Result<Exit, CliError> {
     let pool = {
         let mut b = rayon::ThreadPoolBuilder::new();
         if let Some(j) = args.jobs {
-            b = b.num_threads(j.max(1));
+            b = b.num_threads(jobs(j)?);
         }
         b.build()
             .map_err(|e| format!("cannot start worker threads: {e}"))?

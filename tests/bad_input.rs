@@ -9,11 +9,12 @@ use std::time::{Duration, Instant};
 
 const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/bad_scenarios");
 
-/// Runs the binary; a process still running after a minute is killed and reported as a hang
-/// (a correct refusal takes milliseconds).
-fn talentflow(args: &[&str]) -> Output {
+/// Runs the binary in `cwd`; a process still running after a minute is killed and reported as
+/// a hang (a correct refusal takes milliseconds).
+fn talentflow_in(args: &[&str], cwd: &Path) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_talentflow"))
         .args(args)
+        .current_dir(cwd)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -52,8 +53,19 @@ fn expected() -> BTreeMap<String, String> {
 
 /// Asserts a clean refusal: exit 1, nothing on stdout, `phrase` on stderr, no panic.
 fn assert_refused(args: &[&str], phrase: &str) {
-    let r = talentflow(args);
+    assert_refused_in(args, phrase, Path::new("."));
+}
+
+/// [`assert_refused`] run in `cwd`. The error is also short (user text is clipped, however long
+/// the input) and holds no control character but the newlines between its lines.
+fn assert_refused_in(args: &[&str], phrase: &str, cwd: &Path) {
+    let r = talentflow_in(args, cwd);
     let err = String::from_utf8_lossy(&r.stderr);
+    assert!(err.len() < 8000, "{args:?}: a {} byte error", err.len());
+    assert!(
+        !err.chars().any(|c| c.is_control() && c != '\n'),
+        "{args:?}: control characters in the error:\n{err:?}"
+    );
     assert_eq!(
         r.status.code(),
         Some(1),
@@ -93,10 +105,23 @@ fn every_corpus_file_is_refused_with_a_precise_error() {
         "EXPECTED must list every corpus file and nothing else"
     );
     let out = scratch("runs");
+    // Study files run without --out, so their `name` would pick the directory: nothing may
+    // appear in (or outside) this empty working directory.
+    let cwd = scratch("cwd");
     for file in &files {
         let path = Path::new(CORPUS).join(file);
         let path_s = path.to_str().unwrap();
         let phrase = &expected[file];
+        let study = ["experiment", "sweep"]
+            .into_iter()
+            .find(|kind| file.starts_with(&format!("{kind}_")));
+        if let Some(kind) = study {
+            assert_refused_in(&[kind, path_s, "-q"], phrase, &cwd);
+            let left: Vec<_> = std::fs::read_dir(&cwd).unwrap().collect();
+            assert!(left.is_empty(), "{file}: wrote {left:?}");
+            assert!(!Path::new("/tmp/talentflow-escape").exists(), "{file}");
+            continue;
+        }
         assert_refused(&["validate", path_s], phrase);
         assert_refused(&["validate", path_s], "invalid scenario");
         // `run` refuses before creating anything.
@@ -147,6 +172,30 @@ fn oversized_and_generated_inputs_are_refused() {
     std::fs::write(&wide, text).unwrap();
     assert_refused(&["validate", wide.to_str().unwrap()], "would record");
 
+    // Under the 4 MiB limit as written, over it as a run would write it back (every field of
+    // 55,000 inline policies on its own line): refused, or the run's own scenario.toml would
+    // not load again for `resume`, `plot` or `report`.
+    let policies: Vec<String> = (0..55_000)
+        .map(|k| {
+            format!(
+                "{{country=\"C{}\",kind=\"wages\",from_year=2025,to_year=2026,budget_bn=1}}",
+                k % 2
+            )
+        })
+        .collect();
+    let dense = dir.join("dense.toml");
+    let text = format!(
+        "policy = [{}]\n{}",
+        policies.join(","),
+        (0..2).map(country).collect::<String>()
+    );
+    assert!(text.len() < 4 * 1024 * 1024, "{} bytes", text.len());
+    std::fs::write(&dense, text).unwrap();
+    assert_refused(
+        &["validate", dense.to_str().unwrap()],
+        "the resolved scenario (every parameter written out, as a run stores it) would be",
+    );
+
     // Not a file at all.
     assert_refused(&["validate", dir.to_str().unwrap()], "not a regular file");
     assert_refused(
@@ -161,6 +210,8 @@ fn hostile_overrides_are_refused() {
     // Found by cargo-fuzz: each part of a path nested a table, and walking the result overflowed
     // the stack.
     let long_path = format!("policy.{}=1", vec!["a"; 50000].join("."));
+    let huge_value = format!("world.years={}", "9".repeat(120_000));
+    let control_value = "world.years=1\n2\u{1b}[2J".to_string();
     for (set, phrase) in [
         ("world.agents=nan", "`world.agents`: expected an integer"),
         (
@@ -186,6 +237,13 @@ fn hostile_overrides_are_refused() {
             "world.agents=99999999999999999999999",
             "`world.agents`: expected an integer",
         ),
+        (
+            "world.seed=-1",
+            "`world.seed`: must be an integer in [0, 9223372036854775807], found -1",
+        ),
+        // Echoed clipped (and `assert_refused` checks the whole error is short).
+        (huge_value.as_str(), "--set world.years=9999999999"),
+        (control_value.as_str(), "world.years=1\\n2"),
     ] {
         assert_refused(&["validate", "toy3", "--set", set], phrase);
     }

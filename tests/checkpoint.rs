@@ -110,6 +110,9 @@ fn killed_with_sigkill_then_resumed_gives_identical_bytes() {
         write::status(&dir),
         DirStatus::Unfinished { checkpoint: true }
     );
+    // The killed process could not remove its lock file; the kernel released its lock, so the
+    // file is no obstacle: resume takes it over (and removes it when done, see below).
+    assert!(dir.join(talentflow::rundir::lock::LOCK).is_file());
 
     let r = talentflow(&["resume", dir.to_str().unwrap(), "-q"]);
     assert!(r.status.success(), "{}", text(&r.stderr));

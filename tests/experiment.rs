@@ -150,7 +150,7 @@ fn invalid_experiments_list_every_problem() {
         .unwrap_err()
         .to_string();
     assert!(
-        err.contains("arm name `control` is empty or used twice"),
+        err.contains("`arm[3].name`: \"control\" is used by another arm"),
         "{err}"
     );
     assert!(

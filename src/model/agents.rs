@@ -65,6 +65,24 @@ impl Researchers {
         self.home.is_empty()
     }
 
+    /// [`Researchers::with_capacity`], or an error when the memory cannot be reserved (a large
+    /// population under a memory limit must be refused, not abort the process).
+    pub fn try_with_capacity(n: usize) -> Result<Researchers, std::collections::TryReserveError> {
+        fn reserved<T>(n: usize) -> Result<Vec<T>, std::collections::TryReserveError> {
+            let mut v = Vec::new();
+            v.try_reserve_exact(n)?;
+            Ok(v)
+        }
+        Ok(Researchers {
+            home: reserved(n)?,
+            loc: reserved(n)?,
+            skill: reserved(n)?,
+            mobility: reserved(n)?,
+            founder: reserved(n)?,
+            born_tick: reserved(n)?,
+        })
+    }
+
     /// No researchers, with room for `n` without reallocation.
     pub fn with_capacity(n: usize) -> Researchers {
         Researchers {

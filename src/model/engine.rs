@@ -33,11 +33,32 @@ pub struct Simulation {
 impl Simulation {
     /// Initialises a run of a validated scenario (from a loader such as
     /// [`crate::scenario::load_file`], or [`crate::scenario::Scenario::validate`]).
+    ///
+    /// # Panics
+    ///
+    /// When the memory for the population or the recorder cannot be reserved; programs that
+    /// run scenarios they did not write themselves use [`Simulation::try_new`].
     pub fn new(scenario: ValidScenario, seed: u64) -> Simulation {
+        match Simulation::try_new(scenario, seed) {
+            Ok(sim) => sim,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// [`Simulation::new`], or an error naming what could not be allocated.
+    pub fn try_new(scenario: ValidScenario, seed: u64) -> Result<Simulation, OutOfMemory> {
         let mut lap = Lap::start();
         let params = Params::new(&scenario);
         let streams = Streams::new(seed);
-        let mut researchers = crate::model::init::researchers(&scenario, &params, &streams);
+        let agents = scenario.world.agents;
+        let oom = |what: &str| OutOfMemory {
+            what: what.to_string(),
+            agents,
+            ticks: params.ticks,
+            countries: params.c,
+        };
+        let mut researchers = crate::model::init::researchers(&scenario, &params, &streams)
+            .map_err(|_| oom("the researcher population (with room for every entrant)"))?;
         let (startups, dropped) =
             crate::model::init::startups(&scenario, &params, &streams, &mut researchers);
         let aggregates = Aggregates::measure(params.c, &researchers, &startups);
@@ -49,7 +70,8 @@ impl Simulation {
             base_openness.clone(),
             base_partnership.clone(),
         );
-        let mut recorder = Recorder::new(params.c, params.ticks);
+        let mut recorder =
+            Recorder::try_new(params.c, params.ticks).map_err(|_| oom("the recorded outputs"))?;
         recorder.record(
             0,
             params.scale,
@@ -72,14 +94,14 @@ impl Simulation {
             last_counts: TickCounts::zero(params.c),
             dropped_initial_startups: dropped,
         };
-        Simulation {
+        Ok(Simulation {
             scenario,
             params,
             seed,
             streams,
             state,
             times,
-        }
+        })
     }
 
     /// Ticks done so far.
@@ -335,6 +357,24 @@ impl Simulation {
     }
 }
 
+/// A run whose memory cannot be reserved (a population too large for the machine, or for a
+/// memory limit such as `ulimit -v`).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "out of memory: cannot reserve {what} for {agents} agents, {ticks} ticks and {countries} \
+     countries; lower world.agents (--agents) or run on a machine with more memory"
+)]
+pub struct OutOfMemory {
+    /// What could not be allocated.
+    pub what: String,
+    /// Researcher agents requested.
+    pub agents: i64,
+    /// Ticks of the run.
+    pub ticks: usize,
+    /// Countries.
+    pub countries: usize,
+}
+
 /// Why a saved [`State`] does not fit the scenario it is restored with.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum StateError {
@@ -407,6 +447,14 @@ impl State {
         }
         let r = &self.researchers;
         let n = r.len();
+        // Agent indices are u32: a state (a forged checkpoint) beyond what validation allows is
+        // refused here, not wrapped later.
+        if n > crate::scenario::check::MAX_AGENTS as usize {
+            return Err(StateError::Inconsistent(format!(
+                "{n} researchers, more than the {} a run can hold",
+                crate::scenario::check::MAX_AGENTS
+            )));
+        }
         len("researchers.loc", r.loc.len(), n)?;
         len("researchers.skill", r.skill.len(), n)?;
         len("researchers.mobility", r.mobility.len(), n)?;

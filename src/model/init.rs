@@ -37,7 +37,13 @@ pub fn initial_matrix(s: &Scenario) -> InitialMatrix {
 /// The initial researchers: `agents · M[h, c]` of them in each (home, location) cell, rounded by
 /// largest remainder ([`initial::cell_counts`]), laid out in cell order; skills drawn block by
 /// block. The cell counts have no sampling noise; only skills (and startups) are random.
-pub fn researchers(s: &Scenario, p: &Params, streams: &Streams) -> Researchers {
+///
+/// Fails only when the memory for the population (and its entrants) cannot be reserved.
+pub fn researchers(
+    s: &Scenario,
+    p: &Params,
+    streams: &Streams,
+) -> Result<Researchers, std::collections::TryReserveError> {
     let c = p.c;
     let n = s.world.agents as usize;
     let counts = initial::cell_counts(&initial_matrix(s), n as u64);
@@ -51,7 +57,7 @@ pub fn researchers(s: &Scenario, p: &Params, streams: &Streams) -> Researchers {
     starts.push(acc);
     let sigma = s.world.skill_sigma;
     let mobility_skill = s.behaviour.mobility_skill;
-    let mut r = Researchers::with_capacity(capacity(n, p));
+    let mut r = Researchers::try_with_capacity(capacity(n, p))?;
     r.home.resize(n, 0);
     r.loc.resize(n, 0);
     r.skill.resize(n, 0.0);
@@ -81,7 +87,7 @@ pub fn researchers(s: &Scenario, p: &Params, streams: &Streams) -> Researchers {
                 mobilities[k] = libm::pow(skill, mobility_skill) as f32;
             }
         });
-    r
+    Ok(r)
 }
 
 /// Capacity to reserve for `n` initial researchers: room for every entrant the run can add

@@ -581,6 +581,29 @@ impl Recorder {
         }
     }
 
+    /// [`Recorder::new`], or an error when the memory cannot be reserved.
+    pub fn try_new(c: usize, ticks: usize) -> Result<Recorder, std::collections::TryReserveError> {
+        fn zeros(n: usize) -> Result<Vec<f64>, std::collections::TryReserveError> {
+            let mut v = Vec::new();
+            v.try_reserve_exact(n)?;
+            v.resize(n, 0.0);
+            Ok(v)
+        }
+        let rows = ticks + 1;
+        Ok(Recorder {
+            c,
+            rows: 0,
+            country: (0..COUNTRY.len())
+                .map(|_| zeros(rows * c))
+                .collect::<Result<_, _>>()?,
+            world: (0..WORLD.len())
+                .map(|_| zeros(rows))
+                .collect::<Result<_, _>>()?,
+            flows: zeros(ticks * c * c)?,
+            origin_location: zeros(rows * c * c)?,
+        })
+    }
+
     /// Number of ticks the recorder was sized for.
     pub fn ticks(&self) -> usize {
         self.world[0].len() - 1

@@ -300,10 +300,12 @@ fn split<'a>(bytes: &'a [u8], path: &Path) -> Result<(Header, &'a [u8]), Checkpo
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, CheckpointError> {
-    std::fs::read(path).map_err(|source| CheckpointError::Io {
-        path: path.to_path_buf(),
-        source,
-    })
+    crate::rundir::input::read_limited(path, crate::rundir::input::MAX_DATA_BYTES).map_err(
+        |source| CheckpointError::Io {
+            path: path.to_path_buf(),
+            source,
+        },
+    )
 }
 
 /// Reads and checks a checkpoint's header (checksums included) without decoding the state.

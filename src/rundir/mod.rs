@@ -8,7 +8,9 @@
 //! ```
 
 pub mod checkpoint;
+pub mod input;
 pub mod interrupt;
+pub mod lock;
 pub(crate) mod npz;
 pub mod read;
 pub mod runner;

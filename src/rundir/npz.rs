@@ -104,10 +104,54 @@ pub fn read_member<'a>(archive: &'a [u8], name: &str) -> Result<&'a [u8], NpzErr
     Err(NpzError::Missing(name.trim_end_matches(".npy").to_string()))
 }
 
+/// The shape in the header of a little-endian float64, C-order `.npy` file, checked against the
+/// bytes that follow the header: a header claiming 10^11 × 3 × 3 values over a few bytes of
+/// data is refused here, before anything is allocated for it.
+fn f64_npy_shape(npy: &[u8], name: &str) -> Result<Vec<usize>, NpzError> {
+    let bad = |m: String| NpzError::Format(format!("array `{name}`: {m}"));
+    if npy.get(..6) != Some(b"\x93NUMPY".as_slice()) {
+        return Err(bad("not an .npy file".into()));
+    }
+    let (len, start) = match npy.get(6) {
+        Some(1) => (le16(npy, 8), 10),
+        Some(2 | 3) => (le32(npy, 8).map(|l| l as usize), 12),
+        _ => (None, 0),
+    };
+    let len = len.ok_or_else(|| bad("unknown .npy version or truncated header".into()))?;
+    let header = npy
+        .get(start..start + len)
+        .and_then(|h| std::str::from_utf8(h).ok())
+        .ok_or_else(|| bad("truncated or non-text header".into()))?;
+    let compact: String = header.chars().filter(|c| !c.is_whitespace()).collect();
+    if !compact.contains("'descr':'<f8'") || !compact.contains("'fortran_order':False") {
+        return Err(bad("not a little-endian float64 array in C order".into()));
+    }
+    let dims = compact
+        .split_once("'shape':(")
+        .and_then(|(_, rest)| rest.split_once(')'))
+        .map(|(dims, _)| dims)
+        .ok_or_else(|| bad("no shape in the header".into()))?;
+    let shape = dims
+        .split(',')
+        .filter(|d| !d.is_empty())
+        .map(|d| d.parse::<usize>())
+        .collect::<Result<Vec<usize>, _>>()
+        .map_err(|_| bad(format!("shape ({dims}) is not a list of sizes")))?;
+    let data = npy.len() - (start + len);
+    let bytes = shape.iter().try_fold(8usize, |acc, &d| acc.checked_mul(d));
+    if bytes != Some(data) {
+        return Err(bad(format!(
+            "shape {shape:?} does not match the {data} bytes of data that follow its header"
+        )));
+    }
+    Ok(shape)
+}
+
 /// Reads the float64 array `name` (without `.npy`): its shape and row-major values.
 pub fn read_f64(archive: &[u8], name: &str) -> Result<(Vec<usize>, Vec<f64>), NpzError> {
     use ndarray_npy::ReadNpyExt;
     let npy = read_member(archive, &format!("{name}.npy"))?;
+    f64_npy_shape(npy, name)?;
     let array = ndarray::ArrayD::<f64>::read_npy(npy)
         .map_err(|e| NpzError::Format(format!("array `{name}`: {e}")))?;
     let shape = array.shape().to_vec();
@@ -304,6 +348,46 @@ mod tests {
             data: NpzData::F64(&data)
         }])
         .is_err());
+    }
+
+    #[test]
+    fn a_forged_shape_is_refused_before_anything_is_allocated() {
+        let npy = |shape: &str, data: usize| {
+            let mut header =
+                format!("{{'descr': '<f8', 'fortran_order': False, 'shape': {shape}, }}");
+            while (10 + header.len() + 1) % 64 != 0 {
+                header.push(' ');
+            }
+            header.push('\n');
+            let mut out = b"\x93NUMPY\x01\x00".to_vec();
+            out.extend_from_slice(&(header.len() as u16).to_le_bytes());
+            out.extend_from_slice(header.as_bytes());
+            out.extend(std::iter::repeat_n(0u8, data));
+            out
+        };
+        let archive = |member: &[u8]| {
+            let mut zip = ZipWriter::default();
+            zip.add("flows.npy", member).unwrap();
+            zip.finish().unwrap()
+        };
+        // CRCs are right: only the shape lies.
+        for (shape, data, phrase) in [
+            ("(100000000000, 3, 3)", 72, "does not match the 72 bytes"),
+            (
+                "(18446744073709551615, 2)",
+                16,
+                "does not match the 16 bytes",
+            ),
+            ("(3, -1)", 16, "is not a list of sizes"),
+            ("(2,)", 8, "does not match the 8 bytes"),
+        ] {
+            let err = read_f64(&archive(&npy(shape, data)), "flows")
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(phrase), "{shape}: {err}");
+        }
+        let good = read_f64(&archive(&npy("(2, 1)", 16)), "flows").unwrap();
+        assert_eq!(good, (vec![2, 1], vec![0.0, 0.0]));
     }
 
     #[test]

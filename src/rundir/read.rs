@@ -24,9 +24,11 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use super::input::{read_limited, MAX_DATA_BYTES, MAX_JSON_BYTES};
 use super::npz;
 use super::write::MANIFEST;
 use crate::model::record::{Kind, Recorder, COUNTRY, MATRICES, WORLD};
+use crate::scenario::text::echo;
 use crate::scenario::{self, ScenarioError, ValidScenario};
 
 /// Errors reading a run or experiment directory.
@@ -74,8 +76,8 @@ pub enum RunDirError {
     },
 }
 
-fn read_bytes(path: &Path) -> Result<Vec<u8>, RunDirError> {
-    std::fs::read(path).map_err(|source| RunDirError::Io {
+fn read_bytes(path: &Path, limit: u64) -> Result<Vec<u8>, RunDirError> {
+    read_limited(path, limit).map_err(|source| RunDirError::Io {
         path: path.to_path_buf(),
         source,
     })
@@ -268,8 +270,9 @@ pub fn read_run(dir: &Path) -> Result<RunData, RunDirError> {
     if !manifest_path.is_file() {
         return Err(RunDirError::NotARun(dir.to_path_buf()));
     }
-    let manifest: serde_json::Value = serde_json::from_slice(&read_bytes(&manifest_path)?)
-        .map_err(|e| invalid(&manifest_path, e.to_string()))?;
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&read_bytes(&manifest_path, MAX_JSON_BYTES)?)
+            .map_err(|e| invalid(&manifest_path, e.to_string()))?;
     let codes: Vec<String> = manifest["countries"]
         .as_array()
         .ok_or_else(|| invalid(&manifest_path, "no `countries` list"))?
@@ -279,11 +282,12 @@ pub fn read_run(dir: &Path) -> Result<RunData, RunDirError> {
         .ok_or_else(|| invalid(&manifest_path, "`countries` must be a list of codes"))?;
     let ticks = manifest["ticks"]
         .as_u64()
-        .ok_or_else(|| invalid(&manifest_path, "no `ticks`"))? as usize;
-    let (c, rows) = (codes.len(), ticks + 1);
+        .ok_or_else(|| invalid(&manifest_path, "no `ticks`"))?;
 
+    // Sizes come from the validated scenario (bounded by its checks), never from the manifest
+    // alone: a manifest claiming 10^15 ticks must not size an allocation.
     let scenario_path = dir.join("scenario.toml");
-    let scenario_bytes = read_bytes(&scenario_path)?;
+    let scenario_bytes = read_bytes(&scenario_path, crate::scenario::load::MAX_SCENARIO_BYTES)?;
     verify(dir, &manifest, "scenario.toml", &scenario_bytes)?;
     let scenario = scenario::load_file(&scenario_path, &[])?;
     let scenario_codes: Vec<&str> = scenario.countries.iter().map(|k| k.code.as_str()).collect();
@@ -293,6 +297,17 @@ pub fn read_run(dir: &Path) -> Result<RunData, RunDirError> {
             "its countries differ from the manifest's `countries`",
         ));
     }
+    if ticks != scenario.ticks() as u64 {
+        return Err(invalid(
+            &manifest_path,
+            format!(
+                "`ticks` is {ticks}, but its scenario.toml runs {} ticks",
+                scenario.ticks()
+            ),
+        ));
+    }
+    let ticks = scenario.ticks();
+    let (c, rows) = (codes.len(), ticks + 1);
 
     let index: BTreeMap<&str, usize> = codes
         .iter()
@@ -302,7 +317,7 @@ pub fn read_run(dir: &Path) -> Result<RunData, RunDirError> {
     let mut years = vec![f64::NAN; rows];
 
     let path = dir.join("countries.csv");
-    let bytes = read_bytes(&path)?;
+    let bytes = read_bytes(&path, MAX_DATA_BYTES)?;
     verify(dir, &manifest, "countries.csv", &bytes)?;
     let mut country: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
@@ -314,9 +329,13 @@ pub fn read_run(dir: &Path) -> Result<RunData, RunDirError> {
             let t = parse_tick(f[0], rows).map_err(|m| format!("line {line}: {m}"))?;
             let k = *index
                 .get(f[2])
-                .ok_or_else(|| format!("line {line}: unknown country `{}`", f[2]))?;
+                .ok_or_else(|| format!("line {line}: unknown country `{}`", echo(f[2])))?;
             years[t] = parse_num(f[1]).map_err(|m| format!("line {line}: year: {m}"))?;
             let v = parse_num(f[4]).map_err(|m| format!("line {line}: value: {m}"))?;
+            // Only the model's variables: each new name would allocate a column of T × C.
+            if !COUNTRY.iter().any(|var| var.name == f[3]) {
+                return Err(format!("line {line}: unknown variable `{}`", echo(f[3])));
+            }
             let column = country
                 .entry(f[3].to_string())
                 .or_insert_with(|| vec![f64::NAN; rows * c]);
@@ -336,7 +355,7 @@ pub fn read_run(dir: &Path) -> Result<RunData, RunDirError> {
     }
 
     let path = dir.join("world.csv");
-    let bytes = read_bytes(&path)?;
+    let bytes = read_bytes(&path, MAX_DATA_BYTES)?;
     verify(dir, &manifest, "world.csv", &bytes)?;
     let mut world: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
@@ -347,6 +366,9 @@ pub fn read_run(dir: &Path) -> Result<RunData, RunDirError> {
         |line, f| {
             let t = parse_tick(f[0], rows).map_err(|m| format!("line {line}: {m}"))?;
             let v = parse_num(f[3]).map_err(|m| format!("line {line}: value: {m}"))?;
+            if !WORLD.iter().any(|var| var.name == f[2]) {
+                return Err(format!("line {line}: unknown variable `{}`", echo(f[2])));
+            }
             world
                 .entry(f[2].to_string())
                 .or_insert_with(|| vec![f64::NAN; rows])[t] = v;
@@ -368,7 +390,7 @@ pub fn read_run(dir: &Path) -> Result<RunData, RunDirError> {
     }
 
     let path = dir.join("series.npz");
-    let bytes = read_bytes(&path)?;
+    let bytes = read_bytes(&path, MAX_DATA_BYTES)?;
     verify(dir, &manifest, "series.npz", &bytes)?;
     let (shape, flows) =
         npz::read_f64(&bytes, "flows").map_err(|e| invalid(&path, e.to_string()))?;
@@ -397,7 +419,7 @@ pub fn read_run(dir: &Path) -> Result<RunData, RunDirError> {
 /// [`read_run`], which has checked the other files.
 pub fn read_recorder(data: &RunData) -> Result<Recorder, RunDirError> {
     let path = data.dir.join("series.npz");
-    let bytes = read_bytes(&path)?;
+    let bytes = read_bytes(&path, MAX_DATA_BYTES)?;
     verify(&data.dir, &data.manifest, "series.npz", &bytes)?;
     let (c, rows) = (data.c(), data.rows());
     let array = |name: &str, shape: &[usize]| -> Result<Vec<f64>, RunDirError> {
@@ -444,12 +466,12 @@ fn parse_tick(s: &str, rows: usize) -> Result<usize, String> {
     s.parse::<usize>()
         .ok()
         .filter(|&t| t < rows)
-        .ok_or_else(|| format!("tick `{s}` is not an integer in 0..{rows}"))
+        .ok_or_else(|| format!("tick `{}` is not an integer in 0..{rows}", echo(s)))
 }
 
 fn parse_num(s: &str) -> Result<f64, String> {
     s.parse::<f64>()
-        .map_err(|_| format!("`{s}` is not a number"))
+        .map_err(|_| format!("`{}` is not a number", echo(s)))
 }
 
 /// Reads a tidy CSV with exactly `header`, calling `row(line, fields)` for every record.
@@ -469,7 +491,7 @@ fn read_tidy(
             path,
             format!(
                 "header is `{}`, expected `{}`",
-                found.iter().collect::<Vec<_>>().join(","),
+                echo(&found.iter().collect::<Vec<_>>().join(",")),
                 header.join(",")
             ),
         ));
@@ -577,13 +599,13 @@ fn first_appearance<'a>(items: impl Iterator<Item = &'a str>) -> Vec<String> {
 /// Reads an experiment directory: `experiment.json`, `summary.csv`, and counts `runs.csv`.
 pub fn read_experiment(dir: &Path) -> Result<ExperimentData, RunDirError> {
     let meta_path = dir.join(EXPERIMENT_JSON);
-    let meta: serde_json::Value = serde_json::from_slice(&read_bytes(&meta_path)?)
+    let meta: serde_json::Value = serde_json::from_slice(&read_bytes(&meta_path, MAX_JSON_BYTES)?)
         .map_err(|e| invalid(&meta_path, e.to_string()))?;
     if !meta.is_object() {
         return Err(invalid(&meta_path, "must hold a JSON object"));
     }
     let path = dir.join(SUMMARY_CSV);
-    let bytes = read_bytes(&path)?;
+    let bytes = read_bytes(&path, MAX_DATA_BYTES)?;
     let mut reader = csv::ReaderBuilder::new().from_reader(bytes.as_slice());
     let mut summary = Vec::new();
     for row in reader.deserialize::<SummaryRow>() {
@@ -594,7 +616,7 @@ pub fn read_experiment(dir: &Path) -> Result<ExperimentData, RunDirError> {
     }
     let runs_path = dir.join(RUNS_CSV);
     let runs = if runs_path.is_file() {
-        let bytes = read_bytes(&runs_path)?;
+        let bytes = read_bytes(&runs_path, MAX_DATA_BYTES)?;
         let mut reader = csv::ReaderBuilder::new().from_reader(bytes.as_slice());
         let mut n = 0;
         for r in reader.records() {

@@ -36,6 +36,7 @@ use crate::model::engine::Simulation;
 use crate::model::record::Recorder;
 use crate::rundir::checkpoint::{self, CheckpointError};
 use crate::rundir::write::{self, DirStatus, OutputError, RunInfo};
+use crate::rundir::{input, lock};
 use crate::scenario::{self, Override, ScenarioError, ValidScenario};
 
 /// Format tag of `run.json`.
@@ -138,6 +139,9 @@ pub enum RunError {
     /// Writing outputs failed.
     #[error(transparent)]
     Output(#[from] OutputError),
+    /// The run's memory cannot be reserved.
+    #[error(transparent)]
+    OutOfMemory(#[from] crate::model::engine::OutOfMemory),
     /// Writing or reading a checkpoint failed.
     #[error(transparent)]
     Checkpoint(#[from] CheckpointError),
@@ -211,7 +215,8 @@ pub fn execute(
     should_stop: &dyn Fn() -> bool,
 ) -> Result<RunEnd, RunError> {
     let dir = plan.dir;
-    write::prepare_dir(&dir, force)?;
+    // Held until the run ends: no other process writes into the directory meanwhile.
+    let _lock = write::prepare_dir(&dir, force)?;
     let record = RunRecord {
         format: RUN_RECORD_FORMAT.into(),
         talentflow_version: crate::VERSION.into(),
@@ -228,7 +233,7 @@ pub fn execute(
     write::write_atomic(&dir.join(write::SCENARIO), toml.as_bytes())?;
     let json = serde_json::to_string_pretty(&record).unwrap_or_default() + "\n";
     write::write_atomic(&dir.join(write::RUN_RECORD), json.as_bytes())?;
-    let sim = Simulation::new(plan.scenario, plan.seed);
+    let sim = Simulation::try_new(plan.scenario, plan.seed)?;
     drive(sim, &dir, &record, None, None, progress, should_stop)
 }
 
@@ -264,7 +269,7 @@ pub fn run_or_resume(
         }
         DirStatus::Complete => {
             let path = dir.join(write::MANIFEST);
-            let manifest: serde_json::Value = std::fs::read(&path)
+            let manifest: serde_json::Value = input::read_limited(&path, input::MAX_JSON_BYTES)
                 .ok()
                 .and_then(|b| serde_json::from_slice(&b).ok())
                 .unwrap_or_default();
@@ -279,7 +284,7 @@ pub fn run_or_resume(
 /// Reads `DIR/run.json`.
 pub fn read_record(dir: &Path) -> Result<RunRecord, RunError> {
     let path = dir.join(write::RUN_RECORD);
-    let text = std::fs::read_to_string(&path)
+    let text = input::read_limited_string(&path, input::MAX_JSON_BYTES)
         .map_err(|e| resume_err(dir, format!("cannot read {}: {e}", path.display())))?;
     let record: RunRecord = serde_json::from_str(&text)
         .map_err(|e| resume_err(dir, format!("{} is damaged: {e}", path.display())))?;
@@ -306,27 +311,29 @@ pub fn resume(
     progress: &mut dyn FnMut(usize, usize),
     should_stop: &dyn Fn() -> bool,
 ) -> Result<RunEnd, RunError> {
-    match write::status(dir) {
-        DirStatus::Complete => {
-            return Err(resume_err(
-                dir,
-                format!(
-                    "the run is already complete ({} present); nothing to resume",
-                    write::MANIFEST
-                ),
-            ))
-        }
-        DirStatus::Empty | DirStatus::Other => {
-            return Err(resume_err(
-                dir,
-                format!(
-                    "not a started talentflow run (no {} in it)",
-                    write::RUN_RECORD
-                ),
-            ))
-        }
-        DirStatus::Unfinished { .. } => {}
-    }
+    // Looked at twice: before the lock, so that a complete or foreign directory (perhaps
+    // read-only) is named as such, and after it, in case another process finished it meanwhile.
+    let check = || match write::status(dir) {
+        DirStatus::Complete => Err(resume_err(
+            dir,
+            format!(
+                "the run is already complete ({} present); nothing to resume",
+                write::MANIFEST
+            ),
+        )),
+        DirStatus::Empty | DirStatus::Other => Err(resume_err(
+            dir,
+            format!(
+                "not a started talentflow run (no {} in it)",
+                write::RUN_RECORD
+            ),
+        )),
+        DirStatus::Unfinished { .. } => Ok(()),
+    };
+    check()?;
+    // Held until the run ends (see `rundir::lock`).
+    let _lock = lock::acquire(dir, lock::LOCK)?;
+    check()?;
     let mut record = read_record(dir)?;
     if record.model_version != crate::MODEL_VERSION {
         return Err(resume_err(
@@ -366,7 +373,7 @@ pub fn resume(
         (sim, Some(tick))
     } else {
         // Killed before its first checkpoint: start again, from the same directory.
-        (Simulation::new(scenario, record.seed), None)
+        (Simulation::try_new(scenario, record.seed)?, None)
     };
     let from = saved.unwrap_or(0);
     drive(sim, dir, &record, Some(from), saved, progress, should_stop)
@@ -401,7 +408,7 @@ fn drive(
         sim.step();
         progress(sim.tick(), ticks);
         let every = record.checkpoint_every as usize;
-        if every > 0 && sim.tick() % every == 0 && !sim.is_finished() {
+        if every > 0 && sim.tick().is_multiple_of(every) && !sim.is_finished() {
             checkpoint::save(&sim, &checkpoint)?;
             saved_at = Some(sim.tick());
         }

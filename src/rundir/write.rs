@@ -20,8 +20,10 @@ use std::path::{Path, PathBuf};
 
 use serde_json::json;
 
+use super::lock;
 use super::npz::{self, NpzArray, NpzData};
 use crate::model::record::{Kind, Recorder, COUNTRY, MATRICES, WORLD};
+use crate::scenario::text::clip;
 use crate::scenario::Scenario;
 
 /// Name of the file that marks a complete run directory.
@@ -60,6 +62,16 @@ pub enum OutputError {
         /// The value.
         value: f64,
     },
+    /// Another process holds the directory's lock (see [`crate::rundir::lock`]).
+    #[error(
+        "{holder} is writing to {dir}; wait for it to finish, or use another output directory"
+    )]
+    Busy {
+        /// The directory.
+        dir: PathBuf,
+        /// Who holds it (`pid N`, as its lock file says).
+        holder: String,
+    },
     /// The output path exists and is not a directory.
     #[error("output path {0} exists and is not a directory")]
     NotADirectory(PathBuf),
@@ -95,51 +107,78 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> OutputError + '_ {
 /// run under `--force` so they can never describe a run they were not made from.
 const DERIVED_FILE: &str = "report.html";
 const DERIVED_DIR: &str = "plots";
+/// The data files of a run directory (the manifest, run record and checkpoint are named apart).
+pub const OUTPUT_FILES: &[&str] = &["series.npz", "countries.csv", "world.csv", SCENARIO];
 
-/// Makes `dir` ready to receive a run: refuses a non-empty directory unless `force`, and with
-/// `force` removes the old manifest first so the old run no longer looks complete, and the old
-/// run's report and figures (only `.svg`/`.png` files and `migration.csv` in `plots/`).
-pub fn prepare_dir(dir: &Path, force: bool) -> Result<(), OutputError> {
-    if dir.exists() {
-        if !dir.is_dir() {
-            return Err(OutputError::NotADirectory(dir.to_path_buf()));
+/// Whether `dir` holds nothing but a lock file (see [`crate::rundir::lock`]).
+fn is_empty_dir(dir: &Path) -> Result<bool, OutputError> {
+    for entry in fs::read_dir(dir).map_err(io_err(dir))? {
+        if entry.map_err(io_err(dir))?.file_name() != lock::LOCK {
+            return Ok(false);
         }
-        let non_empty = fs::read_dir(dir).map_err(io_err(dir))?.next().is_some();
-        if non_empty && !force {
+    }
+    Ok(true)
+}
+
+/// Removes `path` if it is a file or a symlink (the link, never what it points to).
+fn remove_entry_file(path: &Path) -> Result<(), OutputError> {
+    match fs::symlink_metadata(path) {
+        Ok(m) if !m.is_dir() => fs::remove_file(path).map_err(io_err(path)),
+        _ => Ok(()),
+    }
+}
+
+/// Removes what talentflow writes into a run directory — the manifest first, so the old run
+/// stops looking complete, then the run record, checkpoint, outputs, temporary files, report
+/// and figures (only `.svg`/`.png` files and `migration.csv` in `plots/`) — and nothing else. Symlinks are removed
+/// as links and never followed, so nothing outside `dir` is touched.
+pub fn remove_run_files(dir: &Path) -> Result<(), OutputError> {
+    for name in [MANIFEST, CHECKPOINT, RUN_RECORD, DERIVED_FILE]
+        .iter()
+        .chain(OUTPUT_FILES)
+    {
+        remove_entry_file(&dir.join(name))?;
+    }
+    remove_stale_temps(dir)?;
+    let plots = dir.join(DERIVED_DIR);
+    if fs::symlink_metadata(&plots).is_ok_and(|m| m.is_dir()) {
+        for entry in fs::read_dir(&plots).map_err(io_err(&plots))? {
+            let path = entry.map_err(io_err(&plots))?.path();
+            let figure = matches!(
+                path.extension().and_then(|e| e.to_str()),
+                Some("svg" | "png")
+            ) || path.file_name().is_some_and(|n| n == "migration.csv");
+            if figure {
+                remove_entry_file(&path)?;
+            }
+        }
+        // Left in place if it holds anything else.
+        fs::remove_dir(&plots).ok();
+    }
+    Ok(())
+}
+
+/// Makes `dir` ready to receive a run and claims it: creates it, takes its lock (a second
+/// process writing there fails with [`OutputError::Busy`]), then refuses it if it holds
+/// anything unless `force`, and with `force` removes the old run's files
+/// ([`remove_run_files`]). Hold the returned lock until the directory is complete.
+pub fn prepare_dir(dir: &Path, force: bool) -> Result<lock::DirLock, OutputError> {
+    if dir.exists() && !dir.is_dir() {
+        return Err(OutputError::NotADirectory(dir.to_path_buf()));
+    }
+    fs::create_dir_all(dir).map_err(io_err(dir))?;
+    // Claimed before it is looked at: two processes can no longer both find it empty.
+    let held = lock::acquire(dir, lock::LOCK)?;
+    if !is_empty_dir(dir)? {
+        if !force {
             return Err(match status(dir) {
                 DirStatus::Unfinished { .. } => OutputError::Unfinished(dir.to_path_buf()),
                 _ => OutputError::Exists(dir.to_path_buf()),
             });
         }
-        // The manifest goes first, so the old run stops looking complete; a stale checkpoint or
-        // run record must not be mistaken for the new run's.
-        for name in [MANIFEST, CHECKPOINT, RUN_RECORD] {
-            let file = dir.join(name);
-            if file.exists() {
-                fs::remove_file(&file).map_err(io_err(&file))?;
-            }
-        }
-        let report = dir.join(DERIVED_FILE);
-        if report.is_file() {
-            fs::remove_file(&report).map_err(io_err(&report))?;
-        }
-        let plots = dir.join(DERIVED_DIR);
-        if plots.is_dir() {
-            for entry in fs::read_dir(&plots).map_err(io_err(&plots))? {
-                let path = entry.map_err(io_err(&plots))?.path();
-                let figure = matches!(
-                    path.extension().and_then(|e| e.to_str()),
-                    Some("svg" | "png")
-                ) || path.file_name().is_some_and(|n| n == "migration.csv");
-                if figure && path.is_file() {
-                    fs::remove_file(&path).map_err(io_err(&path))?;
-                }
-            }
-            // Left in place if it holds anything else.
-            fs::remove_dir(&plots).ok();
-        }
+        remove_run_files(dir)?;
     }
-    fs::create_dir_all(dir).map_err(io_err(dir))
+    Ok(held)
 }
 
 /// What a path holds, as a run directory.
@@ -175,7 +214,7 @@ pub fn status(dir: &Path) -> DirStatus {
             checkpoint: dir.join(CHECKPOINT).is_file(),
         };
     }
-    match fs::read_dir(dir).map(|mut entries| entries.next().is_none()) {
+    match is_empty_dir(dir) {
         Ok(true) => DirStatus::Empty,
         _ => DirStatus::Other,
     }
@@ -193,7 +232,22 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
         .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
     let result = (|| {
-        let mut f = fs::File::create(&tmp).map_err(io_err(&tmp))?;
+        // `create_new` (O_EXCL) never follows a symlink planted at the temporary name; a file
+        // already there is a leftover of a killed process with the same pid.
+        let create = || {
+            fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&tmp)
+        };
+        let mut f = match create() {
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                remove_entry_file(&tmp)?;
+                create()
+            }
+            other => other,
+        }
+        .map_err(io_err(&tmp))?;
         f.write_all(bytes).map_err(io_err(&tmp))?;
         f.sync_all().map_err(io_err(&tmp))?;
         fs::rename(&tmp, path).map_err(io_err(path))?;
@@ -218,8 +272,8 @@ pub fn remove_stale_temps(dir: &Path) -> Result<(), OutputError> {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        if name.starts_with('.') && name.contains(".tmp-") && path.is_file() {
-            fs::remove_file(&path).map_err(io_err(&path))?;
+        if name.starts_with('.') && name.contains(".tmp-") {
+            remove_entry_file(&path)?;
         }
     }
     Ok(())
@@ -594,17 +648,26 @@ pub fn write_run_with(
     Ok(manifest)
 }
 
+/// Characters of the source path and of the overrides quoted in the comment of
+/// `scenario.toml` (run.json and the manifest hold both in full).
+const COMMENT_CHARS: usize = 4000;
+
 /// The text of `scenario.toml`: a comment naming source, overrides, seed and version, then the
 /// resolved scenario. Written when a run starts (for `resume`) and again with the outputs.
+///
+/// The comment quotes user text (a path, `--set` values), which may hold newlines and other
+/// control characters that would end the comment or be refused in it; they are escaped, and
+/// each quote is clipped so that the file stays within what the loader reads back (see
+/// [`crate::scenario::load::RESOLVED_HEADER_BYTES`]).
 pub fn resolved_toml(scenario: &Scenario, info: &RunInfo) -> String {
     let mut out = format!(
         "# Resolved scenario of this run (every parameter, defaults filled in).\n\
          # Source: {}\n# Overrides: {}\n# Seed: {}  talentflow {} (model v{})  scenario blake3 {}\n\n",
-        info.scenario_source,
+        clip(&info.scenario_source, COMMENT_CHARS),
         if info.overrides.is_empty() {
             "none".to_string()
         } else {
-            info.overrides.join(" ")
+            clip(&info.overrides.join(" "), COMMENT_CHARS)
         },
         info.seed,
         crate::VERSION,
@@ -613,4 +676,26 @@ pub fn resolved_toml(scenario: &Scenario, info: &RunInfo) -> String {
     );
     out.push_str(&scenario.to_toml());
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlink_planted_at_the_temporary_name_is_not_followed() {
+        let dir = std::env::temp_dir().join(format!("tf-atomic-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let victim = dir.join("victim");
+        fs::write(&victim, "keep").unwrap();
+        let target = dir.join("out.txt");
+        let tmp = dir.join(format!(".out.txt.tmp-{}", std::process::id()));
+        std::os::unix::fs::symlink(&victim, &tmp).unwrap();
+        write_atomic(&target, b"new").unwrap();
+        assert_eq!(fs::read_to_string(&victim).unwrap(), "keep");
+        assert_eq!(fs::read_to_string(&target).unwrap(), "new");
+        assert!(fs::symlink_metadata(&tmp).is_err(), "temporary left");
+        fs::remove_dir_all(&dir).ok();
+    }
 }

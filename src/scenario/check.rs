@@ -10,6 +10,8 @@ use super::{PolicyKind, Scenario};
 pub const MAX_AGENTS: i64 = 1_000_000_000;
 /// Largest number of countries (u16 indices).
 pub const MAX_COUNTRIES: usize = 4096;
+/// Longest country name accepted (names label figures and tables).
+pub const MAX_COUNTRY_NAME: usize = 200;
 /// Longest run accepted, in ticks.
 pub const MAX_TICKS: i64 = 1_000_000;
 /// Largest magnitude accepted for any money or population figure.
@@ -346,6 +348,13 @@ fn check_countries(s: &Scenario, o: &mut Found) {
             ));
         } else if !seen.insert(c.code.as_str()) {
             o.push((p("code"), format!("duplicate country code \"{}\"", c.code)));
+        }
+        let name_len = c.name.chars().count();
+        if name_len > MAX_COUNTRY_NAME {
+            o.push((
+                p("name"),
+                format!("is {name_len} characters long; at most {MAX_COUNTRY_NAME} are accepted"),
+            ));
         }
         range(o, &p("lat"), c.lat, -90.0, 90.0);
         range(o, &p("lon"), c.lon, -180.0, 180.0);

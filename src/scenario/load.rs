@@ -7,17 +7,27 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use toml::de::{DeTable, DeValue};
 use toml::{Table, Value};
 
+use super::text::{clip, echo};
 use super::{
     check, Scenario, ValidScenario, COUNTRY_REQUIRED, PARTNERSHIP_REQUIRED, POLICY_REQUIRED,
 };
 
 /// Largest scenario file accepted; real scenarios are a few kB, so this only stops runaway input.
 pub const MAX_SCENARIO_BYTES: u64 = 4 * 1024 * 1024;
+/// Room kept for the comment a run writes above its resolved scenario (see
+/// [`crate::rundir::write::resolved_toml`], which bounds what it quotes).
+pub const RESOLVED_HEADER_BYTES: usize = 64 * 1024;
+/// Largest resolved scenario accepted: what a run writes as its `scenario.toml` (every
+/// parameter, defaults filled in, plus its comment) must load again, so it must stay under
+/// [`MAX_SCENARIO_BYTES`] even though the file it came from was smaller.
+pub const MAX_RESOLVED_BYTES: usize = MAX_SCENARIO_BYTES as usize - RESOLVED_HEADER_BYTES;
 /// Deepest table/array nesting accepted (a scenario needs 3).
 const MAX_DEPTH: usize = 16;
 /// Problems listed in an error message; the rest are counted.
@@ -85,20 +95,18 @@ impl Override {
     pub fn parse(text: &str) -> Result<Override, OverrideError> {
         let (path, value) = text
             .split_once('=')
-            .ok_or_else(|| OverrideError::MissingEquals {
-                text: clip(text, 80),
-            })?;
+            .ok_or_else(|| OverrideError::MissingEquals { text: echo(text) })?;
         let path = path.trim();
         if path.is_empty() || path.split('.').any(|s| s.trim().is_empty()) {
             return Err(OverrideError::EmptyKey {
-                text: clip(text, 80),
-                key: clip(path, 80),
+                text: echo(text),
+                key: echo(path),
             });
         }
         let parts = path.split('.').count();
         if parts > MAX_DEPTH {
             return Err(OverrideError::TooDeep {
-                text: clip(text, 80),
+                text: echo(text),
                 parts,
             });
         }
@@ -149,20 +157,11 @@ impl Problem {
         };
         // Hostile input can make keys and messages enormous; a report stays readable.
         Problem {
-            location,
+            location: clip(&location, 300),
             line,
             key: clip(key, 120),
             message: clip(&message, 600),
         }
-    }
-}
-
-/// `text` cut to at most `max` characters, with an ellipsis when cut.
-fn clip(text: &str, max: usize) -> String {
-    if text.chars().count() > max {
-        format!("{}…", text.chars().take(max).collect::<String>())
-    } else {
-        text.to_string()
     }
 }
 
@@ -252,9 +251,21 @@ pub fn load_file(path: &Path, overrides: &[Override]) -> Result<ValidScenario, S
             ),
         ));
     }
-    let bytes = std::fs::read(path).map_err(|e| {
-        ScenarioError::single(&source, loc.clone(), "", format!("cannot read: {e}"))
-    })?;
+    // Read at most one byte more than allowed: a file that grows meanwhile is still bounded.
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_SCENARIO_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(|e| {
+            ScenarioError::single(&source, loc.clone(), "", format!("cannot read: {e}"))
+        })?;
+    if bytes.len() as u64 > MAX_SCENARIO_BYTES {
+        return Err(ScenarioError::single(
+            &source,
+            loc,
+            "",
+            format!("file grew beyond {MAX_SCENARIO_BYTES} bytes while being read"),
+        ));
+    }
     load_bytes(&bytes, &source, overrides)
 }
 
@@ -348,9 +359,13 @@ pub fn load_str(
     for ov in overrides {
         match apply_override(&mut table, ov) {
             Ok(path) => {
-                locator.overridden.insert(path, ov.to_string());
+                locator.overridden.insert(path, echo(&ov.to_string()));
             }
-            Err(message) => problems.push(Problem::new(format!("--set {ov}"), &ov.path, message)),
+            Err(message) => problems.push(Problem::new(
+                format!("--set {}", echo(&ov.to_string())),
+                &ov.path,
+                message,
+            )),
         }
     }
 
@@ -424,20 +439,33 @@ fn name_countries(scenario: &mut Scenario) {
 }
 
 /// The meaning checks ([`check::check`]), located by `locator`, after the `structure` problems
-/// already found; meaning problems that follow from a `repaired` key are left out.
+/// already found; meaning problems that follow from a `repaired` key are left out. A scenario
+/// that passes every check is also refused when its resolved TOML could not be read back.
 fn meaning(
     scenario: Scenario,
     locator: &Locator,
     structure: Vec<Problem>,
     repaired: &[String],
 ) -> Result<ValidScenario, ScenarioError> {
-    let found: Vec<Problem> = check::check(&scenario)
+    let mut found: Vec<Problem> = check::check(&scenario)
         .into_iter()
         .filter(|(key, _)| !follows_from(key, repaired))
         .map(|(key, message)| Problem::new(locator.locate(&key), &key, message))
         .collect();
     if found.is_empty() && structure.is_empty() {
-        return Ok(ValidScenario::new_unchecked(scenario));
+        let written = scenario.to_toml().len();
+        if written > 0 && written <= MAX_RESOLVED_BYTES {
+            return Ok(ValidScenario::new_unchecked(scenario));
+        }
+        found.push(Problem::new(
+            locator.locate(""),
+            "",
+            format!(
+                "the resolved scenario (every parameter written out, as a run stores it) \
+                 would be {written} bytes; at most {MAX_RESOLVED_BYTES} can be read back \
+                 (shorten names, or use fewer countries, partnerships or policies)"
+            ),
+        ));
     }
     let mut problems = sort_by_line(structure);
     problems.extend(sort_by_line(found));
@@ -628,6 +656,21 @@ impl Locator {
 fn parent(path: &str) -> Option<String> {
     let cut = path.rfind(['.', '['])?;
     Some(path[..cut].to_string())
+}
+
+/// The canonical spelling of the key path `path` in `scenario`, as an override of it would
+/// write it: `country.SAU.openness` and `country.3.openness` are both `country[3].openness`
+/// when SAU is the fourth country. Used to tell that two spellings name the same key.
+pub fn canonical_key(scenario: &Scenario, path: &str) -> Result<String, String> {
+    let mut table = match Value::try_from(scenario) {
+        Ok(Value::Table(t)) => t,
+        _ => return Err("the scenario cannot be represented as TOML".into()),
+    };
+    let probe = Override {
+        path: path.trim().to_string(),
+        value: "0".into(),
+    };
+    apply_override(&mut table, &probe)
 }
 
 /// Applies one override; returns the canonical path it wrote (`country[3].wage_k`).
@@ -833,11 +876,18 @@ fn walk_value(
             problem(format!("must be a finite number, found {x}"))
         }
         (Value::Float(_), Value::Float(_) | Value::Integer(_)) => true,
-        (Value::Integer(_), Value::Integer(_)) => true,
+        (Value::Integer(_), Value::Integer(x)) => {
+            let x = *x;
+            match integer_range(path).filter(|&(lo, hi)| !(lo..=hi).contains(&x)) {
+                Some((lo, hi)) => problem(format!("must be an integer in [{lo}, {hi}], found {x}")),
+                None => true,
+            }
+        }
         (Value::Boolean(_), Value::Boolean(_)) => true,
         (Value::String(_), Value::String(s)) => match allowed_strings(path) {
             Some(allowed) if !allowed.contains(&s.as_str()) => problem(format!(
-                "unknown value \"{s}\"; expected one of: {}",
+                "unknown value \"{}\"; expected one of: {}",
+                echo(s),
                 allowed.join(", ")
             )),
             _ => true,
@@ -853,6 +903,132 @@ fn walk_value(
             problem(message)
         }
     }
+}
+
+/// The range of the integer key at `path` when its Rust type is narrower than TOML's i64 (e.g.
+/// `world.seed` is a u64, so `-1` does not fit): a value outside it would otherwise fail only
+/// when the table is converted to a [`Scenario`], in a message naming neither key nor line.
+fn integer_range(path: &str) -> Option<(i64, i64)> {
+    static RANGES: OnceLock<BTreeMap<String, (i64, i64)>> = OnceLock::new();
+    RANGES
+        .get_or_init(probe_integer_ranges)
+        .get(&schema_path(path))
+        .copied()
+}
+
+/// `policy[3].x` → `policy[].x`: a key path with its array indices dropped.
+fn schema_path(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    let mut in_index = false;
+    for ch in path.chars() {
+        match ch {
+            '[' => {
+                in_index = true;
+                out.push_str("[]");
+            }
+            ']' => in_index = false,
+            _ if in_index => {}
+            _ => out.push(ch),
+        }
+    }
+    out
+}
+
+/// The ranges of the template's integer keys, found by asking serde which values the typed
+/// [`Scenario`] accepts at each one: they follow the Rust types, so a new `u32` or `u64` key is
+/// covered without a list to keep up to date.
+fn probe_integer_ranges() -> BTreeMap<String, (i64, i64)> {
+    let mut ranges = BTreeMap::new();
+    let Ok(Value::Table(template)) = Value::try_from(Scenario::template()) else {
+        return ranges;
+    };
+    let mut leaves = Vec::new();
+    integer_leaves(&template, "", &mut leaves);
+    for (path, steps) in leaves {
+        let accepts = |v: i64| {
+            let mut t = template.clone();
+            set_leaf(&mut t, &steps, v);
+            Value::Table(t).try_into::<Scenario>().is_ok()
+        };
+        let lo = [
+            i64::MIN,
+            i32::MIN.into(),
+            i16::MIN.into(),
+            i8::MIN.into(),
+            0,
+        ]
+        .into_iter()
+        .find(|&v| accepts(v));
+        let hi = [
+            i64::MAX,
+            u32::MAX.into(),
+            i32::MAX.into(),
+            u16::MAX.into(),
+            i16::MAX.into(),
+            u8::MAX.into(),
+            i8::MAX.into(),
+        ]
+        .into_iter()
+        .find(|&v| accepts(v));
+        if let (Some(lo), Some(hi)) = (lo, hi) {
+            if (lo, hi) != (i64::MIN, i64::MAX) {
+                ranges.insert(path, (lo, hi));
+            }
+        }
+    }
+    ranges
+}
+
+/// Every integer leaf of `table`: its schema path and the keys leading to it (`None`: the
+/// first element of an array).
+fn integer_leaves(table: &Table, prefix: &str, out: &mut Vec<(String, Vec<Option<String>>)>) {
+    fn visit(
+        v: &Value,
+        path: String,
+        steps: Vec<Option<String>>,
+        out: &mut Vec<(String, Vec<Option<String>>)>,
+    ) {
+        match v {
+            Value::Integer(_) => out.push((path, steps)),
+            Value::Table(t) => {
+                for (k, x) in t {
+                    let mut s = steps.clone();
+                    s.push(Some(k.clone()));
+                    visit(x, join(&path, k), s, out);
+                }
+            }
+            Value::Array(items) => {
+                if let Some(first) = items.first() {
+                    let mut s = steps;
+                    s.push(None);
+                    visit(first, format!("{path}[]"), s, out);
+                }
+            }
+            _ => {}
+        }
+    }
+    for (k, x) in table {
+        visit(x, join(prefix, k), vec![Some(k.clone())], out);
+    }
+}
+
+fn set_leaf(table: &mut Table, steps: &[Option<String>], v: i64) {
+    let Some((Some(first), rest)) = steps.split_first() else {
+        return;
+    };
+    let Some(mut at) = table.get_mut(first) else {
+        return;
+    };
+    for step in rest {
+        let next = match (step, at) {
+            (Some(k), Value::Table(t)) => t.get_mut(k),
+            (None, Value::Array(a)) => a.first_mut(),
+            _ => None,
+        };
+        let Some(next) = next else { return };
+        at = next;
+    }
+    *at = Value::Integer(v);
 }
 
 fn describe(v: &Value) -> &'static str {
@@ -976,4 +1152,32 @@ pub fn load_named(
         }
     }
     load_file(&path, overrides).map(|s| (s, path.display().to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn two_spellings_of_a_key_have_one_canonical_form() {
+        let s = load_str(super::super::TOY3_TOML, &SourceName::Embedded("toy3"), &[]).unwrap();
+        let key = |p: &str| canonical_key(&s, p);
+        assert_eq!(
+            key("country.NEW.openness"),
+            Ok("country[2].openness".into())
+        );
+        assert_eq!(key("country.2.openness"), Ok("country[2].openness".into()));
+        assert_eq!(key(" world . years "), Ok("world.years".into()));
+        assert!(key("country.ZZZ.openness")
+            .unwrap_err()
+            .contains("no element `ZZZ`"));
+    }
+
+    #[test]
+    fn narrow_integer_keys_have_their_ranges() {
+        assert_eq!(integer_range("world.seed"), Some((0, i64::MAX)));
+        // i64 keys take every TOML integer: no range to check beyond the meaning checks.
+        assert_eq!(integer_range("world.years"), None);
+        assert_eq!(schema_path("policy[12].budget_bn"), "policy[].budget_bn");
+    }
 }

@@ -15,6 +15,7 @@
 pub mod check;
 pub mod initial;
 pub mod load;
+pub mod text;
 pub mod worldgen;
 
 use std::ops::Deref;

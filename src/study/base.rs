@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use crate::scenario::text::{echo, name_problem};
 use crate::scenario::{load_named, Override, Policy, ValidScenario};
 
 /// One arm as written (`[[arm]]`).
@@ -29,6 +30,46 @@ pub struct ArmSpec {
     /// Extra policies of this arm.
     #[serde(default, rename = "policy")]
     pub policies: Vec<Policy>,
+}
+
+/// Most runs a study (an experiment's arms × replicates, a sweep's points × replicates) may
+/// plan: a run's outcomes are kept in memory until the study is summarised.
+pub const MAX_RUNS: usize = 10_000_000;
+/// Most outcome values a study may hold in memory (runs × outcomes; 8 bytes each).
+pub const MAX_RESULT_VALUES: usize = 100_000_000;
+
+/// Why `groups × replicates` runs with `outcomes` outcomes each are too many for a study
+/// ([`MAX_RUNS`], [`MAX_RESULT_VALUES`]), computed without overflow; `what` names the groups
+/// (`arms`, `design points`).
+pub fn size_problem(what: &str, groups: usize, replicates: u32, outcomes: usize) -> Option<String> {
+    let runs = groups.checked_mul(replicates as usize);
+    let values = runs.and_then(|r| r.checked_mul(outcomes.max(1)));
+    match (runs, values) {
+        (Some(r), Some(v)) if r <= MAX_RUNS && v <= MAX_RESULT_VALUES => None,
+        _ => Some(format!(
+            "{groups} {what} × {replicates} replicates × {outcomes} outcomes is too large: at \
+             most {MAX_RUNS} runs and {MAX_RESULT_VALUES} outcome values are supported"
+        )),
+    }
+}
+
+/// Problems with a study's `name` and its arms' names, which become directory names (the
+/// default `--out`, `runs/<arm>/` under `--keep-runs`) and so follow
+/// [`crate::scenario::text::name_problem`]; arm names must also differ.
+pub fn check_names(name: &str, arms: &[ArmSpec]) -> Vec<String> {
+    let mut problems: Vec<String> = name_problem("`name`", name).into_iter().collect();
+    let mut seen = std::collections::BTreeSet::new();
+    for (i, a) in arms.iter().enumerate() {
+        if let Some(p) = name_problem(&format!("`arm[{i}].name`"), &a.name) {
+            problems.push(p);
+        } else if !seen.insert(a.name.as_str()) {
+            problems.push(format!(
+                "`arm[{i}].name`: \"{}\" is used by another arm",
+                echo(&a.name)
+            ));
+        }
+    }
+    problems
 }
 
 /// Parses a study file's TOML into `T`; a failure is one message starting `line N:`.
@@ -79,7 +120,7 @@ impl StudyBase {
         extra: &[Override],
     ) -> Result<(ValidScenario, String), Vec<String>> {
         let whose = |m: String| match arm {
-            Some(a) => format!("arm `{}`: {m}", a.name),
+            Some(a) => format!("arm `{}`: {m}", echo(&a.name)),
             None => m,
         };
         let mut problems = Vec::new();

@@ -29,6 +29,8 @@
 //! target beyond what the model can produce at any ξ (e.g. an outflow larger than the review
 //! rate allows) shows up as an attraction running off to ±[`XI_LIMIT`].
 
+use crate::rundir::input::{read_limited, read_limited_string, MAX_TABLE_BYTES};
+use crate::scenario::load::MAX_SCENARIO_BYTES;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
@@ -89,7 +91,7 @@ pub enum BaselineError {
 /// Reads a targets CSV: a header naming at least `country`, `net_migration_rate` and `se`
 /// (other columns are documentation and ignored); one row per country.
 pub fn read_targets(path: &Path) -> Result<Vec<Target>, BaselineError> {
-    let bytes = std::fs::read(path).map_err(|source| BaselineError::Read {
+    let bytes = read_limited(path, MAX_TABLE_BYTES).map_err(|source| BaselineError::Read {
         path: path.to_path_buf(),
         source,
     })?;
@@ -113,7 +115,7 @@ pub fn parse_targets(bytes: &[u8], path: &Path) -> Result<Vec<Target>, BaselineE
         header.iter().position(|h| h.trim() == name).ok_or_else(|| {
             bad(format!(
                 "no `{name}` column (header: {})",
-                header.iter().collect::<Vec<_>>().join(",")
+                crate::scenario::text::echo(&header.iter().collect::<Vec<_>>().join(","))
             ))
         })
     };
@@ -755,9 +757,11 @@ pub fn calibrate_file(
 ) -> Result<Written, CommandError> {
     let (scenario, _) = crate::scenario::load_named(scenario_name, None, &[])?;
     let text = if Path::new(scenario_name).exists() {
-        std::fs::read_to_string(scenario_name).map_err(|source| CommandError::Read {
-            path: PathBuf::from(scenario_name),
-            source,
+        read_limited_string(Path::new(scenario_name), MAX_SCENARIO_BYTES).map_err(|source| {
+            CommandError::Read {
+                path: PathBuf::from(scenario_name),
+                source,
+            }
         })?
     } else {
         crate::scenario::EMBEDDED
@@ -766,10 +770,11 @@ pub fn calibrate_file(
             .map(|(_, t)| t.to_string())
             .unwrap_or_default()
     };
-    let target_bytes = std::fs::read(targets).map_err(|source| BaselineError::Read {
-        path: targets.to_path_buf(),
-        source,
-    })?;
+    let target_bytes =
+        read_limited(targets, MAX_TABLE_BYTES).map_err(|source| BaselineError::Read {
+            path: targets.to_path_buf(),
+            source,
+        })?;
     let wanted = parse_targets(&target_bytes, targets)?;
     let fit = calibrate(&scenario, &wanted, &Options::default())?;
     let fit_csv = fit_csv_path(out);

@@ -25,7 +25,11 @@
 //! each referenced outcome is then resolved against its arm's scenario by the caller and its
 //! value handed to [`Expr::eval`] in the order of [`Expr::refs`].
 
+use crate::scenario::text::echo;
 use crate::study::outcome::{Outcome, OutcomeError};
+
+/// Longest name of a named expression (a column of `results.csv`).
+pub const MAX_NAME_CHARS: usize = 200;
 
 /// Why an expression does not parse.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -103,7 +107,7 @@ const MAX_DEPTH: usize = 64;
 impl Expr {
     /// Parses `text`; `arms` are the arm names `ARM:` may refer to.
     pub fn parse(text: &str, arms: &[String]) -> Result<Expr, ExprError> {
-        let clipped: String = text.chars().take(120).collect();
+        let clipped = echo(text);
         let syntax = |reason: String| ExprError::Syntax {
             text: clipped.clone(),
             reason,
@@ -179,18 +183,24 @@ fn eval(node: &Node, values: &[f64]) -> f64 {
 }
 
 impl NamedExpr {
-    /// Parses `NAME = EXPR` or a bare `EXPR` (then named by its text). Names are non-empty,
-    /// without commas, quotes or control characters, so they can head a CSV column.
+    /// Parses `NAME = EXPR` or a bare `EXPR` (then named by its text). Names are 1 to
+    /// [`MAX_NAME_CHARS`] characters without commas, quotes or control characters, so they can
+    /// head a CSV column that is read back as plain text.
     pub fn parse(text: &str, arms: &[String]) -> Result<NamedExpr, ExprError> {
         let (name, body) = match split_name(text) {
             Some((n, e)) => (n.trim().to_string(), e),
             None => (text.trim().to_string(), text),
         };
-        if name.is_empty() || name.chars().any(|c| c == ',' || c == '"' || c.is_control()) {
+        if name.is_empty()
+            || name.chars().count() > MAX_NAME_CHARS
+            || name.chars().any(|c| c == ',' || c == '"' || c.is_control())
+        {
             return Err(ExprError::Syntax {
-                text: text.chars().take(120).collect(),
-                reason: "the name must be non-empty, without commas, quotes or control characters"
-                    .into(),
+                text: echo(text),
+                reason: format!(
+                    "the name must be 1 to {MAX_NAME_CHARS} characters, without commas, quotes \
+                     or control characters"
+                ),
             });
         }
         Ok(NamedExpr {
@@ -472,7 +482,7 @@ impl Parser<'_> {
             None if self.arms.len() == 1 => (0, word),
             None => {
                 return Err(ExprError::Syntax {
-                    text: word.chars().take(120).collect(),
+                    text: echo(word),
                     reason: format!(
                         "name the arm (`ARM:{}`); arms: {}",
                         word.chars().take(60).collect::<String>(),

@@ -42,7 +42,11 @@ pub struct ResolvedOutcome {
 /// Why an outcome expression cannot be evaluated (bad syntax, an unknown variable or country,
 /// a year outside the run).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("outcome `{text}`: {reason}")]
+#[error(
+    "outcome `{}`: {}",
+    crate::scenario::text::echo(.text),
+    crate::scenario::text::clip(.reason, 300)
+)]
 pub struct OutcomeError {
     /// The outcome as written.
     pub text: String,

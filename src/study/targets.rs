@@ -80,10 +80,11 @@ pub struct Observation {
 
 /// Reads the rows of an observed-data CSV (`source,edition,year,measure,country,…,value,…`).
 pub fn read_observed(path: &Path) -> Result<Vec<Observation>, TargetsError> {
-    let bytes = std::fs::read(path).map_err(|source| TargetsError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let bytes = crate::rundir::input::read_limited(path, crate::rundir::input::MAX_TABLE_BYTES)
+        .map_err(|source| TargetsError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
     parse_observed(&bytes, path)
 }
 

@@ -393,11 +393,13 @@ pub fn run_report(run: &RunData) -> Result<String, PlotError> {
         }
     }
     b.push_str("</div>\n");
-    let toml = std::fs::read_to_string(run.dir.join("scenario.toml")).map_err(|source| {
-        RunDirError::Io {
-            path: run.dir.join("scenario.toml"),
-            source,
-        }
+    let toml = crate::rundir::input::read_limited_string(
+        &run.dir.join("scenario.toml"),
+        crate::scenario::load::MAX_SCENARIO_BYTES,
+    )
+    .map_err(|source| RunDirError::Io {
+        path: run.dir.join("scenario.toml"),
+        source,
     })?;
     let _ = writeln!(
         b,

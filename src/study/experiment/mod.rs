@@ -17,8 +17,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::engine::Simulation;
 use crate::model::record::Recorder;
+use crate::rundir::input::read_limited_string;
+use crate::scenario::load::MAX_SCENARIO_BYTES;
+use crate::scenario::text::echo;
 use crate::scenario::ValidScenario;
-use crate::study::base::{parse_toml, StudyBase};
+use crate::study::base::{check_names, parse_toml, size_problem, StudyBase};
 use crate::study::outcome::{resolve_all, ResolvedOutcome};
 
 /// Default number of replicates per arm.
@@ -124,6 +127,9 @@ pub enum ExperimentError {
     /// Writing results failed.
     #[error(transparent)]
     Output(#[from] crate::rundir::write::OutputError),
+    /// A run's memory cannot be reserved.
+    #[error(transparent)]
+    OutOfMemory(#[from] crate::model::engine::OutOfMemory),
 }
 
 /// Seed of replicate `r` under `master_seed` (the same in every arm).
@@ -144,9 +150,11 @@ impl Experiment {
     /// [`Experiment::load`] with overrides from the command line, applied to every arm after the
     /// file's own `set` (and recorded with it in `experiment.json`).
     pub fn load_with(path: &Path, set: &[String]) -> Result<Experiment, ExperimentError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ExperimentError::Read {
-            path: path.to_path_buf(),
-            source,
+        let text = read_limited_string(path, MAX_SCENARIO_BYTES).map_err(|source| {
+            ExperimentError::Read {
+                path: path.to_path_buf(),
+                source,
+            }
         })?;
         Self::from_str_with(&text, path, set)
     }
@@ -181,19 +189,20 @@ impl Experiment {
         if spec.outcomes.is_empty() {
             problems.push("no outcomes: list at least one in `outcomes`".to_string());
         }
-        let mut names = std::collections::BTreeSet::new();
-        for a in &spec.arms {
-            if a.name.trim().is_empty() || !names.insert(a.name.as_str()) {
-                problems.push(format!("arm name `{}` is empty or used twice", a.name));
-            }
-        }
+        problems.extend(size_problem(
+            "arms",
+            spec.arms.len(),
+            spec.replicates,
+            spec.outcomes.len(),
+        ));
+        problems.extend(check_names(&spec.name, &spec.arms));
         let control = match &spec.control {
             Some(c) => spec
                 .arms
                 .iter()
                 .position(|a| &a.name == c)
                 .unwrap_or_else(|| {
-                    problems.push(format!("control arm `{c}` is not one of the arms"));
+                    problems.push(format!("`control`: \"{}\" is not one of the arms", echo(c)));
                     0
                 }),
             None => 0,
@@ -222,9 +231,10 @@ impl Experiment {
                         overrides,
                     })
                 }
-                Err(es) => {
-                    problems.extend(es.into_iter().map(|e| format!("arm `{}`: {e}", a.name)))
-                }
+                Err(es) => problems.extend(
+                    es.into_iter()
+                        .map(|e| format!("arm `{}`: {e}", echo(&a.name))),
+                ),
             }
         }
         problems.dedup();
@@ -239,6 +249,26 @@ impl Experiment {
             control,
             base_source,
         })
+    }
+
+    /// Replaces the number of replicates (`--replicates`), with the checks of the file's own.
+    pub fn set_replicates(&mut self, replicates: u32) -> Result<(), ExperimentError> {
+        let outcomes = self.spec.outcomes.len();
+        let problem = if replicates == 0 || replicates > 1_000_000 {
+            Some(format!(
+                "--replicates must be in [1, 1000000], found {replicates}"
+            ))
+        } else {
+            size_problem("arms", self.arms.len(), replicates, outcomes)
+        };
+        if let Some(p) = problem {
+            return Err(ExperimentError::Invalid {
+                path: self.path.clone(),
+                problems: vec![p],
+            });
+        }
+        self.spec.replicates = replicates;
+        Ok(())
     }
 
     /// Number of runs (arms × replicates).
@@ -283,7 +313,7 @@ pub fn run(
     progress: &(dyn Fn() + Sync),
 ) -> Result<Results, ExperimentError> {
     let total = exp.total_runs();
-    let outcomes: Vec<Option<Result<Vec<f64>, crate::rundir::write::OutputError>>> = (0..total)
+    let outcomes: Vec<Option<Result<Vec<f64>, ExperimentError>>> = (0..total)
         .into_par_iter()
         .map(|i| {
             if stop() {
@@ -291,11 +321,14 @@ pub fn run(
             }
             let (a, _, seed) = exp.run_plan(i);
             let arm = &exp.arms[a];
-            let mut sim = Simulation::new(arm.scenario.clone(), seed);
+            let mut sim = match Simulation::try_new(arm.scenario.clone(), seed) {
+                Ok(sim) => sim,
+                Err(e) => return Some(Err(e.into())),
+            };
             sim.run(|_| {});
             let rec = sim.into_recorder();
             let values = arm.outcomes.iter().map(|o| o.value(&rec)).collect();
-            let kept = on_run(i, &rec).map(|()| values);
+            let kept = on_run(i, &rec).map(|()| values).map_err(Into::into);
             progress();
             Some(kept)
         })

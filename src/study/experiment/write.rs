@@ -3,16 +3,93 @@
 //! (metadata, written last).
 
 use std::fmt::Write as _;
+use std::fs;
 use std::path::Path;
 
 use serde_json::json;
 
 use super::{Experiment, Results};
-use crate::rundir::write::{write_atomic, OutputError};
+use crate::rundir::lock;
+use crate::rundir::write::{self, write_atomic, OutputError};
+use crate::scenario::text::name_problem;
 use crate::study::stats::{estimate, paired_effect};
 
 /// The printed table, as written into the experiment directory.
 pub const SUMMARY_TXT: &str = "summary.txt";
+/// What `talentflow experiment` writes at the top of its directory; `experiment.json` (written
+/// last) marks a finished experiment and is removed first by `--force`.
+const EXPERIMENT_FILES: &[&str] = &[
+    "experiment.json",
+    "runs.partial.csv",
+    "runs.csv",
+    "summary.csv",
+    "experiment.toml",
+    SUMMARY_TXT,
+];
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> OutputError + '_ {
+    move |source| OutputError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Makes `dir` ready for an experiment and claims it (see [`write::prepare_dir`]); with
+/// `force`, also removes the old experiment's files and the runs it kept under `runs/<arm>/rep…/`,
+/// so none of them can be taken for the new experiment's. Only what talentflow writes is
+/// removed: a kept run directory loses its run files and is removed only if nothing else is
+/// left in it; symlinks are never followed (a `runs` that is one is refused), so nothing
+/// outside `dir` is touched.
+pub fn prepare_dir(dir: &Path, force: bool) -> Result<lock::DirLock, OutputError> {
+    let held = write::prepare_dir(dir, force)?;
+    if force {
+        for name in EXPERIMENT_FILES {
+            let path = dir.join(name);
+            if fs::symlink_metadata(&path).is_ok_and(|m| !m.is_dir()) {
+                fs::remove_file(&path).map_err(io_err(&path))?;
+            }
+        }
+        clear_kept_runs(dir)?;
+    }
+    Ok(held)
+}
+
+/// Removes `dir/runs/<arm>/rep<N>/` run directories (see [`prepare_dir`]).
+fn clear_kept_runs(dir: &Path) -> Result<(), OutputError> {
+    let runs = dir.join("runs");
+    let Ok(meta) = fs::symlink_metadata(&runs) else {
+        return Ok(());
+    };
+    if !meta.is_dir() {
+        return Err(io_err(&runs)(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "is not a directory of kept runs (a symlink or a file); remove it yourself",
+        )));
+    }
+    for arm in fs::read_dir(&runs).map_err(io_err(&runs))? {
+        let arm = arm.map_err(io_err(&runs))?;
+        let name = arm.file_name().to_string_lossy().into_owned();
+        let real_dir = arm.file_type().is_ok_and(|t| t.is_dir());
+        if !real_dir || name_problem("", &name).is_some() {
+            continue;
+        }
+        let arm_dir = arm.path();
+        for rep in fs::read_dir(&arm_dir).map_err(io_err(&arm_dir))? {
+            let rep = rep.map_err(io_err(&arm_dir))?;
+            let name = rep.file_name().to_string_lossy().into_owned();
+            let is_rep = name
+                .strip_prefix("rep")
+                .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()));
+            if is_rep && rep.file_type().is_ok_and(|t| t.is_dir()) {
+                write::remove_run_files(&rep.path())?;
+                fs::remove_dir(rep.path()).ok();
+            }
+        }
+        fs::remove_dir(&arm_dir).ok();
+    }
+    fs::remove_dir(&runs).ok();
+    Ok(())
+}
 
 /// One row of `summary.csv`.
 #[derive(Clone, Debug, PartialEq)]

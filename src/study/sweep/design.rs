@@ -48,8 +48,11 @@ fn four() -> usize {
     4
 }
 
-/// Largest number of design points accepted.
-pub const MAX_POINTS: usize = 10_000_000;
+/// Largest number of runs (design points × replicates) accepted.
+pub const MAX_POINTS: usize = crate::study::base::MAX_RUNS;
+/// Largest number of design coordinates (points × parameters) accepted: each process of a sweep
+/// holds the design, and its parameter values, in memory (8 bytes each).
+pub const MAX_DESIGN_VALUES: usize = 50_000_000;
 
 impl Design {
     /// Number of points for `k` parameters (grid: the product of per-parameter levels).

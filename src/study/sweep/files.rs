@@ -12,7 +12,11 @@ use rayon::prelude::*;
 use serde_json::json;
 
 use super::{Shard, Sweep, SweepError, SweepFile};
+use crate::rundir::input::{read_limited_string, MAX_DATA_BYTES, MAX_JSON_BYTES};
+use crate::rundir::lock::{self, DirLock};
 use crate::rundir::write::{write_atomic, OutputError};
+use crate::scenario::load::MAX_SCENARIO_BYTES;
+use crate::scenario::text::echo;
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> SweepError + '_ {
     move |source| {
@@ -63,14 +67,60 @@ pub fn results_line(id: usize, values: &[f64]) -> String {
     line
 }
 
+/// Whether `dir` holds anything but lock files.
+fn has_files(dir: &Path) -> Result<bool, SweepError> {
+    for entry in fs::read_dir(dir).map_err(io(dir))? {
+        let name = entry.map_err(io(dir))?.file_name();
+        let name = name.to_string_lossy();
+        if !(name.starts_with('.') && name.ends_with(".lock")) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// Refuses a file of the sweep directory that is a symlink: results are appended to and cut
+/// in place, which must never reach a file outside the directory.
+pub(super) fn refuse_symlink(path: &Path) -> Result<(), SweepError> {
+    match fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() || (m.is_dir()) => Err(io(path)(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "is a symlink or a directory, not a results file; remove it",
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Takes the directory's lock for the short time a sweep directory is checked and written;
+/// shards starting together wait for each other (up to a minute) rather than fail.
+fn lock_briefly(dir: &Path) -> Result<DirLock, SweepError> {
+    let mut tries = 0;
+    loop {
+        match lock::acquire(dir, lock::LOCK) {
+            Err(OutputError::Busy { .. }) if tries < 600 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            other => return other.map_err(SweepError::from),
+        }
+    }
+}
+
 /// Makes `dir` ready for `sweep`: a new directory gets sweep.toml, design.csv and sweep.json; an
-/// existing one must hold the same sweep (same hash), else it is refused unless `force`.
+/// existing one must hold the same sweep (same hash), else it is refused unless `force`. The
+/// check and the writes happen under the directory's lock, so two different sweeps started at
+/// once on one new directory cannot both take it; shards of the same sweep share it.
 pub fn prepare(sweep: &Sweep, dir: &Path, force: bool) -> Result<(), SweepError> {
+    if dir.exists() && !dir.is_dir() {
+        return Err(OutputError::NotADirectory(dir.to_path_buf()).into());
+    }
+    fs::create_dir_all(dir).map_err(io(dir))?;
+    let _lock = lock_briefly(dir)?;
     let meta_path = dir.join("sweep.json");
     if meta_path.exists() {
-        let text = fs::read_to_string(&meta_path).map_err(io(&meta_path))?;
+        let text = read_limited_string(&meta_path, MAX_JSON_BYTES).map_err(io(&meta_path))?;
         let found: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
-        let hash = found["hash"].as_str().unwrap_or("unreadable").to_string();
+        let hash = found["hash"].as_str().unwrap_or("unreadable");
         if hash == sweep.hash {
             return Ok(());
         }
@@ -78,23 +128,23 @@ pub fn prepare(sweep: &Sweep, dir: &Path, force: bool) -> Result<(), SweepError>
             let version = found["talentflow_version"].as_str().unwrap_or("?");
             return Err(SweepError::Mismatch {
                 dir: dir.to_path_buf(),
-                found: format!("hash {hash}, talentflow {version}"),
+                found: format!("hash {}, talentflow {}", echo(hash), echo(version)),
                 expected: format!("hash {}, talentflow {}", sweep.hash, crate::VERSION),
             });
         }
         for entry in fs::read_dir(dir).map_err(io(dir))?.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
-            if name.starts_with("results")
+            let ours = name.starts_with("results")
                 || ["design.csv", "sweep.json", "sweep.toml", "sensitivity.csv"]
-                    .contains(&name.as_str())
-            {
+                    .contains(&name.as_str());
+            // Files (or links, never followed); a directory of such a name is left alone.
+            if ours && entry.file_type().is_ok_and(|t| !t.is_dir()) {
                 fs::remove_file(entry.path()).map_err(io(&entry.path()))?;
             }
         }
-    } else if dir.exists() && fs::read_dir(dir).map_err(io(dir))?.next().is_some() && !force {
+    } else if has_files(dir)? && !force {
         return Err(OutputError::Exists(dir.to_path_buf()).into());
     }
-    fs::create_dir_all(dir).map_err(io(dir))?;
     write_atomic(&dir.join("sweep.toml"), sweep.text.as_bytes())?;
     write_atomic(&dir.join("design.csv"), &design_csv(sweep))?;
     let meta = json!({
@@ -120,17 +170,30 @@ pub fn prepare(sweep: &Sweep, dir: &Path, force: bool) -> Result<(), SweepError>
     Ok(())
 }
 
+/// Claims the results file of `shard` in `dir` for this process (its lock file
+/// `.results….lock`): two processes running the same shard would run every run twice and
+/// interleave their rows. Other shards are not affected.
+pub fn claim_results(dir: &Path, shard: Shard) -> Result<DirLock, SweepError> {
+    Ok(lock::acquire(
+        dir,
+        &format!(".{}.lock", shard.results_file()),
+    )?)
+}
+
 /// Reads a results file: run id → row text. A torn last line (no newline, from a killed writer)
-/// is cut off the file. The header must be `expected_header`.
+/// is cut off the file. The header must be `expected_header`; every row must have a run id in
+/// `0..total` and one number per outcome (a run listed twice must have the same row twice).
 pub fn read_results(
     path: &Path,
     expected_header: &str,
+    total: usize,
 ) -> Result<BTreeMap<usize, String>, SweepError> {
     let mut rows = BTreeMap::new();
     if !path.exists() {
         return Ok(rows);
     }
-    let mut text = fs::read_to_string(path).map_err(io(path))?;
+    refuse_symlink(path)?;
+    let mut text = read_limited_string(path, MAX_DATA_BYTES).map_err(io(path))?;
     if !text.is_empty() && !text.ends_with('\n') {
         let keep = text.rfind('\n').map_or(0, |i| i + 1);
         text.truncate(keep);
@@ -146,24 +209,57 @@ pub fn read_results(
         Some(h) if h == expected_header => {}
         Some(h) => {
             return Err(SweepError::Results(format!(
-                "{}: header `{h}` does not match this sweep's outcomes `{expected_header}`",
-                path.display()
+                "{}: header `{}` does not match this sweep's outcomes `{expected_header}`",
+                path.display(),
+                echo(h)
             )))
         }
     }
+    let columns = expected_header.split(',').count();
     for (n, line) in lines.enumerate() {
-        let id = line
-            .split(',')
-            .next()
-            .and_then(|f| f.parse::<usize>().ok())
+        let at =
+            |m: String| SweepError::Results(format!("{}: line {}: {m}", path.display(), n + 2));
+        let fields: Vec<&str> = line.split(',').collect();
+        let id = fields[0]
+            .parse::<usize>()
+            .ok()
+            .filter(|&id| id < total)
             .ok_or_else(|| {
-                SweepError::Results(format!(
-                    "{}: line {}: no run id in `{line}`",
-                    path.display(),
-                    n + 2
+                at(format!(
+                    "`{}` is not a run id of this sweep (0..{total})",
+                    echo(fields[0])
                 ))
             })?;
-        rows.insert(id, format!("{line}\n"));
+        if fields.len() != columns {
+            return Err(at(format!(
+                "{} fields, expected {columns} (run_id and one per outcome)",
+                fields.len()
+            )));
+        }
+        // What `results_line` writes: Rust's f64 text, `NaN` and `inf` included.
+        if let Some((col, bad)) = fields
+            .iter()
+            .enumerate()
+            .skip(1)
+            .find(|(_, f)| f.parse::<f64>().is_err())
+        {
+            return Err(at(format!(
+                "column {} (`{}`): `{}` is not a number",
+                col + 1,
+                echo(expected_header.split(',').nth(col).unwrap_or("?")),
+                echo(bad)
+            )));
+        }
+        let row = format!("{line}\n");
+        match rows.get(&id) {
+            Some(existing) if *existing != row => {
+                return Err(at(format!("run {id} appears twice with different values")))
+            }
+            Some(_) => {}
+            None => {
+                rows.insert(id, row);
+            }
+        }
     }
     Ok(rows)
 }
@@ -192,8 +288,9 @@ pub fn execute(
     on_done: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<ExecuteReport, SweepError> {
     let path = dir.join(shard.results_file());
+    let _claim = claim_results(dir, shard)?;
     let header = results_header(sweep);
-    let done = read_results(&path, &header)?;
+    let done = read_results(&path, &header, sweep.total_runs())?;
     let mine: Vec<usize> = (0..sweep.total_runs())
         .filter(|&id| shard.contains(id))
         .collect();
@@ -203,6 +300,12 @@ pub fn execute(
         .filter(|id| !done.contains_key(id))
         .collect();
     let already = mine.len() - todo.len();
+    // Every point this process will run, checked before it runs any (ids are point-major, so
+    // the points come sorted).
+    let mut points: Vec<usize> = todo.iter().map(|&id| sweep.run_plan(id).0).collect();
+    points.dedup();
+    sweep.check_points(&points, stop, already, todo.len())?;
+    refuse_symlink(&path)?;
     let mut file = OpenOptions::new()
         .create(true)
         .append(true)
@@ -232,7 +335,7 @@ pub fn execute(
             left: mine.len() - finished,
         });
     }
-    sort_results(&path, &header)?;
+    sort_results(&path, &header, sweep.total_runs())?;
     Ok(ExecuteReport {
         shard_runs: mine.len(),
         already_done: already,
@@ -249,8 +352,8 @@ pub fn append(file: &Mutex<fs::File>, path: &Path, line: &str) -> Result<(), Swe
 }
 
 /// Rewrites a results file sorted by run id (atomically).
-pub fn sort_results(path: &Path, header: &str) -> Result<(), SweepError> {
-    let rows = read_results(path, header)?;
+pub fn sort_results(path: &Path, header: &str, total: usize) -> Result<(), SweepError> {
+    let rows = read_results(path, header, total)?;
     let mut text = format!("{header}\n");
     for row in rows.values() {
         text.push_str(row);
@@ -259,20 +362,24 @@ pub fn sort_results(path: &Path, header: &str) -> Result<(), SweepError> {
     Ok(())
 }
 
-/// What `sweep.json` says about a sweep directory.
+/// What `sweep.json` says about a sweep directory, checked against its `sweep.toml`.
 struct SweepMeta {
     hash: String,
     total_runs: usize,
     outcomes: Vec<String>,
+    spec: SweepFile,
 }
 
 impl SweepMeta {
+    /// Reads `sweep.json` and `sweep.toml`; the number of runs is the design's (a pure function
+    /// of the sweep file, bounded by its checks), and `sweep.json` must agree with it: an edited
+    /// `total_runs` of 10^12 never sizes anything.
     fn read(dir: &Path) -> Result<SweepMeta, SweepError> {
         let p = dir.join("sweep.json");
-        let text = fs::read_to_string(&p).map_err(io(&p))?;
+        let text = read_limited_string(&p, MAX_JSON_BYTES).map_err(io(&p))?;
         let v: serde_json::Value = serde_json::from_str(&text)
             .map_err(|e| SweepError::Results(format!("{}: {e}", p.display())))?;
-        let outcomes = v["outcomes"]
+        let outcomes: Vec<String> = v["outcomes"]
             .as_array()
             .map(|a| {
                 a.iter()
@@ -280,10 +387,42 @@ impl SweepMeta {
                     .collect()
             })
             .unwrap_or_default();
+        let toml_path = dir.join("sweep.toml");
+        let toml_text =
+            read_limited_string(&toml_path, MAX_SCENARIO_BYTES).map_err(io(&toml_path))?;
+        let damaged = |m: String| SweepError::Results(format!("{}: {m}", toml_path.display()));
+        let spec: SweepFile =
+            toml::from_str(&toml_text).map_err(|e| damaged(e.message().to_string()))?;
+        let (problems, parsed) = spec.check();
+        if let Some(first) = problems.first() {
+            return Err(damaged(first.clone()));
+        }
+        let levels: Vec<usize> = spec
+            .parameters
+            .iter()
+            .map(|p| p.levels(&spec.design))
+            .collect();
+        let total = spec.design.points(&levels) * spec.replicates as usize;
+        let claimed = v["total_runs"].as_u64();
+        if claimed != Some(total as u64) {
+            return Err(SweepError::Results(format!(
+                "{}: `total_runs` is {}, but its sweep.toml has {total} runs",
+                p.display(),
+                claimed.map_or("missing".to_string(), |c| c.to_string())
+            )));
+        }
+        let names: Vec<&str> = parsed.iter().map(|o| o.name.as_str()).collect();
+        if outcomes.iter().map(String::as_str).collect::<Vec<_>>() != names {
+            return Err(SweepError::Results(format!(
+                "{}: `outcomes` differ from its sweep.toml's",
+                p.display()
+            )));
+        }
         Ok(SweepMeta {
             hash: v["hash"].as_str().unwrap_or_default().to_string(),
-            total_runs: v["total_runs"].as_u64().unwrap_or(0) as usize,
+            total_runs: total,
             outcomes,
+            spec,
         })
     }
 
@@ -328,7 +467,7 @@ pub fn merge(dirs: &[PathBuf]) -> Result<MergeReport, SweepError> {
             return Err(SweepError::Results(format!(
                 "{} holds a different sweep (hash {}) than {} (hash {})",
                 d.display(),
-                m.hash,
+                echo(&m.hash),
                 first.display(),
                 m0.hash
             )));
@@ -347,13 +486,7 @@ pub fn merge(dirs: &[PathBuf]) -> Result<MergeReport, SweepError> {
             .collect();
         files.sort();
         for f in files {
-            for (id, row) in read_results(&f, &header)? {
-                if id >= total {
-                    return Err(SweepError::Results(format!(
-                        "{}: run id {id} is outside the design (0..{total})",
-                        f.display()
-                    )));
-                }
+            for (id, row) in read_results(&f, &header, total)? {
                 match rows.get(&id) {
                     Some(existing) if *existing == row => duplicates.push(id),
                     Some(_) => conflicts.push(id),
@@ -405,32 +538,27 @@ pub struct Complete {
 
 /// Reads a sweep directory whose `results.csv` is complete.
 pub fn read_complete(dir: &Path) -> Result<Complete, SweepError> {
-    let toml_path = dir.join("sweep.toml");
-    let text = fs::read_to_string(&toml_path).map_err(io(&toml_path))?;
-    let spec: SweepFile = toml::from_str(&text)
-        .map_err(|e| SweepError::Results(format!("{}: {}", toml_path.display(), e.message())))?;
-    let (points, _) = spec.design_points()?;
     let meta = SweepMeta::read(dir)?;
     let (outcomes, header) = (meta.outcomes.clone(), meta.header());
-    let rows = read_results(&dir.join("results.csv"), &header)?;
+    let spec = meta.spec;
+    let (points, _) = spec.design_points()?;
     let reps = spec.replicates.max(1) as usize;
     let total = points.len() * reps;
-    let missing = (0..total).filter(|id| !rows.contains_key(id)).count();
+    let path = dir.join("results.csv");
+    let rows = read_results(&path, &header, total)?;
+    let missing = total - rows.len();
     if missing > 0 {
         return Err(SweepError::Results(format!(
             "{}: {missing} of {total} runs have no result; finish the sweep (or `talentflow merge` its shards) first",
-            dir.join("results.csv").display()
+            path.display()
         )));
     }
     let mut point_means = vec![vec![0.0; outcomes.len()]; points.len()];
     for (id, row) in &rows {
-        let values: Vec<f64> = row
-            .trim_end()
-            .split(',')
-            .skip(1)
-            .map(|v| v.parse().unwrap_or(f64::NAN))
-            .collect();
-        for (o, v) in values.iter().enumerate().take(outcomes.len()) {
+        // `read_results` checked every id (< total) and every value (a number).
+        let values = row.trim_end().split(',').skip(1);
+        for (o, v) in values.enumerate().take(outcomes.len()) {
+            let v: f64 = v.parse().unwrap_or(f64::NAN);
             point_means[id / reps][o] += v / reps as f64;
         }
     }

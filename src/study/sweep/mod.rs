@@ -23,8 +23,11 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::model::engine::Simulation;
+use crate::rundir::input::read_limited_string;
+use crate::scenario::load::{canonical_key, MAX_SCENARIO_BYTES};
+use crate::scenario::text::echo;
 use crate::scenario::{Override, ValidScenario};
-use crate::study::base::{parse_toml, ArmSpec, StudyBase};
+use crate::study::base::{check_names, parse_toml, size_problem, ArmSpec, StudyBase};
 use crate::study::experiment::replicate_seed;
 use crate::study::expr::{Expr, NamedExpr, Ref};
 use design::Design;
@@ -108,6 +111,13 @@ impl SweepFile {
                 limit: design::MAX_POINTS,
             });
         }
+        if total.saturating_mul(levels.len()) > design::MAX_DESIGN_VALUES {
+            return Err(SweepError::DesignTooLarge {
+                points: total,
+                parameters: levels.len(),
+                limit: design::MAX_DESIGN_VALUES,
+            });
+        }
         let mut rng = crate::model::rng::Streams::new(self.master_seed).stream(
             0,
             crate::model::rng::Phase::InitStartups,
@@ -126,6 +136,103 @@ impl SweepFile {
             .collect();
         Ok((points, values))
     }
+
+    /// The checks that need nothing but the file: design sizes, parameters, outcomes (not the
+    /// names, which only matter when a sweep starts: [`Sweep::from_str_with`]). Returns the
+    /// problems and the outcomes that parse.
+    pub fn check(&self) -> (Vec<String>, Vec<SweepOutcome>) {
+        let mut problems = self.design.check(self.parameters.len());
+        for prm in &self.parameters {
+            problems.extend(prm.check(&self.design));
+        }
+        if self.replicates == 0 {
+            problems.push("`replicates` must be at least 1".into());
+        }
+        if self.outcomes.is_empty() {
+            problems.push("no outcomes".into());
+        }
+        let arm_names = self.arm_names();
+        let outcomes: Vec<SweepOutcome> = self
+            .outcomes
+            .iter()
+            .filter_map(|o| {
+                parse_outcome(o, &arm_names)
+                    .map_err(|e| problems.push(e))
+                    .ok()
+            })
+            .collect();
+        let mut names = std::collections::BTreeSet::new();
+        for o in &outcomes {
+            if !names.insert(o.name.clone()) || o.name == "run_id" {
+                problems.push(format!(
+                    "outcome name `{}` is used twice or reserved",
+                    echo(&o.name)
+                ));
+            }
+        }
+        if problems.is_empty() {
+            let levels: Vec<usize> = self
+                .parameters
+                .iter()
+                .map(|p| p.levels(&self.design))
+                .collect();
+            let points = self.design.points(&levels);
+            problems.extend(size_problem(
+                "design points",
+                points,
+                self.replicates,
+                self.outcomes.len(),
+            ));
+        }
+        (problems, outcomes)
+    }
+
+    /// Names of the arms (`base` when the sweep has none).
+    fn arm_names(&self) -> Vec<String> {
+        if self.arms.is_empty() {
+            vec!["base".into()]
+        } else {
+            self.arms.iter().map(|a| a.name.clone()).collect()
+        }
+    }
+}
+
+/// Parameters that are the same scenario key spelled differently (`country.3.openness` and
+/// `country.SAU.openness`), and shared overrides of a swept key (the design point would
+/// silently replace them): both would make a sweep vary less than it says.
+fn same_keys(spec: &SweepFile, study: &StudyBase, base: &ValidScenario) -> Vec<String> {
+    let mut problems = Vec::new();
+    let mut swept: std::collections::BTreeMap<String, usize> = Default::default();
+    for (i, p) in spec.parameters.iter().enumerate() {
+        match canonical_key(base, &p.key) {
+            Ok(key) => {
+                if let Some(&j) = swept.get(&key) {
+                    problems.push(format!(
+                        "parameter `{}` is the same key as parameter `{}` ({key}); sweep each \
+                         key once",
+                        p.key, spec.parameters[j].key
+                    ));
+                } else {
+                    swept.insert(key, i);
+                }
+            }
+            Err(e) => problems.push(format!("parameter `{}`: {e}", p.key)),
+        }
+    }
+    for o in &study.set {
+        if let Some(&j) = canonical_key(base, &o.path)
+            .ok()
+            .and_then(|k| swept.get(&k))
+        {
+            problems.push(format!(
+                "`set` {} sets the swept parameter `{}`, which every design point replaces; \
+                 remove one of them",
+                echo(&o.to_string()),
+                spec.parameters[j].key
+            ));
+        }
+    }
+    problems
 }
 
 fn one() -> u32 {
@@ -192,6 +299,16 @@ pub enum SweepError {
         /// Most runs allowed.
         limit: usize,
     },
+    /// The design has more coordinates than a sweep may hold in memory.
+    #[error("the design has {points} points × {parameters} parameters; at most {limit} coordinates are supported")]
+    DesignTooLarge {
+        /// Design points.
+        points: usize,
+        /// Parameters.
+        parameters: usize,
+        /// Most points × parameters allowed.
+        limit: usize,
+    },
     /// Results files are inconsistent or incomplete.
     #[error("{0}")]
     Results(String),
@@ -253,6 +370,17 @@ impl ParameterSpec {
         }
     }
 
+    /// The lowest and highest values the parameter takes.
+    fn ends(&self) -> [f64; 2] {
+        match &self.values {
+            Some(v) => [
+                v.iter().copied().fold(f64::INFINITY, f64::min),
+                v.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+            ],
+            None => [self.value(0.0), self.value(1.0)],
+        }
+    }
+
     /// Maps a unit-cube coordinate to a parameter value.
     fn value(&self, u: f64) -> f64 {
         let v = if let Some(values) = &self.values {
@@ -275,9 +403,23 @@ impl ParameterSpec {
 
     fn check(&self, design: &Design) -> Vec<String> {
         let mut p = Vec::new();
-        let who = format!("parameter `{}`", self.key);
-        if Override::parse(&format!("{}=0", self.key)).is_err() {
-            p.push(format!("{who}: not a key path"));
+        let who = format!("parameter `{}`", echo(&self.key));
+        // The key is a column of design.csv and names the parameter in sensitivity.csv, so it is
+        // kept to what scenario keys are made of.
+        let segment_ok = |seg: &str| {
+            !seg.is_empty()
+                && seg
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        };
+        if self.key.len() > 200
+            || !self.key.split('.').all(segment_ok)
+            || Override::parse(&format!("{}=0", self.key)).is_err()
+        {
+            p.push(format!(
+                "{who}: not a key path (dotted parts of letters, digits, `_` or `-`, e.g. \
+                 `country.SAU.openness`)"
+            ));
         }
         match (&self.values, self.min, self.max) {
             (Some(v), None, None) => {
@@ -318,10 +460,11 @@ impl Sweep {
     /// file's own `set`; they are part of the sweep's identity (its hash), so a directory
     /// swept with other overrides is refused.
     pub fn load_with(path: &Path, set: &[String]) -> Result<Sweep, SweepError> {
-        let text = std::fs::read_to_string(path).map_err(|source| SweepError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text =
+            read_limited_string(path, MAX_SCENARIO_BYTES).map_err(|source| SweepError::Read {
+                path: path.to_path_buf(),
+                source,
+            })?;
         Self::from_str_with(&text, path, set)
     }
 
@@ -338,42 +481,25 @@ impl Sweep {
         };
         let mut spec: SweepFile = parse_toml(text).map_err(|e| invalid(vec![e]))?;
         spec.set.extend_from_slice(set);
-        let mut problems = spec.design.check(spec.parameters.len());
-        for prm in &spec.parameters {
-            problems.extend(prm.check(&spec.design));
-        }
-        if spec.replicates == 0 {
-            problems.push("`replicates` must be at least 1".into());
-        }
-        if spec.outcomes.is_empty() {
-            problems.push("no outcomes".into());
-        }
-        let arm_names: Vec<String> = if spec.arms.is_empty() {
-            vec!["base".into()]
-        } else {
-            spec.arms.iter().map(|a| a.name.clone()).collect()
-        };
-        let outcomes: Vec<SweepOutcome> = spec
-            .outcomes
-            .iter()
-            .filter_map(|o| {
-                parse_outcome(o, &arm_names)
-                    .map_err(|e| problems.push(e))
-                    .ok()
-            })
-            .collect();
-        let mut names = std::collections::BTreeSet::new();
-        for o in &outcomes {
-            if !names.insert(o.name.clone()) || o.name == "run_id" {
-                problems.push(format!(
-                    "outcome name `{}` is used twice or reserved",
-                    o.name
-                ));
-            }
-        }
+        let (mut problems, outcomes) = spec.check();
+        problems.extend(check_names(&spec.name, &spec.arms));
         let (study, set_problems) = StudyBase::new(&spec.base, path, &spec.set);
         problems.extend(set_problems);
         problems.extend(set_of_swept_keys(&study, &spec.parameters));
+        if !problems.is_empty() {
+            return Err(invalid(problems));
+        }
+        // The base scenario and every arm without a design point: what every point shares.
+        let base = match study.resolve(None, &[]) {
+            Ok((s, _)) => s,
+            Err(es) => return Err(invalid(es)),
+        };
+        for a in &spec.arms {
+            if let Err(es) = study.resolve(Some(a), &[]) {
+                problems.extend(es);
+            }
+        }
+        problems.extend(same_keys(&spec, &study, &base));
         if !problems.is_empty() {
             return Err(invalid(problems));
         }
@@ -384,6 +510,7 @@ impl Sweep {
         let hash = blake3::hash(identity.to_string().as_bytes())
             .to_hex()
             .to_string();
+        let arm_names = spec.arm_names();
         let sweep = Sweep {
             spec,
             text: text.to_string(),
@@ -395,16 +522,24 @@ impl Sweep {
             arm_names,
             study,
         };
-        // Every point must give a valid scenario in every arm; check them all before running any.
+        // Every point has the structure of the base, so what can fail is a parameter's value:
+        // each parameter is checked at the ends of its range (the others at the first point's
+        // values), and all at their lower and upper ends together. That is a few scenarios per
+        // parameter, not one per point (a 10^7-point design would take minutes); the points
+        // themselves are checked by `files::execute`, a shard's own before it runs any.
         let mut problems = Vec::new();
-        for (i, v) in sweep.values.iter().enumerate() {
+        for v in sweep.probes() {
             for a in 0..sweep.arm_names.len() {
-                if let Err(e) = sweep.scenario(v, a) {
-                    problems.push(format!("point {i} ({}): {e}", sweep.describe_point(v)));
+                if let Err(e) = sweep.scenario(&v, a) {
+                    problems.push(format!(
+                        "at {}{}: {e}",
+                        sweep.describe_point(&v),
+                        sweep.arm_suffix(a)
+                    ));
                 }
             }
             if problems.len() >= 10 {
-                problems.push("… (further points not checked)".into());
+                problems.push("… (further values not checked)".into());
                 break;
             }
         }
@@ -412,6 +547,98 @@ impl Sweep {
             return Err(invalid(problems));
         }
         Ok(sweep)
+    }
+
+    /// Parameter values to check at load time (see [`Sweep::from_str_with`]).
+    fn probes(&self) -> Vec<Vec<f64>> {
+        let Some(first) = self.values.first() else {
+            return Vec::new();
+        };
+        let params = &self.spec.parameters;
+        let mut probes = vec![first.clone()];
+        for (j, p) in params.iter().enumerate() {
+            for end in p.ends() {
+                let mut v = first.clone();
+                v[j] = end;
+                probes.push(v);
+            }
+        }
+        probes.push(params.iter().map(|p| p.ends()[0]).collect());
+        probes.push(params.iter().map(|p| p.ends()[1]).collect());
+        let mut unique: Vec<Vec<f64>> = Vec::new();
+        for v in probes {
+            if !unique.contains(&v) {
+                unique.push(v);
+            }
+        }
+        unique
+    }
+
+    fn arm_suffix(&self, a: usize) -> String {
+        match self.spec.arms.get(a) {
+            Some(arm) => format!(" (arm `{}`)", arm.name),
+            None => String::new(),
+        }
+    }
+
+    /// Checks the scenario of every arm at each of `points` (indices into the design), in
+    /// parallel; stops early after 10 problems, and when `stop` says so (then
+    /// [`SweepError::Interrupted`] with `done` and `left` as given).
+    pub fn check_points(
+        &self,
+        points: &[usize],
+        stop: &(dyn Fn() -> bool + Sync),
+        done: usize,
+        left: usize,
+    ) -> Result<(), SweepError> {
+        use rayon::prelude::*;
+        use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+        let found = AtomicUsize::new(0);
+        let stopped = AtomicBool::new(false);
+        let mut problems: Vec<(usize, String)> = points
+            .par_iter()
+            .filter_map(|&i| {
+                if found.load(Ordering::Relaxed) >= 10 {
+                    return None;
+                }
+                if stop() {
+                    stopped.store(true, Ordering::Relaxed);
+                    return None;
+                }
+                let v = self.values.get(i)?;
+                let errors: Vec<String> = (0..self.arm_names.len())
+                    .filter_map(|a| {
+                        self.scenario(v, a).err().map(|e| {
+                            format!(
+                                "point {i} ({}){}: {e}",
+                                self.describe_point(v),
+                                self.arm_suffix(a)
+                            )
+                        })
+                    })
+                    .collect();
+                if errors.is_empty() {
+                    return None;
+                }
+                found.fetch_add(1, Ordering::Relaxed);
+                Some((i, errors.join("\n  ")))
+            })
+            .collect();
+        if stopped.load(Ordering::Relaxed) {
+            return Err(SweepError::Interrupted { done, left });
+        }
+        if problems.is_empty() {
+            return Ok(());
+        }
+        problems.sort();
+        let mut lines: Vec<String> = problems.into_iter().take(10).map(|(_, e)| e).collect();
+        if found.load(Ordering::Relaxed) >= 10 {
+            lines.push("… (further points not checked)".into());
+        }
+        Err(SweepError::Invalid {
+            path: self.path.clone(),
+            problems: lines,
+        })
     }
 
     fn describe_point(&self, v: &[f64]) -> String {
@@ -488,7 +715,10 @@ impl Sweep {
             let s = self
                 .scenario(&self.values[point], a)
                 .map_err(|message| SweepError::Run { run: id, message })?;
-            let mut sim = Simulation::new(s.clone(), seed);
+            let mut sim = Simulation::try_new(s.clone(), seed).map_err(|e| SweepError::Run {
+                run: id,
+                message: e.to_string(),
+            })?;
             sim.run(|_| {});
             per_arm[a] = Some(sim.into_recorder());
             scenarios[a] = Some(s);

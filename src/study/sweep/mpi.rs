@@ -4,7 +4,6 @@
 //! byte-identical to a local run of the same sweep. Start it as `mpirun -np K talentflow sweep
 //! FILE --mpi`; each worker runs one simulation at a time on one thread.
 
-use std::collections::BTreeMap;
 use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::Path;
@@ -55,48 +54,62 @@ fn master(
     force: bool,
     world: &impl Communicator,
 ) -> Result<(), SweepError> {
-    let prepared = prepare(sweep, dir, force);
+    // The results file is claimed until the sweep is complete; on an error every worker is
+    // still told to stop before it is returned.
+    let (prepared, _claim) = match prepare(sweep, dir, force) {
+        Ok(()) => match files::claim_results(dir, Shard::ALL) {
+            Ok(claim) => (Ok(()), Some(claim)),
+            Err(e) => (Err(e), None),
+        },
+        Err(e) => (Err(e), None),
+    };
     let path = dir.join(Shard::ALL.results_file());
     let header = results_header(sweep);
-    let done: BTreeMap<usize, String> = match &prepared {
-        Ok(()) => read_results(&path, &header)?,
-        Err(_) => BTreeMap::new(),
-    };
-    let mut todo: Vec<usize> = match &prepared {
-        Ok(()) => (0..sweep.total_runs())
+    let total = sweep.total_runs();
+    // Every failure from here on is kept in `prepared` (not returned with `?`), so the loop
+    // below still tells each worker to stop instead of leaving it waiting.
+    let mut todo: Vec<usize> = Vec::new();
+    let mut file = None;
+    let prepared = prepared.and_then(|()| {
+        let done = read_results(&path, &header, total)?;
+        todo = (0..total)
             .filter(|id| !done.contains_key(id))
             .rev()
-            .collect(),
-        Err(_) => Vec::new(),
-    };
-    let file = if prepared.is_ok() {
+            .collect();
+        // The points still to run are checked before any is handed out (ids are point-major).
+        let mut points: Vec<usize> = todo.iter().rev().map(|&id| sweep.run_plan(id).0).collect();
+        points.dedup();
+        sweep.check_points(
+            &points,
+            &crate::rundir::interrupt::requested,
+            done.len(),
+            todo.len(),
+        )?;
+        files::refuse_symlink(&path)?;
+        let io = |source| {
+            SweepError::Output(crate::rundir::write::OutputError::Io {
+                path: path.clone(),
+                source,
+            })
+        };
         let mut f = OpenOptions::new()
             .create(true)
             .append(true)
             .open(&path)
-            .map_err(|source| {
-                SweepError::Output(crate::rundir::write::OutputError::Io {
-                    path: path.clone(),
-                    source,
-                })
-            })?;
+            .map_err(io)?;
         if done.is_empty()
             && std::fs::metadata(&path)
                 .map(|m| m.len() == 0)
                 .unwrap_or(true)
         {
-            f.write_all(format!("{header}\n").as_bytes())
-                .map_err(|source| {
-                    SweepError::Output(crate::rundir::write::OutputError::Io {
-                        path: path.clone(),
-                        source,
-                    })
-                })?;
+            f.write_all(format!("{header}\n").as_bytes()).map_err(io)?;
         }
-        Some(Mutex::new(f))
-    } else {
-        None
-    };
+        file = Some(Mutex::new(f));
+        Ok(())
+    });
+    if prepared.is_err() {
+        todo.clear();
+    }
     let mut active = world.size() - 1;
     let mut failure: Option<String> = None;
     while active > 0 {
@@ -125,7 +138,7 @@ fn master(
     if let Some(f) = failure {
         return Err(SweepError::Mpi(f));
     }
-    sort_results(&path, &header)
+    sort_results(&path, &header, total)
 }
 
 fn worker(sweep: &Sweep, world: &impl Communicator) -> Result<(), SweepError> {
