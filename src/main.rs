@@ -303,10 +303,16 @@ fn drive(
         "tick".into(),
         "tick {pos}/{len} [{bar:40}] {elapsed_precise} eta {eta}",
     );
-    if progress.logs() {
-        eprintln!("{start}");
-    }
-    let outcome = go(&mut |tick, ticks| progress.update(tick, ticks));
+    // The start line waits for the first progress report, which comes once the run is set up:
+    // a run refused while loading (a bad checkpoint, a busy directory) prints only its error.
+    let mut announced = !progress.logs();
+    let outcome = go(&mut |tick, ticks| {
+        if !announced {
+            eprintln!("{start}");
+            announced = true;
+        }
+        progress.update(tick, ticks)
+    });
     progress.finish();
     match outcome? {
         RunEnd::Finished(f) => {

@@ -391,7 +391,12 @@ fn a_closed_stdout_ends_every_printing_command_quietly() {
     ] {
         let r = with_closed_stdout(&args);
         assert_eq!(r.status.code(), Some(0), "{args:?}: {}", text(&r.stderr));
-        assert!(r.stderr.is_empty(), "{args:?}: {}", text(&r.stderr));
+        // Progress lines (stderr without a terminal) may be there; nothing about the pipe.
+        let err = text(&r.stderr);
+        let complaint = err
+            .lines()
+            .any(|l| l.starts_with("error") || l.contains("panicked") || l.contains("Broken pipe"));
+        assert!(!complaint, "{args:?}: {err}");
     }
 }
 

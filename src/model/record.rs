@@ -270,6 +270,18 @@ pub const COUNTRY: &[CountryVariable] = &[
         },
     },
     CountryVariable {
+        name: "foreign_born",
+        units: "persons",
+        meaning: "researchers working here who were born in another country",
+        kind: Kind::Stock,
+        compute: |r, out| {
+            for (c, o) in out.iter_mut().enumerate() {
+                let foreign = r.agg.researchers[c].saturating_sub(r.agg.origin_location(c, c));
+                *o = foreign as f64 * r.scale;
+            }
+        },
+    },
+    CountryVariable {
         name: "researcher_share",
         units: "share",
         meaning: "share of the world's researchers working here",

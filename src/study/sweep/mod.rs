@@ -200,7 +200,7 @@ impl SweepFile {
 /// Parameters that are the same scenario key spelled differently (`country.3.openness` and
 /// `country.SAU.openness`), and shared overrides of a swept key (the design point would
 /// silently replace them): both would make a sweep vary less than it says.
-fn same_keys(spec: &SweepFile, study: &StudyBase, base: &ValidScenario) -> Vec<String> {
+fn same_keys(spec: &SweepFile, base: &ValidScenario) -> Vec<String> {
     let mut problems = Vec::new();
     let mut swept: std::collections::BTreeMap<String, usize> = Default::default();
     for (i, p) in spec.parameters.iter().enumerate() {
@@ -217,19 +217,6 @@ fn same_keys(spec: &SweepFile, study: &StudyBase, base: &ValidScenario) -> Vec<S
                 }
             }
             Err(e) => problems.push(format!("parameter `{}`: {e}", p.key)),
-        }
-    }
-    for o in &study.set {
-        if let Some(&j) = canonical_key(base, &o.path)
-            .ok()
-            .and_then(|k| swept.get(&k))
-        {
-            problems.push(format!(
-                "`set` {} sets the swept parameter `{}`, which every design point replaces; \
-                 remove one of them",
-                echo(&o.to_string()),
-                spec.parameters[j].key
-            ));
         }
     }
     problems
@@ -499,7 +486,7 @@ impl Sweep {
                 problems.extend(es);
             }
         }
-        problems.extend(same_keys(&spec, &study, &base));
+        problems.extend(same_keys(&spec, &base));
         if !problems.is_empty() {
             return Err(invalid(problems));
         }
@@ -765,10 +752,11 @@ fn set_of_swept_keys(study: &StudyBase, parameters: &[ParameterSpec]) -> Vec<Str
         for (i, p) in parameters.iter().enumerate() {
             if crate::study::base::canonical_key(&p.key, &codes) == key {
                 problems.push(format!(
-                    "set `{o}`: `{}` is swept (parameter[{i}]), so the design's values would \
+                    "set `{}`: `{}` is swept (parameter[{i}]), so the design's values would \
                      replace it at every point; remove it from `set`/--set, or change the \
                      parameter's range",
-                    o.path
+                    echo(&o.to_string()),
+                    echo(&o.path)
                 ));
             }
         }
