@@ -7,6 +7,7 @@ pub mod baseline;
 pub mod evaluate;
 pub mod experiment;
 pub mod expr;
+pub mod inference;
 pub mod outcome;
 pub mod sensitivity;
 pub mod stats;
