@@ -472,35 +472,44 @@ fn experiment(args: ExperimentArgs) -> Result<Exit, CliError> {
     let done = std::sync::atomic::AtomicUsize::new(0);
     let tick = || {
         let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-        progress.update(n, total);
+        // Adaptive precision may add replicates beyond the first plan.
+        progress.update(n, total.max(n));
     };
-    let keep =
-        |i: usize, rec: &talentflow::model::record::Recorder| -> Result<(), write::OutputError> {
+    // What keeping a run needs of its arm, copied: the experiment itself grows replicates while
+    // it runs (adaptive precision).
+    let arms: Vec<_> = exp
+        .arms
+        .iter()
+        .map(|a| (a.name.clone(), a.scenario.clone(), a.overrides.clone()))
+        .collect();
+    let base_source = exp.base_source.clone();
+    let keep = |(a, r, seed): (usize, u32, u64),
+                rec: &talentflow::model::record::Recorder|
+     -> Result<(), write::OutputError> {
             if !args.keep_runs {
                 return Ok(());
             }
-            let (a, r, seed) = exp.run_plan(i);
-            let arm = &exp.arms[a];
-            let dir = out.join("runs").join(&arm.name).join(format!("rep{r:03}"));
+            let (name, scenario, overrides) = &arms[a];
+            let dir = out.join("runs").join(name).join(format!("rep{r:03}"));
             std::fs::create_dir_all(&dir).map_err(|source| write::OutputError::Io {
                 path: dir.clone(),
                 source,
             })?;
             let info = RunInfo {
-                scenario_source: exp.base_source.clone(),
-                overrides: arm.overrides.clone(),
+                scenario_source: base_source.clone(),
+                overrides: overrides.clone(),
                 seed,
                 threads: 1,
                 wall_seconds: 0.0,
                 dropped_initial_startups: 0,
             };
-            write::write_run(&dir, &arm.scenario, rec, &info).map(|_| ())
+            write::write_run(&dir, scenario, rec, &info).map(|_| ())
         };
     let started = Instant::now();
-    let results = match pool.install(|| experiment::run(&exp, &interrupt::requested, &keep, &tick))
-    {
+    let ran = pool.install(|| experiment::run_adaptive(&mut exp, &interrupt::requested, &keep, &tick));
+    let (results, precision) = match ran {
         Ok(r) => r,
-        Err(ExperimentError::Interrupted { finished, total }) => {
+        Err(ExperimentError::Interrupted { finished, total, .. }) => {
             progress.finish();
             let path = out.join("runs.partial.csv");
             let rows = finished.iter().map(|(i, v)| (*i, v.as_slice()));
@@ -518,9 +527,14 @@ fn experiment(args: ExperimentArgs) -> Result<Exit, CliError> {
     };
     progress.finish();
     let wall = started.elapsed().as_secs_f64();
-    let rows = experiment::write::write_results(&out, &exp, &results, jobs, wall)?;
+    let printed =
+        experiment::write::write_results(&out, &exp, &results, jobs, wall, precision.as_ref())?;
+    if !exp.spec.doses.is_empty() {
+        let rows = experiment::tests_out::dose_rows(&exp, &results);
+        talentflow::viz::plot::dose::write_dose_figures(&out, &exp, &rows)?;
+    }
     if !args.quiet {
-        print!("{}", experiment::write::table(&exp, &rows));
+        print!("{printed}");
         println!(
             "\n{} runs on {jobs} threads in {wall:.1} s; results in {}",
             total,

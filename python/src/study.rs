@@ -113,14 +113,23 @@ pub fn experiment(
     let exp_ref = &exp;
     let done = threads::detached(py, threads, move |stop| {
         let jobs = rayon::current_num_threads();
-        let r = exp_mod::run(exp_ref, stop, &|_, _| Ok(()), &|| ());
-        (r, jobs)
+        let mut exp = exp_ref.clone();
+        let r = exp_mod::run_adaptive(&mut exp, stop, &|_, _| Ok(()), &|| ());
+        (r.map(|(res, p)| (res, p, exp)), jobs)
     })?;
     let (result, jobs) = done.result;
     let results = match (result, done.signal) {
         (Ok(r), None) => r,
         (Ok(_), Some(signal)) => return Err(signal),
-        (Err(ExperimentError::Interrupted { finished, total }), signal) => {
+        (
+            Err(ExperimentError::Interrupted {
+                finished,
+                total,
+                replicates,
+            }),
+            signal,
+        ) => {
+            exp.spec.replicates = replicates;
             let partial = out.join("runs.partial.csv");
             let rows = finished.iter().map(|(i, v)| (*i, v.as_slice()));
             let bytes = exp_mod::write::runs_csv(&partial, &exp, rows)
@@ -139,9 +148,9 @@ pub fn experiment(
         (Err(e), _) => return Err(exp_err(&e)),
     };
     let wall = started.elapsed().as_secs_f64();
-    let rows = exp_mod::write::write_results(&out, &exp, &results, jobs, wall)
-        .map_err(|e| errors::of(py, "OutputError", &e))?;
-    Ok(exp_mod::write::table(&exp, &rows))
+    let (results, precision, exp) = results;
+    exp_mod::write::write_results(&out, &exp, &results, jobs, wall, precision.as_ref())
+        .map_err(|e| errors::of(py, "OutputError", &e))
 }
 
 /// Checks an experiment directory as `talentflow plot`/`report` read it (`experiment.json` and

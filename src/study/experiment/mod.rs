@@ -8,6 +8,10 @@
 //! their intervals tight. Runs execute in parallel (rayon over runs) and results are collected in
 //! run order, so every output is a pure function of the experiment file and the master seed.
 
+pub mod contrasts;
+pub mod dose;
+pub mod precision;
+pub mod tests_out;
 pub mod write;
 
 use std::path::{Path, PathBuf};
@@ -53,8 +57,17 @@ pub struct ExperimentFile {
     /// Outcomes to report, e.g. `retention.SAU@2030`, `hhi@2035`.
     pub outcomes: Vec<String>,
     /// The arms.
-    #[serde(rename = "arm")]
+    #[serde(rename = "arm", default)]
     pub arms: Vec<ArmSpec>,
+    /// Dose–response families, each expanded into one arm per budget after the `[[arm]]`s.
+    #[serde(rename = "dose", default)]
+    pub doses: Vec<dose::DoseSpec>,
+    /// Equivalence margins (TOST) per outcome.
+    #[serde(default)]
+    pub equivalence: Option<contrasts::EquivalenceSpec>,
+    /// Adaptive precision: replicates added until intervals are narrow enough.
+    #[serde(default)]
+    pub precision: Option<precision::PrecisionSpec>,
 }
 
 fn default_replicates() -> u32 {
@@ -123,6 +136,8 @@ pub enum ExperimentError {
         finished: Vec<(usize, Vec<f64>)>,
         /// Runs planned.
         total: usize,
+        /// Replicates per arm of the plan the run indices refer to (adaptive precision grows it).
+        replicates: u32,
     },
     /// Writing results failed.
     #[error(transparent)]
@@ -177,8 +192,27 @@ impl Experiment {
         let mut spec: ExperimentFile = parse_toml(text).map_err(|e| invalid(vec![e]))?;
         spec.set.extend_from_slice(set);
         let mut problems = Vec::new();
-        if spec.arms.is_empty() {
-            problems.push("no arms: add at least one [[arm]]".to_string());
+        for (i, d) in spec.doses.iter().enumerate() {
+            problems.extend(d.check(i));
+        }
+        // Dose families need their spending and cost outcomes; add the missing ones.
+        let extra: Vec<String> = spec
+            .doses
+            .iter()
+            .flat_map(|d| {
+                std::iter::once(d.spent_outcome()).chain(d.cost.iter().map(|c| c.outcome.clone()))
+            })
+            .collect();
+        for o in extra {
+            if !spec.outcomes.contains(&o) {
+                spec.outcomes.push(o);
+            }
+        }
+        if let Some(e) = &spec.equivalence {
+            problems.extend(e.check(&spec.outcomes));
+        }
+        if let Some(p) = &spec.precision {
+            problems.extend(p.check(&spec.outcomes, spec.replicates));
         }
         if spec.replicates == 0 || spec.replicates > 1_000_000 {
             problems.push(format!(
@@ -188,6 +222,23 @@ impl Experiment {
         }
         if spec.outcomes.is_empty() {
             problems.push("no outcomes: list at least one in `outcomes`".to_string());
+        }
+        let (study, set_problems) = StudyBase::new(&spec.base, path, &spec.set);
+        problems.extend(set_problems);
+        if !spec.doses.is_empty() {
+            match study.resolve(None, &[]) {
+                Ok((base, _)) => {
+                    let inf = &base.infrastructure;
+                    let ratio = inf.grid_cost_bn_per_gw / inf.capex_bn_per_gw;
+                    let generated: Vec<ArmSpec> =
+                        spec.doses.iter().flat_map(|d| d.arms(ratio)).collect();
+                    spec.arms.extend(generated);
+                }
+                Err(es) => problems.extend(es),
+            }
+        }
+        if spec.arms.is_empty() {
+            problems.push("no arms: add at least one [[arm]] or [[dose]]".to_string());
         }
         problems.extend(size_problem(
             "arms",
@@ -207,8 +258,6 @@ impl Experiment {
                 }),
             None => 0,
         };
-        let (study, set_problems) = StudyBase::new(&spec.base, path, &spec.set);
-        problems.extend(set_problems);
         let mut arms = Vec::new();
         let mut base_source = String::new();
         for a in &spec.arms {
@@ -303,23 +352,48 @@ impl Results {
     }
 }
 
+/// Called with each finished run's (arm, replicate, seed) and recorder.
+pub type OnRun<'a> = dyn Fn((usize, u32, u64), &Recorder) -> Result<(), crate::rundir::write::OutputError>
+    + Sync
+    + 'a;
+
 /// Runs every (arm, replicate) in parallel on the current rayon pool. `on_run` is called with
 /// each finished run's recorder (e.g. to keep its outputs) and after it `progress`; `stop` is polled
 /// between runs, and runs not yet started are skipped once it says so.
 pub fn run(
     exp: &Experiment,
     stop: &(dyn Fn() -> bool + Sync),
-    on_run: &(dyn Fn(usize, &Recorder) -> Result<(), crate::rundir::write::OutputError> + Sync),
+    on_run: &OnRun<'_>,
+    progress: &(dyn Fn() + Sync),
+) -> Result<Results, ExperimentError> {
+    run_from(exp, &Results { values: Vec::new() }, 0, stop, on_run, progress)
+}
+
+/// [`run`], reusing `prior`: the results of the first `prior_reps` replicates of every arm (as
+/// run with `replicates = prior_reps`). Only replicates `prior_reps..replicates` are run.
+pub fn run_from(
+    exp: &Experiment,
+    prior: &Results,
+    prior_reps: u32,
+    stop: &(dyn Fn() -> bool + Sync),
+    on_run: &OnRun<'_>,
     progress: &(dyn Fn() + Sync),
 ) -> Result<Results, ExperimentError> {
     let total = exp.total_runs();
+    let prior_reps = prior_reps.min(exp.spec.replicates) as usize;
     let outcomes: Vec<Option<Result<Vec<f64>, ExperimentError>>> = (0..total)
         .into_par_iter()
         .map(|i| {
+            let plan = exp.run_plan(i);
+            let (a, r, seed) = plan;
+            if (r as usize) < prior_reps {
+                if let Some(v) = prior.values.get(a * prior_reps + r as usize) {
+                    return Some(Ok(v.clone()));
+                }
+            }
             if stop() {
                 return None;
             }
-            let (a, _, seed) = exp.run_plan(i);
             let arm = &exp.arms[a];
             let mut sim = match Simulation::try_new(arm.scenario.clone(), seed) {
                 Ok(sim) => sim,
@@ -328,7 +402,7 @@ pub fn run(
             sim.run(|_| {});
             let rec = sim.into_recorder();
             let values = arm.outcomes.iter().map(|o| o.value(&rec)).collect();
-            let kept = on_run(i, &rec).map(|()| values).map_err(Into::into);
+            let kept = on_run(plan, &rec).map(|()| values).map_err(Into::into);
             progress();
             Some(kept)
         })
@@ -344,7 +418,65 @@ pub fn run(
         }
     }
     if total_done < total {
-        return Err(ExperimentError::Interrupted { finished, total });
+        return Err(ExperimentError::Interrupted {
+            finished,
+            total,
+            replicates: exp.spec.replicates,
+        });
     }
     Ok(Results { values })
+}
+
+/// Runs the experiment; with a `precision` section, in batches of replicates until every
+/// targeted interval meets its half-width or `max_replicates` is reached (then
+/// `exp.spec.replicates` is the number reached). Without one, the same as [`run`].
+pub fn run_adaptive(
+    exp: &mut Experiment,
+    stop: &(dyn Fn() -> bool + Sync),
+    on_run: &OnRun<'_>,
+    progress: &(dyn Fn() + Sync),
+) -> Result<(Results, Option<precision::PrecisionReport>), ExperimentError> {
+    let Some(spec) = exp.spec.precision.clone() else {
+        return run(exp, stop, on_run, progress).map(|r| (r, None));
+    };
+    let batch = spec.batch.unwrap_or(exp.spec.replicates).max(1);
+    let mut done = 0u32;
+    let mut res = Results { values: Vec::new() };
+    let mut batches = Vec::new();
+    loop {
+        res = run_from(exp, &res, done, stop, on_run, progress)?;
+        done = exp.spec.replicates;
+        batches.push(done);
+        let achieved = precision::achieved(exp, &spec, &res);
+        let met = precision::all_met(&achieved);
+        if met || done >= spec.max_replicates {
+            let report = precision::PrecisionReport {
+                replicates: done,
+                batches,
+                met,
+                achieved,
+            };
+            return Ok((res, Some(report)));
+        }
+        exp.spec.replicates = (done + batch).min(spec.max_replicates);
+    }
+}
+
+/// Researcher agents per country at t = 0 in the control arm, (code, agents), in scenario order.
+pub fn agents_per_country(exp: &Experiment) -> Vec<(String, u64)> {
+    let arm = &exp.arms[exp.control];
+    let seed = replicate_seed(exp.spec.master_seed, 0);
+    let sim = Simulation::new(arm.scenario.clone(), seed);
+    let mut n = vec![0u64; arm.scenario.countries.len()];
+    for &c in &sim.researchers().loc {
+        if let Some(x) = n.get_mut(c as usize) {
+            *x += 1;
+        }
+    }
+    arm.scenario
+        .countries
+        .iter()
+        .zip(n)
+        .map(|(c, k)| (c.code.clone(), k))
+        .collect()
 }

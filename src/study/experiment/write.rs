@@ -218,15 +218,21 @@ pub fn summary_csv(path: &Path, rows: &[SummaryRow]) -> Result<Vec<u8>, OutputEr
     })
 }
 
-/// Writes all result files into `dir` (metadata last) and returns the summary rows.
+/// Writes all result files into `dir` (metadata last) and returns the printed text: the
+/// summary table, then the tests (see [`super::tests_out`]). `precision` is what adaptive
+/// precision did, if the file asked for it.
 pub fn write_results(
     dir: &Path,
     exp: &Experiment,
     res: &Results,
     jobs: usize,
     wall_seconds: f64,
-) -> Result<Vec<SummaryRow>, OutputError> {
+    precision: Option<&super::precision::PrecisionReport>,
+) -> Result<String, OutputError> {
     let summary = summarise(exp, res);
+    let agents = super::agents_per_country(exp);
+    let tests = super::tests_out::write_tests(dir, exp, res, precision, &agents)?;
+    let printed = table(exp, &summary) + &tests;
     write_atomic(&dir.join("experiment.toml"), exp.text.as_bytes())?;
     let rows = res
         .values
@@ -242,7 +248,7 @@ pub fn write_results(
         &summary_csv(&dir.join("summary.csv"), &summary)?,
     )?;
     // The table the command prints, for reading without re-running anything.
-    write_atomic(&dir.join(SUMMARY_TXT), table(exp, &summary).as_bytes())?;
+    write_atomic(&dir.join(SUMMARY_TXT), printed.as_bytes())?;
     let arms: Vec<_> = exp
         .arms
         .iter()
@@ -275,10 +281,22 @@ pub fn write_results(
         "jobs": jobs,
         "wall_seconds": wall_seconds,
         "statistics": "mean ± 95% Student-t CI over replicates; diff = arm − control, paired by replicate seed (common random numbers), 95% t CI of the paired differences; effect_size = Cohen's d (diff / pooled sd of the two arms)",
+        "tests": "contrasts.csv: two-sided paired t test of every contrast, p adjusted by Holm (family-wise) and Benjamini–Hochberg (FDR) over all contrasts; with [equivalence] margins, TOST (two one-sided paired t tests against ±margin), adjusted over the TOST family; verdict_holm from the Holm-adjusted p-values: equivalent if p_tost < alpha, else different if p < alpha, else inconclusive",
+        "equivalence": exp.spec.equivalence.as_ref().map(|e| json!({"alpha": e.alpha, "margins": e.margins})),
+        "dose": exp.spec.doses,
+        "cost_interval": format!("ratio of paired mean differences; 95% percentile interval from a paired bootstrap over replicates ({} resamples, seeded from master_seed); none when the 95% t CI of the outcome difference includes 0 or a resample's outcome difference has the other sign", super::dose::BOOTSTRAP_RESAMPLES),
+        "precision": precision.map(|p| json!({
+            "spec": exp.spec.precision,
+            "replicates": p.replicates,
+            "batches": p.batches,
+            "met": p.met,
+            "widest_half_width": p.achieved.iter().map(|a| a.half_width).fold(0.0, f64::max),
+        })),
+        "agents_at_start": agents.iter().map(|(c, n)| (c.clone(), json!(n))).collect::<serde_json::Map<_, _>>(),
     });
     let text = serde_json::to_string_pretty(&meta).unwrap_or_default() + "\n";
     write_atomic(&dir.join("experiment.json"), text.as_bytes())?;
-    Ok(summary)
+    Ok(printed)
 }
 
 fn fmt(x: f64) -> String {

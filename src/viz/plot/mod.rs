@@ -19,6 +19,7 @@
 //! figure; beyond seven countries the rest are grouped as "others" in grey. The migration heat map
 //! uses Paul Tol's diverging blue–red scheme, also colour-blind safe.
 
+pub mod dose;
 pub mod figures;
 pub(crate) mod render;
 
