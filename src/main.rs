@@ -89,6 +89,9 @@ enum Command {
         /// Sweep directory with a complete results.csv.
         dir: PathBuf,
     },
+    /// Scenario discovery over a finished sweep: where a condition on an outcome holds (PRIM box
+    /// with its peeling trajectory, and a CART tree); writes DIR/discover/.
+    Discover(DiscoverArgs),
     /// Continue a run that was interrupted or killed, from its directory's checkpoint.
     Resume {
         /// The run directory (the --out of the interrupted run).
@@ -236,6 +239,31 @@ struct ExperimentArgs {
     /// Print nothing but errors.
     #[arg(long, short)]
     quiet: bool,
+}
+
+#[derive(clap::Args)]
+struct DiscoverArgs {
+    /// Sweep directory with a complete results.csv.
+    dir: PathBuf,
+    /// The condition, `OUTCOME OP VALUE` with OP one of > >= < <= (OUTCOME: a column of the
+    /// sweep's results, the mean over replicates at each design point).
+    #[arg(long = "where", value_name = "CONDITION")]
+    condition: String,
+    /// The outcome (must be the condition's column; arithmetic belongs in the sweep's outcomes).
+    #[arg(long)]
+    outcome: Option<String>,
+    /// PRIM: share of the box's points peeled (and pasted) per step.
+    #[arg(long, default_value_t = 0.05)]
+    alpha: f64,
+    /// PRIM: smallest box mass (share of points) peeling may reach.
+    #[arg(long, default_value_t = 0.05)]
+    mass_min: f64,
+    /// PRIM: the chosen box is the densest on the trajectory with at least this coverage.
+    #[arg(long, default_value_t = 0.5)]
+    min_coverage: f64,
+    /// CART: maximum depth.
+    #[arg(long, default_value_t = 3)]
+    depth: usize,
 }
 
 #[derive(clap::Args)]
@@ -672,6 +700,32 @@ fn merge(dirs: &[PathBuf]) -> Result<(), CliError> {
     }
 }
 
+fn discover(args: DiscoverArgs) -> Result<(), CliError> {
+    use talentflow::study::discover::{self, Settings};
+    for (name, v) in [("--alpha", args.alpha), ("--mass-min", args.mass_min)] {
+        if !(v > 0.0 && v < 0.5) {
+            return Err(format!("{name} must be in (0, 0.5), found {v}").into());
+        }
+    }
+    if !(0.0..=1.0).contains(&args.min_coverage) {
+        return Err(format!("--min-coverage must be in [0, 1], found {}", args.min_coverage).into());
+    }
+    let mut s = Settings {
+        max_depth: args.depth.min(20),
+        ..Settings::default()
+    };
+    s.prim.peel_alpha = args.alpha;
+    s.prim.paste_alpha = args.alpha;
+    s.prim.mass_min = args.mass_min;
+    s.prim.min_coverage = args.min_coverage;
+    let d = discover::discover(&args.dir, &args.condition, args.outcome.as_deref(), s)?;
+    discover::write(&args.dir, &d)?;
+    print!("{}", discover::summary(&d));
+    println!("
+written to {}", args.dir.join("discover").display());
+    Ok(())
+}
+
 fn sensitivity(dir: &Path) -> Result<(), CliError> {
     let complete = talentflow::study::sweep::files::read_complete(dir)?;
     let (table, csv) = talentflow::study::sensitivity::analyse(&complete)?;
@@ -886,6 +940,7 @@ fn main() -> ExitCode {
         Command::Sweep(args) => sweep(args),
         Command::Merge { dirs } => merge(&dirs).map(done),
         Command::Sensitivity { dir } => sensitivity(&dir).map(done),
+        Command::Discover(args) => discover(args).map(done),
         Command::Resume {
             dir,
             checkpoint_every,

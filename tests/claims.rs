@@ -173,3 +173,41 @@ fn cli_writes_tests_with_adjusted_p_values() {
         meta["replicates"].as_u64().unwrap()
     );
 }
+
+#[test]
+fn discover_names_the_boundary_of_a_sweep_condition() {
+    let dir = common::scratch("claims", "discover");
+    let sweep = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiny_sweep.toml");
+    let r = common::talentflow(&[
+        "sweep",
+        sweep.to_str().unwrap(),
+        "--out",
+        dir.to_str().unwrap(),
+        "-q",
+    ]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let r = common::talentflow(&["discover", dir.to_str().unwrap(), "--where", "share > 0.15"]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let out = String::from_utf8_lossy(&r.stdout);
+    assert!(out.contains("PRIM box") && out.contains("CART tree"), "{out}");
+    for f in ["prim_trajectory.csv", "prim_box.csv", "cart.csv", "summary.txt"] {
+        assert!(dir.join("discover").join(f).is_file(), "{f}");
+    }
+    // The box's coverage and density agree with the design points it holds.
+    let d = talentflow::study::discover::discover(
+        &dir,
+        "share > 0.15",
+        None,
+        talentflow::study::discover::Settings::default(),
+    )
+    .unwrap();
+    let p = d.prim.unwrap();
+    assert_eq!(p.trajectory[0].n, d.points);
+    assert_eq!(
+        p.pasted.coverage,
+        p.pasted.positives as f64 / d.positives as f64
+    );
+    let r = common::talentflow(&["discover", dir.to_str().unwrap(), "--where", "nothing > 1"]);
+    assert!(!r.status.success());
+    assert!(String::from_utf8_lossy(&r.stderr).contains("not an outcome of the sweep"));
+}

@@ -39,6 +39,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(study::read_experiment, m)?)?;
     m.add_function(wrap_pyfunction!(study::sweep, m)?)?;
     m.add_function(wrap_pyfunction!(study::sensitivity, m)?)?;
+    m.add_function(wrap_pyfunction!(study::discover, m)?)?;
     m.add_function(wrap_pyfunction!(threads::pool_threads, m)?)?;
     Ok(())
 }

@@ -213,3 +213,50 @@ pub fn sensitivity<'py>(
         .map_err(|e| errors::of(py, "SweepError", &e))?;
     Ok((table, pyo3::types::PyBytes::new(py, &csv)))
 }
+
+/// Scenario discovery over a finished sweep directory, as `talentflow discover DIR --where
+/// CONDITION` runs it (PRIM box and trajectory, CART tree); writes `DIR/discover/` and returns
+/// the printed summary.
+#[pyfunction]
+#[pyo3(signature = (dir, condition, outcome=None, alpha=0.05, mass_min=0.05, min_coverage=0.5, depth=3))]
+pub fn discover(
+    py: Python<'_>,
+    dir: PathBuf,
+    condition: &str,
+    outcome: Option<String>,
+    alpha: f64,
+    mass_min: f64,
+    min_coverage: f64,
+    depth: usize,
+) -> PyResult<String> {
+    use talentflow::study::discover::{self, Settings};
+    let class = "DiscoverError";
+    for (name, v) in [("alpha", alpha), ("mass_min", mass_min)] {
+        if !(v > 0.0 && v < 0.5) {
+            return Err(errors::raise(
+                py,
+                class,
+                &format!("{name} must be in (0, 0.5), found {v}"),
+            ));
+        }
+    }
+    if !(0.0..=1.0).contains(&min_coverage) {
+        return Err(errors::raise(
+            py,
+            class,
+            &format!("min_coverage must be in [0, 1], found {min_coverage}"),
+        ));
+    }
+    let mut s = Settings {
+        max_depth: depth.min(20),
+        ..Settings::default()
+    };
+    s.prim.peel_alpha = alpha;
+    s.prim.paste_alpha = alpha;
+    s.prim.mass_min = mass_min;
+    s.prim.min_coverage = min_coverage;
+    let d = discover::discover(&dir, condition, outcome.as_deref(), s)
+        .map_err(|e| errors::of(py, class, &e))?;
+    discover::write(&dir, &d).map_err(|e| errors::of(py, "OutputError", &e))?;
+    Ok(discover::summary(&d))
+}

@@ -22,6 +22,7 @@ What is here:
 - :func:`evaluate` — a scenario at many points × seeds → a 2-D array (the batch entry point for
   SALib, EMA workbench, pyABC, black-it; common random numbers when seeds repeat);
 - :func:`experiment`, :func:`sweep`, :func:`sensitivity` — the CLI's studies and their tables;
+- :func:`discover` — scenario discovery (PRIM box, CART tree) over a finished sweep;
 - :func:`read_run`, :func:`read_experiment` — directories the CLI wrote;
 - :mod:`talentflow.errors` — the exceptions.
 
@@ -34,6 +35,7 @@ from __future__ import annotations
 
 from . import _native
 from .errors import (
+    DiscoverError,
     EvaluateError,
     ExperimentError,
     Interrupted,
@@ -47,9 +49,11 @@ from .errors import (
 from .results import Run, Series, Variable, variables
 from .scenario import Scenario
 from .study import (
+    Discovery,
     ExperimentResult,
     Sensitivity,
     SweepResult,
+    discover,
     evaluate,
     experiment,
     read_experiment,
@@ -82,6 +86,8 @@ __all__ = [
     "SweepResult",
     "sensitivity",
     "Sensitivity",
+    "discover",
+    "Discovery",
     "read_run",
     "threads",
     "to_toml",
@@ -91,6 +97,7 @@ __all__ = [
     "EvaluateError",
     "ExperimentError",
     "SweepError",
+    "DiscoverError",
     "RunDirError",
     "OutputError",
     "Interrupted",

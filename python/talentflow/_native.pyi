@@ -22,6 +22,7 @@ __all__ = [
     "read_experiment",
     "sweep",
     "sensitivity",
+    "discover",
     "pool_threads",
 ]
 
@@ -111,4 +112,13 @@ def sweep(
     kind: str, source: str, set: list[str], out: str, force: bool, threads: int | None = None
 ) -> tuple[int, int]: ...
 def sensitivity(dir: str) -> tuple[str, bytes]: ...
+def discover(
+    dir: str,
+    condition: str,
+    outcome: str | None = None,
+    alpha: float = 0.05,
+    mass_min: float = 0.05,
+    min_coverage: float = 0.5,
+    depth: int = 3,
+) -> str: ...
 def pool_threads(threads: int | None = None) -> int: ...

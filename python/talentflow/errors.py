@@ -43,6 +43,11 @@ class SweepError(TalentflowError, ValueError):
     """An invalid sweep, a sweep directory holding another sweep, or incomplete results."""
 
 
+class DiscoverError(TalentflowError, ValueError):
+    """Scenario discovery that cannot run: a condition that does not parse, an outcome the
+    sweep lacks, settings out of range, or an incomplete sweep."""
+
+
 class RunDirError(TalentflowError):
     """A directory that is not a finished run or experiment, or whose files were modified."""
 

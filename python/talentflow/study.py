@@ -297,6 +297,46 @@ def sensitivity(dir: str | os.PathLike[str]) -> Sensitivity:
     return Sensitivity(*_native.sensitivity(os.fspath(dir)))
 
 
+class Discovery:
+    """Scenario discovery over a finished sweep, as ``talentflow discover`` finds it:
+    ``trajectory`` (PRIM's peeling trajectory with the pasted box last, ``prim_trajectory.csv``;
+    None when no point satisfies the condition), ``box`` (the chosen box's bounds per parameter,
+    ``prim_box.csv``), ``tree`` (the CART tree, ``cart.csv``) and ``summary`` (the printed text)."""
+
+    def __init__(self, dir: Path, summary: str) -> None:
+        found = dir / "discover"
+        #: The printed summary, naming the boundary.
+        self.summary = summary
+        #: ``prim_trajectory.csv``, or None.
+        self.trajectory = read_csv(found / "prim_trajectory.csv") if (found / "prim_trajectory.csv").exists() else None
+        #: ``prim_box.csv``, or None.
+        self.box = read_csv(found / "prim_box.csv") if (found / "prim_box.csv").exists() else None
+        #: ``cart.csv``.
+        self.tree = read_csv(found / "cart.csv")
+
+    def __repr__(self) -> str:
+        return f"Discovery({len(self.tree)} tree nodes)"
+
+
+def discover(
+    dir: str | os.PathLike[str],
+    where: str,
+    *,
+    outcome: str | None = None,
+    alpha: float = 0.05,
+    mass_min: float = 0.05,
+    min_coverage: float = 0.5,
+    depth: int = 3,
+) -> Discovery:
+    """Scenario discovery over a finished sweep directory (``talentflow discover DIR --where
+    WHERE``): where the condition ``OUTCOME OP VALUE`` holds, as a PRIM box (peeling with
+    ``alpha``, down to ``mass_min``; the densest box with coverage ≥ ``min_coverage``, pasted)
+    and a CART tree of ``depth``. Writes ``DIR/discover/`` as the CLI does."""
+    path = Path(dir)
+    text = _native.discover(os.fspath(path), where, outcome, alpha, mass_min, min_coverage, depth)
+    return Discovery(path, text)
+
+
 def read_run(dir: str | os.PathLike[str]) -> Run:
     """Reads a finished run directory the CLI wrote; every file is checked against the
     manifest's blake3 first."""
