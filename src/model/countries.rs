@@ -67,6 +67,10 @@ pub struct CountryState {
     pub built: Vec<f64>,
     /// Compute retired (obsolete) this tick, GW.
     pub retired: Vec<f64>,
+    /// Capacity-weighted mean age of the installed compute, years: every connection ages with
+    /// time, new builds enter at age 0, and obsolescence retires all vintages alike (so it
+    /// leaves the mean unchanged).
+    pub compute_age: Vec<f64>,
     /// Compute requested this tick, GW.
     pub requested: Vec<f64>,
     /// Ecosystem index E.
@@ -119,6 +123,7 @@ impl CountryState {
             headroom: s.countries.iter().map(|k| k.grid_headroom_gw).collect(),
             built: vec![0.0; c],
             retired: vec![0.0; c],
+            compute_age: vec![initial_compute_age(s.infrastructure.compute_depreciation); c],
             requested: vec![0.0; c],
             ecosystem: s.countries.iter().map(|k| k.ecosystem).collect(),
             openness,
@@ -183,6 +188,12 @@ impl CountryState {
                 0.0
             };
             self.built[k] = built;
+            let aged = self.compute[k];
+            self.compute_age[k] = if aged + built > 0.0 {
+                aged * (self.compute_age[k] + 1.0 / p.tpy) / (aged + built)
+            } else {
+                0.0
+            };
             self.compute[k] += built;
             self.queue[k] -= built;
             self.queue_public[k] = (self.queue_public[k] - built_public).max(0.0);
@@ -356,3 +367,15 @@ pub fn wage_premium(budget_bn: f64, researchers: f64, n0: f64) -> f64 {
 
 /// The spending kinds in [`CountryState::spent`], in order.
 pub const SPENT_KINDS: [&str; 5] = ["infrastructure", "grid", "wages", "ecosystem", "capital"];
+
+/// Mean age (years) of the initial compute: that of a stock built at a constant rate and retired
+/// at the yearly share `d`, `(1 − d) / d` (4 years at the default 0.2), so a country that keeps
+/// building keeps its age and one that stops sees it rise. No depreciation: 0 (no steady state;
+/// the initial stock is counted as new).
+pub fn initial_compute_age(d: f64) -> f64 {
+    if d > 0.0 && d < 1.0 {
+        (1.0 - d) / d
+    } else {
+        0.0
+    }
+}

@@ -197,6 +197,14 @@ pub const COUNTRY: &[CountryVariable] = &[
         compute: copy_state!(retired),
     },
     CountryVariable {
+        name: "compute_age_years",
+        units: "years",
+        meaning: "capacity-weighted mean age of the installed compute (builds enter at 0; the \
+                  initial stock at the steady-state age (1 - d)/d of depreciation d)",
+        kind: Kind::Stock,
+        compute: copy_state!(compute_age),
+    },
+    CountryVariable {
         name: "compute_requested_gw",
         units: "GW per tick",
         meaning: "compute planned during the tick",
