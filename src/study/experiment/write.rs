@@ -25,6 +25,10 @@ const EXPERIMENT_FILES: &[&str] = &[
     "summary.csv",
     "experiment.toml",
     SUMMARY_TXT,
+    "contrasts.csv",
+    "dose.csv",
+    "cost.csv",
+    "precision.csv",
 ];
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> OutputError + '_ {
@@ -47,6 +51,18 @@ pub fn prepare_dir(dir: &Path, force: bool) -> Result<lock::DirLock, OutputError
             let path = dir.join(name);
             if fs::symlink_metadata(&path).is_ok_and(|m| !m.is_dir()) {
                 fs::remove_file(&path).map_err(io_err(&path))?;
+            }
+        }
+        // The dose–response figures: `dose_<family>.svg|png`.
+        if let Ok(entries) = fs::read_dir(dir) {
+            for e in entries.flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                let figure = name.starts_with("dose_")
+                    && (name.ends_with(".svg") || name.ends_with(".png"));
+                if figure && e.file_type().is_ok_and(|t| t.is_file()) {
+                    let path = e.path();
+                    fs::remove_file(&path).map_err(io_err(&path))?;
+                }
             }
         }
         clear_kept_runs(dir)?;
