@@ -565,7 +565,7 @@ fn experiment(args: ExperimentArgs) -> Result<Exit, CliError> {
         print!("{printed}");
         println!(
             "\n{} runs on {jobs} threads in {wall:.1} s; results in {}",
-            total,
+            exp.total_runs(),
             out.display()
         );
     }
