@@ -514,30 +514,33 @@ fn experiment(args: ExperimentArgs) -> Result<Exit, CliError> {
     let keep = |(a, r, seed): (usize, u32, u64),
                 rec: &talentflow::model::record::Recorder|
      -> Result<(), write::OutputError> {
-            if !args.keep_runs {
-                return Ok(());
-            }
-            let (name, scenario, overrides) = &arms[a];
-            let dir = out.join("runs").join(name).join(format!("rep{r:03}"));
-            std::fs::create_dir_all(&dir).map_err(|source| write::OutputError::Io {
-                path: dir.clone(),
-                source,
-            })?;
-            let info = RunInfo {
-                scenario_source: base_source.clone(),
-                overrides: overrides.clone(),
-                seed,
-                threads: 1,
-                wall_seconds: 0.0,
-                dropped_initial_startups: 0,
-            };
-            write::write_run(&dir, scenario, rec, &info).map(|_| ())
+        if !args.keep_runs {
+            return Ok(());
+        }
+        let (name, scenario, overrides) = &arms[a];
+        let dir = out.join("runs").join(name).join(format!("rep{r:03}"));
+        std::fs::create_dir_all(&dir).map_err(|source| write::OutputError::Io {
+            path: dir.clone(),
+            source,
+        })?;
+        let info = RunInfo {
+            scenario_source: base_source.clone(),
+            overrides: overrides.clone(),
+            seed,
+            threads: 1,
+            wall_seconds: 0.0,
+            dropped_initial_startups: 0,
         };
+        write::write_run(&dir, scenario, rec, &info).map(|_| ())
+    };
     let started = Instant::now();
-    let ran = pool.install(|| experiment::run_adaptive(&mut exp, &interrupt::requested, &keep, &tick));
+    let ran =
+        pool.install(|| experiment::run_adaptive(&mut exp, &interrupt::requested, &keep, &tick));
     let (results, precision) = match ran {
         Ok(r) => r,
-        Err(ExperimentError::Interrupted { finished, total, .. }) => {
+        Err(ExperimentError::Interrupted {
+            finished, total, ..
+        }) => {
             progress.finish();
             let path = out.join("runs.partial.csv");
             let rows = finished.iter().map(|(i, v)| (*i, v.as_slice()));
@@ -708,7 +711,11 @@ fn discover(args: DiscoverArgs) -> Result<(), CliError> {
         }
     }
     if !(0.0..=1.0).contains(&args.min_coverage) {
-        return Err(format!("--min-coverage must be in [0, 1], found {}", args.min_coverage).into());
+        return Err(format!(
+            "--min-coverage must be in [0, 1], found {}",
+            args.min_coverage
+        )
+        .into());
     }
     let mut s = Settings {
         max_depth: args.depth.min(20),
@@ -721,8 +728,11 @@ fn discover(args: DiscoverArgs) -> Result<(), CliError> {
     let d = discover::discover(&args.dir, &args.condition, args.outcome.as_deref(), s)?;
     discover::write(&args.dir, &d)?;
     print!("{}", discover::summary(&d));
-    println!("
-written to {}", args.dir.join("discover").display());
+    println!(
+        "
+written to {}",
+        args.dir.join("discover").display()
+    );
     Ok(())
 }
 

@@ -26,7 +26,10 @@ fn run(exp: &mut Experiment) -> (experiment::Results, experiment::precision::Pre
 fn dose_family_expands_and_adds_its_spending_outcome() {
     let exp = Experiment::load(&fixture()).unwrap();
     let names: Vec<&str> = exp.arms.iter().map(|a| a.name.as_str()).collect();
-    assert_eq!(names, ["control", "new_wages_0", "new_wages_1", "new_wages_4"]);
+    assert_eq!(
+        names,
+        ["control", "new_wages_0", "new_wages_1", "new_wages_4"]
+    );
     assert_eq!(
         exp.spec.outcomes.last().unwrap(),
         "spent_total_bn.NEW@2025..end"
@@ -54,18 +57,26 @@ fn adaptive_precision_stops_at_the_first_batch_meeting_the_target() {
     );
     // Arm new_wages_0 equals control exactly (zero-width interval); the others decide.
     let widest = (1..4).map(|a| half(&res, &exp, a)).fold(0.0, f64::max);
-    assert!(report.met, "the fixture's target is reachable within 15 replicates");
+    assert!(
+        report.met,
+        "the fixture's target is reachable within 15 replicates"
+    );
     assert!(report.replicates < 15);
     assert!(widest <= target, "met but widest half-width {widest}");
     // One batch fewer did not meet it (the loop stops at the first batch that does), and the
     // result equals a plain run with that many replicates (the seeds continue one sequence).
     let r = report.replicates;
-    assert!(r > 3, "the fixture's target should need more than one batch");
+    assert!(
+        r > 3,
+        "the fixture's target should need more than one batch"
+    );
     let mut fewer = Experiment::load(&fixture()).unwrap();
     fewer.spec.precision = None;
     fewer.spec.replicates = r - 3;
     let res_fewer = experiment::run(&fewer, &never, &|_, _| Ok(()), &|| ()).unwrap();
-    let widest_fewer = (1..4).map(|a| half(&res_fewer, &fewer, a)).fold(0.0, f64::max);
+    let widest_fewer = (1..4)
+        .map(|a| half(&res_fewer, &fewer, a))
+        .fold(0.0, f64::max);
     assert!(widest_fewer > target, "{widest_fewer} already met {target}");
     let mut plain = Experiment::load(&fixture()).unwrap();
     plain.spec.precision = None;
@@ -189,8 +200,16 @@ fn discover_names_the_boundary_of_a_sweep_condition() {
     let r = common::talentflow(&["discover", dir.to_str().unwrap(), "--where", "share > 0.15"]);
     assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
     let out = String::from_utf8_lossy(&r.stdout);
-    assert!(out.contains("PRIM box") && out.contains("CART tree"), "{out}");
-    for f in ["prim_trajectory.csv", "prim_box.csv", "cart.csv", "summary.txt"] {
+    assert!(
+        out.contains("PRIM box") && out.contains("CART tree"),
+        "{out}"
+    );
+    for f in [
+        "prim_trajectory.csv",
+        "prim_box.csv",
+        "cart.csv",
+        "summary.txt",
+    ] {
         assert!(dir.join("discover").join(f).is_file(), "{f}");
     }
     // The box's coverage and density agree with the design points it holds.

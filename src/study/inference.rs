@@ -34,7 +34,11 @@ pub fn differences(treatment: &[f64], control: &[f64]) -> Vec<f64> {
 pub fn paired_t(d: &[f64]) -> PairedTest {
     let n = d.len();
     let m = mean(d);
-    let se = if n > 1 { sd(d) / (n as f64).sqrt() } else { 0.0 };
+    let se = if n > 1 {
+        sd(d) / (n as f64).sqrt()
+    } else {
+        0.0
+    };
     let df = n.saturating_sub(1) as f64;
     let p = if n < 2 {
         1.0

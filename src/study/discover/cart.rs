@@ -41,6 +41,8 @@ fn gini(pos: usize, n: usize) -> f64 {
 }
 
 /// Grows the tree on points `x` with labels `y`.
+// `j` is a column index into every row of `x`, not an index over `x` itself.
+#[allow(clippy::needless_range_loop)]
 pub fn cart(x: &[Vec<f64>], y: &[bool], max_depth: usize, min_leaf: usize) -> Vec<Node> {
     let k = x.first().map_or(0, Vec::len);
     let all: Vec<usize> = (0..x.len()).collect();

@@ -245,10 +245,7 @@ pub fn summary(d: &Discovery) -> String {
             for (j, name) in d.parameters.iter().enumerate() {
                 let (lo, hi) = restricted(&b.bounds, &p.data, j);
                 let text = match (lo, hi) {
-                    (true, true) => format!(
-                        "{} ≤ {name} ≤ {}",
-                        b.bounds.low[j], b.bounds.high[j]
-                    ),
+                    (true, true) => format!("{} ≤ {name} ≤ {}", b.bounds.low[j], b.bounds.high[j]),
                     (true, false) => format!("{name} ≥ {}", b.bounds.low[j]),
                     (false, true) => format!("{name} ≤ {}", b.bounds.high[j]),
                     (false, false) => continue,

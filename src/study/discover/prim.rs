@@ -151,7 +151,9 @@ pub fn prim(x: &[Vec<f64>], y: &[bool], s: PrimSettings) -> Option<Prim> {
                 // Ties: the peel that keeps more points, then the earlier dimension and side.
                 let better = match &best {
                     None => true,
-                    Some(bs) => st.density > bs.density || (st.density == bs.density && st.n > bs.n),
+                    Some(bs) => {
+                        st.density > bs.density || (st.density == bs.density && st.n > bs.n)
+                    }
                 };
                 if better {
                     best = Some(st);
@@ -267,7 +269,11 @@ pub(crate) mod tests {
         // Untouched sides stay (nearly) at the data's bounds.
         assert!(b.high[0] > 0.97 && b.low[1] < 0.03, "{b:?}");
         assert!(b.low[2] < 0.05 && b.high[2] > 0.95, "x2 restricted: {b:?}");
-        assert!(p.pasted.density > 0.9 && p.pasted.coverage > 0.85, "{:?}", p.pasted);
+        assert!(
+            p.pasted.density > 0.9 && p.pasted.coverage > 0.85,
+            "{:?}",
+            p.pasted
+        );
         // The trajectory starts at the full space, shrinks at every step, and ends near mass_min.
         assert_eq!(p.trajectory[0].mass, 1.0);
         assert!(p.trajectory.windows(2).all(|w| w[1].n < w[0].n));

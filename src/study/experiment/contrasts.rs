@@ -46,7 +46,9 @@ impl EquivalenceSpec {
                 ));
             }
             if !(m.is_finite() && *m > 0.0) {
-                p.push(format!("equivalence: margin of `{o}` must be > 0, found {m}"));
+                p.push(format!(
+                    "equivalence: margin of `{o}` must be > 0, found {m}"
+                ));
             }
         }
         p

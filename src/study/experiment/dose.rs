@@ -112,7 +112,9 @@ impl DoseSpec {
         if sorted.len() != self.budgets_bn.len() {
             p.push(format!("{at}: `budgets_bn` lists a budget twice"));
         }
-        if !(self.from_year.is_finite() && self.to_year.is_finite() && self.to_year > self.from_year)
+        if !(self.from_year.is_finite()
+            && self.to_year.is_finite()
+            && self.to_year > self.from_year)
         {
             p.push(format!(
                 "{at}: needs from_year < to_year, found {}..{}",
@@ -342,7 +344,10 @@ pub fn cost_ratio(
         return (cost, (None, None), (e.ci_low, e.ci_high), false, note);
     }
     ratios.sort_by(f64::total_cmp);
-    let ci = (Some(quantile(&ratios, 0.025)), Some(quantile(&ratios, 0.975)));
+    let ci = (
+        Some(quantile(&ratios, 0.025)),
+        Some(quantile(&ratios, 0.975)),
+    );
     (cost, ci, (e.ci_low, e.ci_high), true, note)
 }
 
@@ -424,15 +429,29 @@ mod tests {
         let arms = spec("infrastructure+grid").arms(0.125);
         assert_eq!(
             arms.iter().map(|a| a.name.as_str()).collect::<Vec<_>>(),
-            ["sau_infrastructure_grid_0", "sau_infrastructure_grid_2.5", "sau_infrastructure_grid_10"]
+            [
+                "sau_infrastructure_grid_0",
+                "sau_infrastructure_grid_2.5",
+                "sau_infrastructure_grid_10"
+            ]
         );
         // $10B split 1 : 0.125 between data centres and grid.
         let p = &arms[2].policies;
         assert_eq!(p[0].kind, PolicyKind::Infrastructure);
         assert_relative_eq!(p[0].budget_bn.unwrap(), 10.0 / 1.125, epsilon = 1e-12);
-        assert_relative_eq!(p[1].budget_bn.unwrap(), 10.0 * 0.125 / 1.125, epsilon = 1e-12);
-        assert_eq!(spec("wages").arms(0.125)[1].policies[0].kind, PolicyKind::Wages);
-        assert_eq!(spec("wages").spent_outcome(), "spent_total_bn.SAU@2025..end");
+        assert_relative_eq!(
+            p[1].budget_bn.unwrap(),
+            10.0 * 0.125 / 1.125,
+            epsilon = 1e-12
+        );
+        assert_eq!(
+            spec("wages").arms(0.125)[1].policies[0].kind,
+            PolicyKind::Wages
+        );
+        assert_eq!(
+            spec("wages").spent_outcome(),
+            "spent_total_bn.SAU@2025..end"
+        );
         assert!(spec("bribes").check(0)[0].contains("instrument `bribes`"));
     }
 
@@ -447,7 +466,10 @@ mod tests {
         assert_relative_eq!(c.unwrap(), 25.0, epsilon = 1e-12);
         assert!(clear, "{note}");
         let (lo, hi) = (ci.0.unwrap(), ci.1.unwrap());
-        assert!(lo < 25.0 && hi > 25.0 && lo >= 25.0 / 1.2 && hi <= 25.0 / 0.8, "{lo} {hi}");
+        assert!(
+            lo < 25.0 && hi > 25.0 && lo >= 25.0 / 1.2 && hi <= 25.0 / 0.8,
+            "{lo} {hi}"
+        );
         assert!(dci.0.unwrap() > 0.0);
         // The same seed gives the same interval.
         assert_eq!(cost_ratio(&ds, &dy, 7).1, ci);

@@ -366,7 +366,14 @@ pub fn run(
     on_run: &OnRun<'_>,
     progress: &(dyn Fn() + Sync),
 ) -> Result<Results, ExperimentError> {
-    run_from(exp, &Results { values: Vec::new() }, 0, stop, on_run, progress)
+    run_from(
+        exp,
+        &Results { values: Vec::new() },
+        0,
+        stop,
+        on_run,
+        progress,
+    )
 }
 
 /// [`run`], reusing `prior`: the results of the first `prior_reps` replicates of every arm (as

@@ -63,7 +63,9 @@ impl PrecisionSpec {
         };
         for (o, h) in targets {
             if !(h.is_finite() && h > 0.0) {
-                p.push(format!("precision: half_width of {o} must be > 0, found {h}"));
+                p.push(format!(
+                    "precision: half_width of {o} must be > 0, found {h}"
+                ));
             }
             if o != "all outcomes" && !outcomes.contains(&o) {
                 p.push(format!(

@@ -212,7 +212,9 @@ fn contrasts_text(exp: &Experiment, cs: &[Contrast], out: &mut String) {
                 pt[0],
                 pt[1],
                 c.verdict.map(|v| v.describe(margin)).unwrap_or_default(),
-                c.verdict_raw.map(|v| v.describe(margin)).unwrap_or_default(),
+                c.verdict_raw
+                    .map(|v| v.describe(margin))
+                    .unwrap_or_default(),
             );
         }
     }

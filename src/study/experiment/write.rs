@@ -57,8 +57,8 @@ pub fn prepare_dir(dir: &Path, force: bool) -> Result<lock::DirLock, OutputError
         if let Ok(entries) = fs::read_dir(dir) {
             for e in entries.flatten() {
                 let name = e.file_name().to_string_lossy().into_owned();
-                let figure = name.starts_with("dose_")
-                    && (name.ends_with(".svg") || name.ends_with(".png"));
+                let figure =
+                    name.starts_with("dose_") && (name.ends_with(".svg") || name.ends_with(".png"));
                 if figure && e.file_type().is_ok_and(|t| t.is_file()) {
                     let path = e.path();
                     fs::remove_file(&path).map_err(io_err(&path))?;

@@ -3,7 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{render, Chart, Figure, Format, Layer, LegendEntry, Mark, Panel, Panels, PlotError, Rgb};
+use super::{
+    render, Chart, Figure, Format, Layer, LegendEntry, Mark, Panel, Panels, PlotError, Rgb,
+};
 use crate::rundir::write::write_atomic;
 use crate::study::experiment::dose::DoseRow;
 use crate::study::experiment::Experiment;
@@ -25,9 +27,8 @@ pub fn dose_figures(exp: &Experiment, rows: &[DoseRow]) -> Vec<Figure> {
                 .iter()
                 .map(|outcome| {
                     let at = |b: f64| {
-                        rows.iter().find(|r| {
-                            r.dose == prefix && &r.outcome == outcome && r.budget_bn == b
-                        })
+                        rows.iter()
+                            .find(|r| r.dose == prefix && &r.outcome == outcome && r.budget_bn == b)
                     };
                     let series = |f: &dyn Fn(&DoseRow) -> Option<f64>| -> Vec<f64> {
                         x.iter()
