@@ -371,7 +371,8 @@ impl NativeRun {
     fn write(&self, py: Python<'_>, dir: PathBuf, force: bool) -> PyResult<String> {
         let rec = self.recorder(py)?;
         let out = |e: write::OutputError| errors::of(py, "OutputError", &e);
-        write::prepare_dir(&dir, force).map_err(out)?;
+        // Held until the run is written: the directory is claimed only while the lock lives.
+        let _lock = write::prepare_dir(&dir, force).map_err(out)?;
         let manifest =
             write::write_run_with(&dir, &self.scenario, &rec, &self.info, runner_extra())
                 .map_err(out)?;

@@ -108,7 +108,10 @@ pub fn experiment(
         }
         exp.spec.replicates = r;
     }
-    write::prepare_dir(&out, force).map_err(|e| errors::of(py, "OutputError", &e))?;
+    // As the CLI: claims the directory (held to the end) and, with `force`, removes the old
+    // experiment's files.
+    let _lock =
+        exp_mod::write::prepare_dir(&out, force).map_err(|e| errors::of(py, "OutputError", &e))?;
     let started = Instant::now();
     let exp_ref = &exp;
     let done = threads::detached(py, threads, move |stop| {
@@ -219,6 +222,7 @@ pub fn sensitivity<'py>(
 /// the printed summary.
 #[pyfunction]
 #[pyo3(signature = (dir, condition, outcome=None, alpha=0.05, mass_min=0.05, min_coverage=0.5, depth=3))]
+#[allow(clippy::too_many_arguments)]
 pub fn discover(
     py: Python<'_>,
     dir: PathBuf,
@@ -236,7 +240,7 @@ pub fn discover(
             return Err(errors::raise(
                 py,
                 class,
-                &format!("{name} must be in (0, 0.5), found {v}"),
+                format!("{name} must be in (0, 0.5), found {v}"),
             ));
         }
     }
@@ -244,7 +248,7 @@ pub fn discover(
         return Err(errors::raise(
             py,
             class,
-            &format!("min_coverage must be in [0, 1], found {min_coverage}"),
+            format!("min_coverage must be in [0, 1], found {min_coverage}"),
         ));
     }
     let mut s = Settings {
