@@ -78,6 +78,9 @@ enum Command {
     Experiment(ExperimentArgs),
     /// Run a parameter sweep (grid, Latin hypercube, Morris, Saltelli); resumable and shardable.
     Sweep(SweepArgs),
+    /// Calibrate behaviour parameters to observed moments (SMM or ABC-SMC), the baseline
+    /// calibration re-solved at every θ; resumable (re-run the same command).
+    Calibrate(CalibrateArgs),
     /// Join the results of sweep shards into DIR/results.csv; report missing or duplicate runs.
     Merge {
         /// Sweep directories (shards of one sweep); the first receives results.csv.
@@ -277,6 +280,67 @@ fn jobs(n: usize) -> Result<usize, CliError> {
         return Err(format!("--jobs {n}: at most {MAX_JOBS} worker threads").into());
     }
     Ok(n.max(1))
+}
+
+#[derive(clap::Args)]
+struct CalibrateArgs {
+    /// Calibration TOML file.
+    file: PathBuf,
+    /// Output directory (default: runs/calibrations/<name>). Re-running on it resumes.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Parallel runs (default: all cores). Results do not depend on it.
+    #[arg(long)]
+    jobs: Option<usize>,
+    /// Override a parameter of every run: key.path=value (after the file's own `set`).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
+    /// Discard another calibration's files in the output directory.
+    #[arg(long)]
+    force: bool,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+fn calibrate(args: CalibrateArgs) -> Result<Exit, CliError> {
+    use talentflow::study::calibrate::{self, CalibrateError, Calibration};
+    interrupt::install()?;
+    let cal = Calibration::load(&args.file, &args.set)?;
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("runs/calibrations/{}", cal.spec.name)));
+    let pool = {
+        let mut b = rayon::ThreadPoolBuilder::new();
+        if let Some(j) = args.jobs {
+            b = b.num_threads(jobs(j)?);
+        }
+        b.build()
+            .map_err(|e| format!("cannot start worker threads: {e}"))?
+    };
+    let started = Instant::now();
+    match pool.install(|| calibrate::run(&cal, &out, args.force, &interrupt::requested)) {
+        Ok(report) => {
+            if !args.quiet {
+                print!("{}", report.summary);
+                println!(
+                    "{} evaluations ({} simulated now, {} read back) in {:.1} s; outputs in {}",
+                    report.evaluations,
+                    report.simulated,
+                    report.evaluations - report.simulated,
+                    started.elapsed().as_secs_f64(),
+                    report.dir.display()
+                );
+            }
+            Ok(Exit::Done)
+        }
+        Err(e @ CalibrateError::Interrupted) => {
+            eprintln!("{e} ({}); evaluations so far are in {}", interrupt::signal_name(), out.display());
+            Ok(Exit::Interrupted)
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 fn done(_: ()) -> Exit {
@@ -870,6 +934,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run(args),
         Command::Experiment(args) => experiment(args),
         Command::Sweep(args) => sweep(args),
+        Command::Calibrate(args) => calibrate(args),
         Command::Merge { dirs } => merge(&dirs).map(done),
         Command::Sensitivity { dir } => sensitivity(&dir).map(done),
         Command::Resume {
