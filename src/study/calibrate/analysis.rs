@@ -154,6 +154,42 @@ pub fn curvature(
     }
 }
 
+/// Standard errors from the curvature over the parameters the fit targets move at all (a
+/// Jacobian column shorter than [`RANK_TOL`] × the longest, in se per prior sd, is left out:
+/// its se is NaN and the others are conditional on it); NaN everywhere when even that is
+/// singular.
+pub fn standard_errors(
+    jac: &Jacobian,
+    obj: &Objective<'_>,
+    ids: &[ParameterId],
+    inflation: f64,
+) -> Vec<f64> {
+    let longest = ids.iter().map(|i| i.sensitivity).fold(0.0f64, f64::max);
+    let keep: Vec<usize> = (0..ids.len())
+        .filter(|&i| longest > 0.0 && ids[i].sensitivity > RANK_TOL * longest)
+        .collect();
+    let m = keep.len();
+    let mut h = vec![0.0; m * m];
+    for (t, tg) in obj.targets.iter().enumerate() {
+        if tg.role != Role::Fit {
+            continue;
+        }
+        let w = 1.0 / tg.variance();
+        for (a, &i) in keep.iter().enumerate() {
+            for (b, &j) in keep.iter().enumerate() {
+                h[a * m + b] += jac.d[t][i] * w * jac.d[t][j];
+            }
+        }
+    }
+    let mut se = vec![f64::NAN; ids.len()];
+    if let Some(c) = spd_inverse(&h, m, 1e-12) {
+        for (a, &i) in keep.iter().enumerate() {
+            se[i] = (c[a * m + a] * inflation).max(0.0).sqrt();
+        }
+    }
+    se
+}
+
 /// Per-parameter identifiability from posterior sds.
 pub fn identifiability(
     jac: &Jacobian,

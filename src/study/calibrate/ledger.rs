@@ -17,6 +17,7 @@ use super::prior::Prior;
 use super::simulator::{Simulator, Stop};
 use super::spec::{Role, Target};
 use super::CalibrateError;
+use crate::rundir::input::{read_limited_string, MAX_DATA_BYTES};
 use crate::rundir::write::OutputError;
 
 /// One evaluated θ.
@@ -130,7 +131,7 @@ impl<'a> Objective<'a> {
         let head = header(keys, targets);
         let mut cached = Vec::new();
         if path.exists() {
-            let text = fs::read_to_string(path).map_err(io(path))?;
+            let text = read_limited_string(path, MAX_DATA_BYTES).map_err(io(path))?;
             let mut keep = 0;
             let mut lines = text.split_inclusive('\n');
             // A file cut inside its header line is treated as empty; any other header is refused.

@@ -26,7 +26,9 @@ use std::path::{Path, PathBuf};
 
 use serde_json::json;
 
+use crate::rundir::input::{read_limited, read_limited_string, MAX_JSON_BYTES, MAX_TABLE_BYTES};
 use crate::rundir::lock;
+use crate::scenario::load::MAX_SCENARIO_BYTES;
 use crate::rundir::write::{write_atomic, OutputError};
 use crate::study::base::{parse_toml, StudyBase};
 use crate::study::baseline;
@@ -108,7 +110,7 @@ pub struct Calibration {
 impl Calibration {
     /// Reads and checks a calibration file; `set` are command-line overrides of every run.
     pub fn load(path: &Path, set: &[String]) -> Result<Calibration, CalibrateError> {
-        let text = fs::read_to_string(path).map_err(|source| CalibrateError::Read {
+        let text = read_limited_string(path, MAX_SCENARIO_BYTES).map_err(|source| CalibrateError::Read {
             path: path.to_path_buf(),
             source,
         })?;
@@ -137,7 +139,7 @@ impl Calibration {
                     Some(dir) if p.is_relative() => dir.join(p),
                     _ => p.to_path_buf(),
                 };
-                baseline_bytes = fs::read(&p).map_err(|e| {
+                baseline_bytes = read_limited(&p, MAX_TABLE_BYTES).map_err(|e| {
                     invalid(vec![format!(
                         "`baseline.targets`: {}: cannot read: {e}",
                         p.display()
@@ -259,7 +261,7 @@ const OWN_FILES: &[&str] = &[
 pub fn prepare(cal: &Calibration, dir: &Path, force: bool) -> Result<(), CalibrateError> {
     let meta = dir.join("calibration.json");
     if meta.exists() {
-        let text = fs::read_to_string(&meta).map_err(io(&meta))?;
+        let text = read_limited_string(&meta, MAX_JSON_BYTES).map_err(io(&meta))?;
         let found: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
         let hash = found["hash"].as_str().unwrap_or("unreadable").to_string();
         if hash == cal.hash && !force {

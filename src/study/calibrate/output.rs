@@ -296,7 +296,7 @@ pub fn smm_files(
         ),
     });
     if r.curvature.covariance.is_none() {
-        summary.push_str("JᵀWJ is singular at the estimate: standard errors are undefined (NaN)\n");
+        summary.push_str("JᵀWJ is singular at the estimate: a parameter the fit targets do not move has no standard error (NaN); the others are conditional on it\n");
     }
     summary.push('\n');
     summary.push_str(&fit_table);

@@ -40,13 +40,14 @@ pub struct SmmResult {
     pub jacobian: Jacobian,
     /// Curvature there.
     pub curvature: Curvature,
-    /// Standard errors (NaN when JᵀWJ is singular).
+    /// Standard errors (NaN for a parameter the targets do not move, and everywhere when JᵀWJ
+    /// is singular even without those).
     pub se: Vec<f64>,
     /// Identifiability per parameter.
     pub identifiability: Vec<ParameterId>,
     /// The J-statistic: the distance at the estimate divided by the simulation-noise inflation.
     pub j_statistic: f64,
-    /// Degrees of freedom: fit targets − parameters (≤ 0: not over-identified).
+    /// Degrees of freedom: fit targets − the Jacobian's rank (≤ 0: not over-identified).
     pub df: i64,
     /// P(χ²_df > J) when df > 0.
     pub p_value: Option<f64>,
@@ -232,16 +233,14 @@ pub fn run(
     };
     let prior_sd: Vec<f64> = obj.priors.iter().map(|p| p.sd()).collect();
     let curvature = analysis::curvature(&jacobian, obj, &prior_sd, inflation);
-    let se: Vec<f64> = match &curvature.covariance {
-        Some(c) => (0..k).map(|i| c[i * k + i].max(0.0).sqrt()).collect(),
-        None => vec![f64::NAN; k],
-    };
     let posterior_sd: Vec<f64> = (0..k)
         .map(|i| curvature.laplace[i * k + i].max(0.0).sqrt())
         .collect();
     let identifiability = analysis::identifiability(&jacobian, obj, &prior_sd, &posterior_sd);
+    let se = analysis::standard_errors(&jacobian, obj, &identifiability, inflation);
     let n_fit = obj.targets.iter().filter(|t| t.role == Role::Fit).count() as i64;
-    let df = n_fit - k as i64;
+    // The parameters the targets do not move use up no moment.
+    let df = n_fit - curvature.rank as i64;
     let j_statistic = at.distance / inflation;
     let p_value = (df > 0).then(|| chi2_sf(j_statistic, df as f64));
     Ok(SmmResult {
