@@ -320,7 +320,25 @@ fn calibrate(args: CalibrateArgs) -> Result<Exit, CliError> {
             .map_err(|e| format!("cannot start worker threads: {e}"))?
     };
     let started = Instant::now();
-    match pool.install(|| calibrate::run(&cal, &out, args.force, &interrupt::requested)) {
+    let best = std::sync::Mutex::new(f64::INFINITY);
+    let progress = |e: &calibrate::ledger::Evaluated| {
+        let mut b = best.lock().unwrap_or_else(|p| p.into_inner());
+        *b = b.min(e.distance);
+        eprintln!(
+            "calibrate {}: evaluation {} ({}): distance {:.4}, best {:.4}, {:.0} s elapsed",
+            cal.spec.name,
+            e.id,
+            e.stage,
+            e.distance,
+            *b,
+            started.elapsed().as_secs_f64()
+        );
+    };
+    let on_eval: Option<&(dyn Fn(&calibrate::ledger::Evaluated) + Sync)> =
+        if args.quiet { None } else { Some(&progress) };
+    match pool.install(|| {
+        calibrate::run_with(&cal, &out, args.force, &interrupt::requested, on_eval)
+    }) {
         Ok(report) => {
             if !args.quiet {
                 print!("{}", report.summary);

@@ -81,6 +81,8 @@ pub struct Objective<'a> {
     stop: Stop<'a>,
     /// Evaluations simulated by this process (the rest were read back).
     pub simulated: usize,
+    /// Called after every evaluation simulated by this process (progress lines).
+    pub on_eval: Option<&'a (dyn Fn(&Evaluated) + Sync)>,
 }
 
 /// The header of evaluations.csv.
@@ -115,6 +117,7 @@ impl<'a> Objective<'a> {
             file: None,
             stop,
             simulated: 0,
+            on_eval: None,
         }
     }
 
@@ -207,6 +210,7 @@ impl<'a> Objective<'a> {
             file: Some((path.to_path_buf(), file)),
             stop,
             simulated: 0,
+            on_eval: None,
         })
     }
 
@@ -290,6 +294,9 @@ impl<'a> Objective<'a> {
                     }
                     rows.push_str(&format!(",{}\n", num(e.distance)));
                     file.write_all(rows.as_bytes()).map_err(io(path))?;
+                }
+                if let Some(f) = self.on_eval {
+                    f(&e);
                 }
                 out.push(e);
             }

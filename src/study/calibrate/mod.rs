@@ -328,6 +328,17 @@ pub fn run(
     force: bool,
     stop: Stop<'_>,
 ) -> Result<Report, CalibrateError> {
+    run_with(cal, dir, force, stop, None)
+}
+
+/// [`run`], calling `on_eval` after every evaluation this process simulates.
+pub fn run_with(
+    cal: &Calibration,
+    dir: &Path,
+    force: bool,
+    stop: Stop<'_>,
+    on_eval: Option<&(dyn Fn(&ledger::Evaluated) + Sync)>,
+) -> Result<Report, CalibrateError> {
     fs::create_dir_all(dir).map_err(io(dir))?;
     // One writer per directory: a second process on it fails at once, naming the first.
     let _lock = lock::acquire(dir, lock::LOCK)?;
@@ -341,6 +352,7 @@ pub fn run(
         &dir.join("evaluations.csv"),
         stop,
     )?;
+    obj.on_eval = on_eval;
     let files = match cal.method {
         Method::Smm => {
             let spec = cal.spec.smm.clone().unwrap_or_default();
