@@ -12,7 +12,8 @@
 //!
 //! with d the standardised squared distance over the fit targets, c the simulation-noise
 //! inflation (1 + 1/R for a stochastic model) and τ_t the tolerance: τ_t = max(1, q_α(d_{t−1}) /
-//! n_fit), the α-quantile of the previous generation's distances per fit target. At τ = 1 the
+//! n_fit), the α-quantile of the previous generation's distances per fit target (never above
+//! τ_{t−1}). At τ = 1 the
 //! weighted particles are a sample of the posterior under Gaussian observation errors of
 //! variance c (se² + discrepancy) — exactly, not only as a tolerance goes to zero, which is what
 //! makes the analytic check of the normal mean possible. The run stops after a generation at
@@ -139,7 +140,12 @@ pub fn run(
         }
         let d: Vec<f64> = particles.iter().map(|p| p.distance).collect();
         let q = weighted_quantile(&d, &vec![1.0; n], spec.alpha);
-        let tau = if q.is_finite() { (q / n_fit).max(1.0) } else { f64::INFINITY };
+        // Never above the previous tolerance: the schedule only tightens.
+        let tau = if q.is_finite() {
+            (q / n_fit).max(1.0).min(previous_tau)
+        } else {
+            previous_tau
+        };
         let points: Vec<Vec<f64>> = particles.iter().map(|p| p.theta.clone()).collect();
         let (_, cov) = weighted_moments(&points, &weights);
         let kernel: Vec<f64> = cov.iter().map(|c| 2.0 * c).collect();
@@ -175,7 +181,7 @@ pub fn run(
                     .priors
                     .iter()
                     .zip(&theta)
-                    .all(|(p, &v)| v >= p.min && v <= p.max)
+                    .all(|(p, v)| (p.min..=p.max).contains(v))
                 {
                     break;
                 }
@@ -224,7 +230,7 @@ pub fn run(
             new_w.push(if m > 0.0 && accept.is_finite() { prior * accept / m } else { 0.0 });
         }
         let total: f64 = new_w.iter().sum();
-        if !(total > 0.0) {
+        if total.is_nan() || total <= 0.0 {
             return Err(CalibrateError::Results(format!(
                 "ABC-SMC generation {g}: every particle has weight 0 (tolerance {tau}); the \
                  targets are unreachable within the priors"

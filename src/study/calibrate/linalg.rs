@@ -82,7 +82,7 @@ pub fn spd_inverse(a: &[f64], k: usize, rel_tol: f64) -> Option<Vec<f64>> {
 /// P(χ²_df > x): the regularised upper incomplete gamma Q(df/2, x/2) (series below a + 1,
 /// continued fraction above, as in Numerical Recipes §6.2).
 pub fn chi2_sf(x: f64, df: f64) -> f64 {
-    if !(x > 0.0) {
+    if x.is_nan() || x <= 0.0 {
         return 1.0;
     }
     let (a, x) = (df / 2.0, x / 2.0);

@@ -44,7 +44,7 @@ fn fit_csv(cal: &Calibration, rows: &[FitRow]) -> (Vec<u8>, String) {
         "target", "role", "observed", "se", "fitted", "90% predictive interval"
     );
     for (t, r) in cal.targets.iter().zip(rows) {
-        let inside = r.lo <= t.value && t.value <= r.hi;
+        let inside = (r.lo..=r.hi).contains(&t.value);
         let z = (r.fitted - t.value) / t.variance().sqrt();
         csv.push_str(&format!(
             "{},{},{},{},{},{},{},{},{},{}\n",
