@@ -336,9 +336,9 @@ fn calibrate(args: CalibrateArgs) -> Result<Exit, CliError> {
     };
     let on_eval: Option<&(dyn Fn(&calibrate::ledger::Evaluated) + Sync)> =
         if args.quiet { None } else { Some(&progress) };
-    match pool.install(|| {
-        calibrate::run_with(&cal, &out, args.force, &interrupt::requested, on_eval)
-    }) {
+    match pool
+        .install(|| calibrate::run_with(&cal, &out, args.force, &interrupt::requested, on_eval))
+    {
         Ok(report) => {
             if !args.quiet {
                 print!("{}", report.summary);
@@ -354,7 +354,11 @@ fn calibrate(args: CalibrateArgs) -> Result<Exit, CliError> {
             Ok(Exit::Done)
         }
         Err(e @ CalibrateError::Interrupted) => {
-            eprintln!("{e} ({}); evaluations so far are in {}", interrupt::signal_name(), out.display());
+            eprintln!(
+                "{e} ({}); evaluations so far are in {}",
+                interrupt::signal_name(),
+                out.display()
+            );
             Ok(Exit::Interrupted)
         }
         Err(e) => Err(e.into()),

@@ -67,7 +67,11 @@ impl Toy3Expected {
         let run = model.run(None, 12);
         let net = run.first_year_net_migration();
         let n0: f64 = run.initial_researchers.iter().sum();
-        let out: f64 = run.ticks.iter().map(|t| t.outflow.iter().sum::<f64>()).sum();
+        let out: f64 = run
+            .ticks
+            .iter()
+            .map(|t| t.outflow.iter().sum::<f64>())
+            .sum();
         vec![net[0], net[2], out / n0]
     }
 }
@@ -92,10 +96,14 @@ impl Simulator for Toy3Expected {
 }
 
 fn toy3_keys() -> Vec<String> {
-    ["behaviour.beta_wage", "behaviour.beta_home", "infrastructure.grid_cost_bn_per_gw"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect()
+    [
+        "behaviour.beta_wage",
+        "behaviour.beta_home",
+        "infrastructure.grid_cost_bn_per_gw",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
 }
 
 fn toy3_priors() -> Vec<Prior> {
@@ -148,19 +156,39 @@ fn smm_recovers_known_parameters_and_names_the_one_the_targets_do_not_move() {
             }
         }
         // grid_cost_bn_per_gw only converts grid-policy money into capacity; toy3 has none.
-        assert_eq!(r.identifiability[2].verdict(), "unidentified", "{i}: {:?}", r.identifiability);
+        assert_eq!(
+            r.identifiability[2].verdict(),
+            "unidentified",
+            "{i}: {:?}",
+            r.identifiability
+        );
         assert_eq!(r.identifiability[2].sensitivity, 0.0);
-        assert!(r.identifiability[0].verdict() != "unidentified", "{:?}", r.identifiability);
-        assert!(r.identifiability[1].verdict() != "unidentified", "{:?}", r.identifiability);
+        assert!(
+            r.identifiability[0].verdict() != "unidentified",
+            "{:?}",
+            r.identifiability
+        );
+        assert!(
+            r.identifiability[1].verdict() != "unidentified",
+            "{:?}",
+            r.identifiability
+        );
         assert_eq!(r.curvature.rank, 2, "{:?}", r.curvature);
         assert!(r.curvature.condition.is_infinite());
         // Three moments, two parameters that move them: one degree of freedom for the J-test.
         assert_eq!(r.df, 1);
         assert!(r.p_value.is_some_and(|p| p > 0.0 && p <= 1.0));
-        assert!(r.se[2].is_nan() && r.se[0] > 0.0 && r.se[1] > 0.0, "{:?}", r.se);
+        assert!(
+            r.se[2].is_nan() && r.se[0] > 0.0 && r.se[1] > 0.0,
+            "{:?}",
+            r.se
+        );
     }
     eprintln!("SMM: 90 % intervals covered the truth in {covered:?} of 20 recoveries");
-    assert!(covered.iter().all(|&c| c >= 16), "90 % intervals covered {covered:?} of 20");
+    assert!(
+        covered.iter().all(|&c| c >= 16),
+        "90 % intervals covered {covered:?} of 20"
+    );
 }
 
 #[test]
@@ -178,7 +206,13 @@ fn abc_smc_recovers_known_parameters() {
     let mut covered = [0usize; 2];
     for i in 0..20 {
         let theta0 = truth(i, &priors);
-        let mut targets = observed(&Toy3Expected { keys: toy3_keys()[..2].to_vec() }, &theta0, i);
+        let mut targets = observed(
+            &Toy3Expected {
+                keys: toy3_keys()[..2].to_vec(),
+            },
+            &theta0,
+            i,
+        );
         for t in &mut targets {
             // Less informative data than for SMM, so the tolerance reaches 1 within the budget.
             t.se *= 3.0;
@@ -196,7 +230,10 @@ fn abc_smc_recovers_known_parameters() {
         }
     }
     eprintln!("ABC-SMC: 90 % intervals covered the truth in {covered:?} of 20 recoveries");
-    assert!(covered.iter().all(|&c| c >= 16), "90 % intervals covered {covered:?} of 20");
+    assert!(
+        covered.iter().all(|&c| c >= 16),
+        "90 % intervals covered {covered:?} of 20"
+    );
 }
 
 /// y = θ exactly (the expected value of a sample mean); the observation x̄ has known se.
@@ -247,16 +284,17 @@ fn abc_smc_matches_the_analytic_posterior_of_a_normal_mean() {
     let (mean, cov) = abc::weighted_moments(&points, &r.weights);
     let (m, sd) = (mean[0], cov[0].sqrt());
     let (m0, sd0) = (0.96, (0.2f64).sqrt());
-    // Tolerance: 5 % of the posterior sd for the mean, 5 % for the sd (ESS ≳ 1000: the Monte
-    // Carlo error of the mean is ≈ 3 % of an sd).
-    assert!((m - m0).abs() < 0.05 * sd0, "mean {m} vs {m0}");
+    // Tolerances, about three Monte Carlo standard errors at an ESS above 1 000: the mean within
+    // 8 % of the posterior sd (its MC se is ≈ 1/√ESS ≈ 3 % of an sd), the sd within 5 %, the
+    // median within 10 % (its MC se is ≈ 1.25/√ESS of an sd).
+    assert!((m - m0).abs() < 0.08 * sd0, "mean {m} vs {m0}");
     assert!((sd / sd0 - 1.0).abs() < 0.05, "sd {sd} vs {sd0}");
     let ess = r.generations.last().unwrap().ess;
     eprintln!("normal mean: ABC-SMC mean {m:.4} sd {sd:.4} (analytic {m0} {sd0:.4}), ESS {ess:.0}");
-    assert!(ess > 500.0, "ESS {ess}");
+    assert!(ess > 1000.0, "ESS {ess}");
     // The posterior median and the 90 % interval.
     let med = abc::weighted_quantile(&x, &r.weights, 0.5);
-    assert!((med - m0).abs() < 0.05 * sd0, "median {med}");
+    assert!((med - m0).abs() < 0.10 * sd0, "median {med}");
 }
 
 const TOY_CAL: &str = r#"
@@ -352,15 +390,24 @@ fn kill_resume_and_thread_counts_leave_every_file_unchanged() {
         assert!(names.contains(&f.to_string()), "{f} missing: {names:?}");
     }
     // Every evaluation has one row per replicate and a mean row; the means are the replicates'.
-    let ev = String::from_utf8(files(&one).into_iter().find(|(n, _)| n == "evaluations.csv").unwrap().1).unwrap();
+    let ev = String::from_utf8(
+        files(&one)
+            .into_iter()
+            .find(|(n, _)| n == "evaluations.csv")
+            .unwrap()
+            .1,
+    )
+    .unwrap();
     let rows: Vec<Vec<&str>> = ev.lines().skip(1).map(|l| l.split(',').collect()).collect();
     assert_eq!(rows.len(), 3 * report.evaluations);
     for e in rows.chunks(3) {
         assert_eq!((e[0][2], e[1][2], e[2][2]), ("0", "1", "mean"));
-        for col in 6..9 {
-            let (a, b, m): (f64, f64, f64) =
-                (e[0][col].parse().unwrap(), e[1][col].parse().unwrap(), e[2][col].parse().unwrap());
-            assert_eq!(m, a / 2.0 + b / 2.0);
+        // Columns 6..9 are the three targets.
+        let column =
+            |row: &[&str]| -> Vec<f64> { row[6..9].iter().map(|v| v.parse().unwrap()).collect() };
+        let (a, b, m) = (column(&e[0]), column(&e[1]), column(&e[2]));
+        for t in 0..3 {
+            assert_eq!(m[t], a[t] / 2.0 + b[t] / 2.0);
         }
     }
     // Killed after a few evaluations, then resumed: the same bytes.
@@ -370,9 +417,16 @@ fn kill_resume_and_thread_counts_leave_every_file_unchanged() {
     let err = in_pool(2, || run(&cal, &killed, false, &stop)).unwrap_err();
     assert!(matches!(err, CalibrateError::Interrupted), "{err}");
     let partial = std::fs::read_to_string(killed.join("evaluations.csv")).unwrap();
-    assert!(partial.lines().count() > 1 && partial.len() < ev.len(), "{partial}");
+    assert!(
+        partial.lines().count() > 1 && partial.len() < ev.len(),
+        "{partial}"
+    );
     // A torn last line, as a kill during a write leaves it.
-    std::fs::write(killed.join("evaluations.csv"), &partial[..partial.len() - 7]).unwrap();
+    std::fs::write(
+        killed.join("evaluations.csv"),
+        &partial[..partial.len() - 7],
+    )
+    .unwrap();
     let resumed = in_pool(2, || run(&cal, &killed, false, &never)).unwrap();
     assert!(resumed.simulated < resumed.evaluations);
     assert_eq!(files(&killed), files(&one));
@@ -381,12 +435,25 @@ fn kill_resume_and_thread_counts_leave_every_file_unchanged() {
     assert_eq!(again.simulated, 0);
     assert_eq!(files(&one), files(&two));
     // Another calibration on the directory is refused, unless --force.
-    let other = Calibration::from_str(&TOY_CAL.replace("master_seed = 11", "master_seed = 12"), &path, &[]).unwrap();
+    let other = Calibration::from_str(
+        &TOY_CAL.replace("master_seed = 11", "master_seed = 12"),
+        &path,
+        &[],
+    )
+    .unwrap();
     let err = run(&other, &one, false, &never).unwrap_err().to_string();
     assert!(err.contains("holds a different calibration"), "{err}");
     // The calibrated scenario loads and holds the estimate.
     let est = std::fs::read_to_string(one.join("estimates.csv")).unwrap();
-    let beta_wage: f64 = est.lines().nth(1).unwrap().split(',').nth(1).unwrap().parse().unwrap();
+    let beta_wage: f64 = est
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
     let (s, _) = load_named(one.join("calibrated.toml").to_str().unwrap(), None, &[]).unwrap();
     assert_eq!(s.behaviour.beta_wage, beta_wage);
     assert_eq!(s.world.agents, 400);
@@ -408,7 +475,11 @@ fn the_inner_step_re_solves_the_attractions_at_every_theta() {
     let theta = [1.7, 1.1];
     let resolved = cal.simulator.resolve(&theta).unwrap();
     // The attractions are those baseline calibration gives for the scenario at θ.
-    let (s, _) = cal.simulator.study.resolve(None, &cal.simulator.resolve_overrides(&theta)).unwrap();
+    let (s, _) = cal
+        .simulator
+        .study
+        .resolve(None, &cal.simulator.resolve_overrides(&theta))
+        .unwrap();
     let targets = talentflow::study::baseline::read_targets(&dir.join("targets.csv")).unwrap();
     let fit = talentflow::study::baseline::calibrate(&s, &targets, &Default::default()).unwrap();
     let attractions: Vec<String> = resolved
@@ -422,7 +493,11 @@ fn the_inner_step_re_solves_the_attractions_at_every_theta() {
     // …and they differ between two θ (the inner step is re-solved, not fixed).
     let other = cal.simulator.resolve(&[2.6, 0.7]).unwrap();
     assert_ne!(resolved.overrides[2..], other.overrides[2..]);
-    assert!(resolved.baseline_unmet.is_empty(), "{:?}", resolved.baseline_unmet);
+    assert!(
+        resolved.baseline_unmet.is_empty(),
+        "{:?}",
+        resolved.baseline_unmet
+    );
 }
 
 #[test]
@@ -440,13 +515,22 @@ fn the_command_writes_a_calibration_directory() {
     ]);
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    assert!(stdout.contains("calibration toy (smm)") && stdout.contains("J-statistic"), "{stdout}");
+    assert!(
+        stdout.contains("calibration toy (smm)") && stdout.contains("J-statistic"),
+        "{stdout}"
+    );
     let fit = std::fs::read_to_string(out.join("fit.csv")).unwrap();
     assert!(fit.starts_with("target,role,observed,se,fitted,median,lo90,hi90,inside,z\n"));
     assert!(fit.contains("foreign_share_hub,holdout,"), "{fit}");
     // A second run on a finished directory from another file is refused.
     std::fs::write(&path, TOY_CAL.replace("se = 0.02", "se = 0.03")).unwrap();
-    let o = common::talentflow(&["calibrate", path.to_str().unwrap(), "--out", out.to_str().unwrap(), "-q"]);
+    let o = common::talentflow(&[
+        "calibrate",
+        path.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "-q",
+    ]);
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).starts_with("error: "));
 }
@@ -463,40 +547,86 @@ fn bad_calibration_files_are_refused_naming_the_field() {
         err(&TOY_CAL.replacen(from, to, 1))
     };
     let e = with("method = \"smm\"", "method = \"mcmc\"");
-    assert!(e.contains("`method`: must be \"smm\" or \"abc-smc\", found \"mcmc\""), "{e}");
+    assert!(
+        e.contains("`method`: must be \"smm\" or \"abc-smc\", found \"mcmc\""),
+        "{e}"
+    );
     let e = with("max = 3.0", "max = 0.5");
-    assert!(e.contains("`parameter[0].max`: must be greater than min, found min = 1, max = 0.5"), "{e}");
+    assert!(
+        e.contains("`parameter[0].max`: must be greater than min, found min = 1, max = 0.5"),
+        "{e}"
+    );
     let e = with("sd = 0.5\n", "");
     assert!(e.contains("`parameter[1].sd`: missing"), "{e}");
     let e = with("prior = \"normal\"", "prior = \"gamma\"");
     assert!(e.contains("`parameter[1].prior`: must be \"uniform\", \"log-uniform\" or \"normal\", found \"gamma\""), "{e}");
     let e = with("se = 0.01", "se = 0");
-    assert!(e.contains("`target[1].se`: must be a positive finite number, found 0"), "{e}");
+    assert!(
+        e.contains("`target[1].se`: must be a positive finite number, found 0"),
+        "{e}"
+    );
     let e = with("role = \"holdout\"", "role = \"test\"");
-    assert!(e.contains("`target[2].role`: must be \"fit\" or \"holdout\", found \"test\""), "{e}");
+    assert!(
+        e.contains("`target[2].role`: must be \"fit\" or \"holdout\", found \"test\""),
+        "{e}"
+    );
     let e = with("retention.NEW@end", "retention.XYZ@end");
-    assert!(e.contains("target `retention_new`: outcome `retention.XYZ@end`: unknown country code `XYZ`"), "{e}");
-    let e = with("expr = \"researcher_share.HUB@end\"", "expr = \"control:researcher_share.HUB@end\"");
+    assert!(
+        e.contains(
+            "target `retention_new`: outcome `retention.XYZ@end`: unknown country code `XYZ`"
+        ),
+        "{e}"
+    );
+    let e = with(
+        "expr = \"researcher_share.HUB@end\"",
+        "expr = \"control:researcher_share.HUB@end\"",
+    );
     assert!(e.contains("`target[1].expr`"), "{e}");
     let e = with("behaviour.beta_wage", "behaviour.beta_wag");
-    assert!(e.contains("beta_wag") && e.contains("parameters at their prior"), "{e}");
+    assert!(
+        e.contains("beta_wag") && e.contains("parameters at their prior"),
+        "{e}"
+    );
     let e = with("max_evaluations = 12", "max_evaluations = 2");
-    assert!(e.contains("`smm.max_evaluations`: must be at least 5, found 2"), "{e}");
+    assert!(
+        e.contains("`smm.max_evaluations`: must be at least 5, found 2"),
+        "{e}"
+    );
     let e = with("replicates = 2", "replicates = 0");
     assert!(e.contains("`replicates`: must be at least 1"), "{e}");
-    let e = with("key = \"behaviour.beta_wage\"", "key = \"country.HUB.attraction\"");
-    assert!(e.contains("`parameter[0].key`: `country.HUB.attraction` is set by the inner step"), "{e}");
+    let e = with(
+        "key = \"behaviour.beta_wage\"",
+        "key = \"country.HUB.attraction\"",
+    );
+    assert!(
+        e.contains("`parameter[0].key`: `country.HUB.attraction` is set by the inner step"),
+        "{e}"
+    );
     let e = with("[smm]", "[abc]\npopulation = 5\n[smm]");
-    assert!(e.contains("`abc`: an [abc] table needs method = \"abc-smc\"") && e.contains("`abc.population`: must be at least 10, found 5"), "{e}");
+    assert!(
+        e.contains("`abc`: an [abc] table needs method = \"abc-smc\"")
+            && e.contains("`abc.population`: must be at least 10, found 5"),
+        "{e}"
+    );
     let e = with("name = \"share_hub\"", "name = \"retention_new\"");
     assert!(e.contains("`target[1].name`: must be unique"), "{e}");
     let e = with("replicates = 2", "replicates = 2\nreplicate = 3");
     assert!(e.contains("unknown field `replicate`"), "{e}");
-    let e = err(&format!("{TOY_CAL}\n[baseline]\ntargets = \"nowhere.csv\"\n"));
-    assert!(e.contains("`baseline.targets`: nowhere.csv: cannot read"), "{e}");
+    let e = err(&format!(
+        "{TOY_CAL}\n[baseline]\ntargets = \"nowhere.csv\"\n"
+    ));
+    assert!(
+        e.contains("`baseline.targets`: nowhere.csv: cannot read"),
+        "{e}"
+    );
     // Every problem at once.
-    let e = err(&TOY_CAL.replace("se = 0.02", "se = -1").replace("max = 3.0", "max = 1.0"));
-    assert!(e.contains("target[0].se") && e.contains("parameter[0].max"), "{e}");
+    let e = err(&TOY_CAL
+        .replace("se = 0.02", "se = -1")
+        .replace("max = 3.0", "max = 1.0"));
+    assert!(
+        e.contains("target[0].se") && e.contains("parameter[0].max"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -509,7 +639,13 @@ fn a_signal_stops_the_command_and_running_it_again_resumes_to_the_same_files() {
     let path = common::scratch("calibrate", "signal.toml");
     std::fs::write(&path, &text).unwrap();
     let out = common::scratch("calibrate", "signal-out");
-    let args = ["calibrate", path.to_str().unwrap(), "--out", out.to_str().unwrap(), "-q"];
+    let args = [
+        "calibrate",
+        path.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "-q",
+    ];
     let evals = out.join("evaluations.csv");
     let (code, err) = common::interrupt_when(&args, || {
         std::fs::read_to_string(&evals).is_ok_and(|t| t.matches(",mean,").count() >= 4)
@@ -552,7 +688,12 @@ fn an_abc_calibration_writes_its_posterior_and_generations() {
     let gens = std::fs::read_to_string(dir.join("generations.csv")).unwrap();
     assert_eq!(gens.lines().count(), 1 + 3, "{gens}");
     assert_eq!(gens.lines().nth(1), Some("0,inf,12.0,1.0,12"), "{gens}");
-    for f in ["fit.csv", "identifiability.csv", "calibrated.toml", "summary.txt"] {
+    for f in [
+        "fit.csv",
+        "identifiability.csv",
+        "calibrated.toml",
+        "summary.txt",
+    ] {
         assert!(dir.join(f).exists(), "{f}");
     }
     assert!(!dir.join("estimates.csv").exists());

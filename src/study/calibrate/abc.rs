@@ -107,7 +107,12 @@ pub fn run(
 ) -> Result<AbcResult, CalibrateError> {
     let k = obj.priors.len();
     let n = spec.population;
-    let n_fit = obj.targets.iter().filter(|t| t.role == Role::Fit).count().max(1) as f64;
+    let n_fit = obj
+        .targets
+        .iter()
+        .filter(|t| t.role == Role::Fit)
+        .count()
+        .max(1) as f64;
     let inflation = if obj.sim.stochastic() {
         1.0 + 1.0 / obj.sim.replicates() as f64
     } else {
@@ -132,7 +137,10 @@ pub fn run(
     }];
     let mut previous_tau = f64::INFINITY;
     for g in 1..spec.generations {
-        if previous_tau == 1.0 && generations.len() >= 2 && generations[generations.len() - 2].tolerance == 1.0 {
+        if previous_tau == 1.0
+            && generations.len() >= 2
+            && generations[generations.len() - 2].tolerance == 1.0
+        {
             break;
         }
         if obj.count() + n > spec.budget {
@@ -159,7 +167,11 @@ pub fn run(
         let lam: Vec<f64> = values.iter().map(|&l| l.max(floor)).collect();
         let chol = |z: &[f64]| -> Vec<f64> {
             (0..k)
-                .map(|r| (0..k).map(|e| vectors[r * k + e] * lam[e].sqrt() * z[e]).sum())
+                .map(|r| {
+                    (0..k)
+                        .map(|e| vectors[r * k + e] * lam[e].sqrt() * z[e])
+                        .sum()
+                })
                 .collect()
         };
         let mut cum = Vec::with_capacity(n);
@@ -227,7 +239,11 @@ pub fn run(
             };
             acceptance += accept / n as f64;
             let m = mixture(&e.theta);
-            new_w.push(if m > 0.0 && accept.is_finite() { prior * accept / m } else { 0.0 });
+            new_w.push(if m > 0.0 && accept.is_finite() {
+                prior * accept / m
+            } else {
+                0.0
+            });
         }
         let total: f64 = new_w.iter().sum();
         if total.is_nan() || total <= 0.0 {

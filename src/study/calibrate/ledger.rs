@@ -179,7 +179,10 @@ impl<'a> Objective<'a> {
                 cached.push(Evaluated {
                     id,
                     stage: fields[1].to_string(),
-                    theta: fields[4..4 + k].iter().map(|s| parse(s)).collect::<Result<_, _>>()?,
+                    theta: fields[4..4 + k]
+                        .iter()
+                        .map(|s| parse(s))
+                        .collect::<Result<_, _>>()?,
                     means: fields[4 + k..4 + k + n]
                         .iter()
                         .map(|s| parse(s))
@@ -191,7 +194,10 @@ impl<'a> Objective<'a> {
             if keep == 0 {
                 fs::write(path, format!("{head}\n")).map_err(io(path))?;
             } else if keep < text.len() {
-                let f = OpenOptions::new().write(true).open(path).map_err(io(path))?;
+                let f = OpenOptions::new()
+                    .write(true)
+                    .open(path)
+                    .map_err(io(path))?;
                 f.set_len(keep as u64).map_err(io(path))?;
             }
         } else {
@@ -226,11 +232,19 @@ impl<'a> Objective<'a> {
 
     /// θ of unit-cube point `u`.
     pub fn theta(&self, u: &[f64]) -> Vec<f64> {
-        self.priors.iter().zip(u).map(|(p, &x)| p.value(x)).collect()
+        self.priors
+            .iter()
+            .zip(u)
+            .map(|(p, &x)| p.value(x))
+            .collect()
     }
 
     /// Evaluates every θ of the batch (in parallel), in order; returns their records.
-    pub fn eval(&mut self, stage: &str, thetas: &[Vec<f64>]) -> Result<Vec<Evaluated>, CalibrateError> {
+    pub fn eval(
+        &mut self,
+        stage: &str,
+        thetas: &[Vec<f64>],
+    ) -> Result<Vec<Evaluated>, CalibrateError> {
         let first = self.evaluations.len();
         let mut out = Vec::with_capacity(thetas.len());
         let mut todo = Vec::new();
@@ -240,7 +254,10 @@ impl<'a> Objective<'a> {
                 Some(c) => {
                     let same = c.stage == stage
                         && c.theta.len() == theta.len()
-                        && c.theta.iter().zip(theta).all(|(a, b)| a.to_bits() == b.to_bits());
+                        && c.theta
+                            .iter()
+                            .zip(theta)
+                            .all(|(a, b)| a.to_bits() == b.to_bits());
                     if !same {
                         return Err(CalibrateError::Results(format!(
                             "evaluations.csv: evaluation {id} is {} at ({}), but this calibration \

@@ -28,8 +28,8 @@ use serde_json::json;
 
 use crate::rundir::input::{read_limited, read_limited_string, MAX_JSON_BYTES, MAX_TABLE_BYTES};
 use crate::rundir::lock;
-use crate::scenario::load::MAX_SCENARIO_BYTES;
 use crate::rundir::write::{write_atomic, OutputError};
+use crate::scenario::load::MAX_SCENARIO_BYTES;
 use crate::study::base::{parse_toml, StudyBase};
 use crate::study::baseline;
 use ledger::Objective;
@@ -110,15 +110,21 @@ pub struct Calibration {
 impl Calibration {
     /// Reads and checks a calibration file; `set` are command-line overrides of every run.
     pub fn load(path: &Path, set: &[String]) -> Result<Calibration, CalibrateError> {
-        let text = read_limited_string(path, MAX_SCENARIO_BYTES).map_err(|source| CalibrateError::Read {
-            path: path.to_path_buf(),
-            source,
+        let text = read_limited_string(path, MAX_SCENARIO_BYTES).map_err(|source| {
+            CalibrateError::Read {
+                path: path.to_path_buf(),
+                source,
+            }
         })?;
         Self::from_str(&text, path, set)
     }
 
     /// Parses calibration text read from `path`.
-    pub fn from_str(text: &str, path: &Path, set: &[String]) -> Result<Calibration, CalibrateError> {
+    pub fn from_str(
+        text: &str,
+        path: &Path,
+        set: &[String],
+    ) -> Result<Calibration, CalibrateError> {
         let invalid = |problems: Vec<String>| CalibrateError::Invalid {
             path: path.to_path_buf(),
             problems,

@@ -7,7 +7,7 @@ use super::analysis::{self, Jacobian, ParameterId};
 use super::ledger::{num, Objective};
 use super::prior::PriorKind;
 use super::smm::SmmResult;
-use super::{Calibration, CalibrateError};
+use super::{CalibrateError, Calibration};
 use crate::model::rng::{Phase, Streams};
 
 /// z of a two-sided 90 % interval.
@@ -134,7 +134,11 @@ fn identifiability_csv(
 }
 
 /// calibrated.toml: the base scenario at θ with the inner step's attractions, resolved.
-fn calibrated_toml(cal: &Calibration, theta: &[f64], what: &str) -> Result<Vec<u8>, CalibrateError> {
+fn calibrated_toml(
+    cal: &Calibration,
+    theta: &[f64],
+    what: &str,
+) -> Result<Vec<u8>, CalibrateError> {
     let resolved = cal
         .simulator
         .resolve(theta)
@@ -217,16 +221,14 @@ pub fn smm_files(
     obj: &Objective<'_>,
     r: &SmmResult,
 ) -> Result<Files, CalibrateError> {
-    let k = cal.priors.len();
     let keys = cal.keys();
-    let mut est = String::from(
-        "parameter,estimate,se,lo90,hi90,prior_sd,distance,j_statistic,df,p_value\n",
-    );
+    let mut est =
+        String::from("parameter,estimate,se,lo90,hi90,prior_sd,distance,j_statistic,df,p_value\n");
     let mut table = format!(
         "{:<34} {:>12} {:>12} {:>26}\n",
         "parameter", "estimate", "se", "90% interval"
     );
-    for i in 0..k {
+    for (i, key) in keys.iter().enumerate() {
         let (lo, hi) = if r.se[i].is_finite() {
             (
                 (r.theta[i] - Z90 * r.se[i]).max(cal.priors[i].min),
@@ -237,7 +239,7 @@ pub fn smm_files(
         };
         est.push_str(&format!(
             "{},{},{},{},{},{},{},{},{},{}\n",
-            keys[i],
+            key,
             num(r.theta[i]),
             num(r.se[i]),
             num(lo),
@@ -250,7 +252,7 @@ pub fn smm_files(
         ));
         table.push_str(&format!(
             "{:<34} {:>12.6} {:>12.6}   [{:>10.5}, {:>10.5}]\n",
-            keys[i], r.theta[i], r.se[i], lo, hi
+            key, r.theta[i], r.se[i], lo, hi
         ));
     }
     let cov = r
@@ -274,8 +276,12 @@ pub fn smm_files(
         })
         .collect();
     let (fit, fit_table) = fit_csv(cal, &rows);
-    let (ident, ident_table) =
-        identifiability_csv(cal, &r.identifiability, r.curvature.rank, r.curvature.condition);
+    let (ident, ident_table) = identifiability_csv(
+        cal,
+        &r.identifiability,
+        r.curvature.rank,
+        r.curvature.condition,
+    );
     let mut summary = header(cal, obj.count());
     summary.push_str(&format!(
         "SMM: {} Nelder–Mead runs from the best of a Latin-hypercube start; best run {} ({} evaluations); distance {:.4}\n",

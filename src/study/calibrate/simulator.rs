@@ -31,8 +31,11 @@ pub trait Simulator: Sync {
     }
     /// The value of every target in every replicate at every θ: `[θ][replicate][target]`. A
     /// pure function of θ (common random numbers: the same seeds at every θ).
-    fn simulate(&self, thetas: &[Vec<f64>], stop: Stop<'_>)
-        -> Result<Vec<Vec<Vec<f64>>>, CalibrateError>;
+    fn simulate(
+        &self,
+        thetas: &[Vec<f64>],
+        stop: Stop<'_>,
+    ) -> Result<Vec<Vec<Vec<f64>>>, CalibrateError>;
 }
 
 /// The agent-based model of a calibration file.
@@ -140,7 +143,10 @@ impl ScenarioSimulator {
         Ok(())
     }
 
-    fn target_values(&self, recs: &[Option<(ValidScenario, Recorder)>]) -> Result<Vec<f64>, String> {
+    fn target_values(
+        &self,
+        recs: &[Option<(ValidScenario, Recorder)>],
+    ) -> Result<Vec<f64>, String> {
         self.targets
             .iter()
             .map(|t| {

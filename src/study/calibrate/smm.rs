@@ -101,7 +101,12 @@ fn nelder_mead(
     let diameter_tol = spec.tolerance.sqrt().max(1e-9);
     loop {
         let mut order: Vec<usize> = (0..=k).collect();
-        order.sort_by(|&a, &b| values[a].distance.total_cmp(&values[b].distance).then(a.cmp(&b)));
+        order.sort_by(|&a, &b| {
+            values[a]
+                .distance
+                .total_cmp(&values[b].distance)
+                .then(a.cmp(&b))
+        });
         simplex = order.iter().map(|&i| simplex[i].clone()).collect();
         values = order.iter().map(|&i| values[i].clone()).collect();
         let (best, worst) = (values[0].distance, values[k].distance);
@@ -208,7 +213,12 @@ pub fn run(
     let thetas: Vec<Vec<f64>> = start_u.iter().map(|u| obj.theta(u)).collect();
     let start = obj.eval("start", &thetas)?;
     let mut order: Vec<usize> = (0..n0).collect();
-    order.sort_by(|&a, &b| start[a].distance.total_cmp(&start[b].distance).then(a.cmp(&b)));
+    order.sort_by(|&a, &b| {
+        start[a]
+            .distance
+            .total_cmp(&start[b].distance)
+            .then(a.cmp(&b))
+    });
     let mut restarts = Vec::new();
     for (r, &i) in order.iter().take(spec.restarts).enumerate() {
         restarts.push(nelder_mead(obj, &start_u[i], &format!("nm{r}"), spec)?);

@@ -395,10 +395,7 @@ impl CalibrationFile {
                 Some(_) => {
                     for (v, f) in [(p.mean, "mean"), (p.sd, "sd")] {
                         if v.is_some() {
-                            problems.push(format!(
-                                "`{}`: only a normal prior takes `{f}`",
-                                at(f)
-                            ));
+                            problems.push(format!("`{}`: only a normal prior takes `{f}`", at(f)));
                         }
                     }
                 }
@@ -445,7 +442,9 @@ impl CalibrationFile {
         for (i, t) in self.targets.iter().enumerate() {
             let at = |f: &str| format!("target[{i}].{f}");
             if t.name.is_empty()
-                || t.name.chars().any(|c| c == ',' || c == '"' || c.is_control())
+                || t.name
+                    .chars()
+                    .any(|c| c == ',' || c == '"' || c.is_control())
                 || !names.insert(t.name.clone())
             {
                 problems.push(format!(
@@ -501,7 +500,9 @@ impl CalibrationFile {
             }
         }
         if !self.targets.is_empty() && self.targets.iter().all(|t| t.role == "holdout") {
-            problems.push("`target`: every target is a holdout; at least one needs role = \"fit\"".into());
+            problems.push(
+                "`target`: every target is a holdout; at least one needs role = \"fit\"".into(),
+            );
         }
         if let Some(b) = &self.baseline {
             if b.targets.trim().is_empty() {
