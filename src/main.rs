@@ -233,6 +233,9 @@ struct ExperimentArgs {
     /// Also keep every run's full outputs under OUT/runs/<arm>/rep<NNN>/.
     #[arg(long)]
     keep_runs: bool,
+    /// A finished calibration directory: replicate r of every arm runs at posterior draw r.
+    #[arg(long, value_name = "DIR")]
+    posterior: Option<PathBuf>,
     /// Overwrite an existing output directory.
     #[arg(long)]
     force: bool,
@@ -524,6 +527,13 @@ fn experiment(args: ExperimentArgs) -> Result<Exit, CliError> {
     let mut exp = Experiment::load_with(&args.file, &args.set)?;
     if let Some(r) = args.replicates {
         exp.set_replicates(r)?;
+    }
+    if let Some(dir) = &args.posterior {
+        let note =
+            talentflow::study::calibrate::posterior::Posterior::load(dir)?.apply(&mut exp)?;
+        if !args.quiet {
+            eprintln!("experiment {}: {note}", exp.spec.name);
+        }
     }
     let out = args
         .out

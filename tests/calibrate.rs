@@ -725,3 +725,69 @@ fn the_shipped_calibration_runs_reduced_with_its_inner_step() {
     let summary = std::fs::read_to_string(dir.join("summary.txt")).unwrap();
     assert!(summary.contains("inner step"), "{summary}");
 }
+
+#[test]
+fn an_experiment_with_posterior_draws_one_theta_per_replicate_shared_by_its_arms() {
+    use talentflow::study::calibrate::posterior::Posterior;
+    use talentflow::study::experiment::Experiment;
+    let path = common::scratch("calibrate", "post.toml");
+    std::fs::write(&path, TOY_CAL).unwrap();
+    let cal = Calibration::load(&path, &[]).unwrap();
+    let dir = common::scratch("calibrate", "post-cal");
+    run(&cal, &dir, false, &never).unwrap();
+    let post = Posterior::load(&dir).unwrap();
+    assert_eq!(post.keys, ["behaviour.beta_wage", "behaviour.beta_home"]);
+    let exp_text = r#"
+name = "post"
+base = "toy3"
+replicates = 4
+master_seed = 5
+set = ["world.years=1", "world.agents=300"]
+outcomes = ["retention.NEW@end"]
+[[arm]]
+name = "control"
+[[arm]]
+name = "open"
+set = ["country.NEW.openness=0.9"]
+"#;
+    let exp_path = common::scratch("calibrate", "post-exp.toml");
+    std::fs::write(&exp_path, exp_text).unwrap();
+    let mut exp = Experiment::load(&exp_path).unwrap();
+    let note = post.apply(&mut exp).unwrap();
+    assert!(note.contains("smm posterior"), "{note}");
+    let per = exp.replicate_scenarios.clone().unwrap();
+    assert_eq!((per.len(), per[0].len()), (4, 2));
+    let draws: Vec<f64> = per.iter().map(|arms| arms[0].behaviour.beta_wage).collect();
+    for (r, arms) in per.iter().enumerate() {
+        // The same draw in both arms; the arm's own override still applies.
+        assert_eq!(arms[0].behaviour.beta_wage, arms[1].behaviour.beta_wage);
+        assert_eq!(arms[0].behaviour.beta_home, arms[1].behaviour.beta_home);
+        assert_eq!(arms[1].countries[2].openness, 0.9);
+        assert!((1.0..=3.0).contains(&draws[r]));
+        assert_eq!(post.draw(5, r as u32)[0], draws[r]);
+    }
+    assert!(draws.windows(2).any(|w| w[0] != w[1]), "{draws:?}");
+    // The command: the summary says where the parameters came from.
+    let out = common::scratch("calibrate", "post-exp-out");
+    let o = common::talentflow(&[
+        "experiment",
+        exp_path.to_str().unwrap(),
+        "--posterior",
+        dir.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "-q",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let summary = std::fs::read_to_string(out.join("summary.txt")).unwrap();
+    assert!(
+        summary.contains("parameter uncertainty: replicate r of every arm runs at draw r"),
+        "{summary}"
+    );
+    // Not a calibration directory.
+    let err = Posterior::load(&out).unwrap_err().to_string();
+    assert!(
+        err.contains("--posterior") && err.contains("not a calibration directory"),
+        "{err}"
+    );
+}

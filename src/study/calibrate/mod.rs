@@ -16,6 +16,7 @@ pub mod analysis;
 pub mod ledger;
 pub mod linalg;
 pub mod output;
+pub mod posterior;
 pub mod prior;
 pub mod simulator;
 pub mod smm;
