@@ -78,6 +78,9 @@ enum Command {
     Experiment(ExperimentArgs),
     /// Run a parameter sweep (grid, Latin hypercube, Morris, Saltelli); resumable and shardable.
     Sweep(SweepArgs),
+    /// Calibrate behaviour parameters to observed moments (SMM or ABC-SMC), the baseline
+    /// calibration re-solved at every θ; resumable (re-run the same command).
+    Calibrate(CalibrateArgs),
     /// Join the results of sweep shards into DIR/results.csv; report missing or duplicate runs.
     Merge {
         /// Sweep directories (shards of one sweep); the first receives results.csv.
@@ -233,6 +236,9 @@ struct ExperimentArgs {
     /// Also keep every run's full outputs under OUT/runs/<arm>/rep<NNN>/.
     #[arg(long)]
     keep_runs: bool,
+    /// A finished calibration directory: replicate r of every arm runs at posterior draw r.
+    #[arg(long, value_name = "DIR")]
+    posterior: Option<PathBuf>,
     /// Overwrite an existing output directory.
     #[arg(long)]
     force: bool,
@@ -305,6 +311,89 @@ fn jobs(n: usize) -> Result<usize, CliError> {
         return Err(format!("--jobs {n}: at most {MAX_JOBS} worker threads").into());
     }
     Ok(n.max(1))
+}
+
+#[derive(clap::Args)]
+struct CalibrateArgs {
+    /// Calibration TOML file.
+    file: PathBuf,
+    /// Output directory (default: runs/calibrations/<name>). Re-running on it resumes.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Parallel runs (default: all cores). Results do not depend on it.
+    #[arg(long)]
+    jobs: Option<usize>,
+    /// Override a parameter of every run: key.path=value (after the file's own `set`).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
+    /// Discard another calibration's files in the output directory.
+    #[arg(long)]
+    force: bool,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+fn calibrate(args: CalibrateArgs) -> Result<Exit, CliError> {
+    use talentflow::study::calibrate::{self, CalibrateError, Calibration};
+    interrupt::install()?;
+    let cal = Calibration::load(&args.file, &args.set)?;
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("runs/calibrations/{}", cal.spec.name)));
+    let pool = {
+        let mut b = rayon::ThreadPoolBuilder::new();
+        if let Some(j) = args.jobs {
+            b = b.num_threads(jobs(j)?);
+        }
+        b.build()
+            .map_err(|e| format!("cannot start worker threads: {e}"))?
+    };
+    let started = Instant::now();
+    let best = std::sync::Mutex::new(f64::INFINITY);
+    let progress = |e: &calibrate::ledger::Evaluated| {
+        let mut b = best.lock().unwrap_or_else(|p| p.into_inner());
+        *b = b.min(e.distance);
+        eprintln!(
+            "calibrate {}: evaluation {} ({}): distance {:.4}, best {:.4}, {:.0} s elapsed",
+            cal.spec.name,
+            e.id,
+            e.stage,
+            e.distance,
+            *b,
+            started.elapsed().as_secs_f64()
+        );
+    };
+    let on_eval: Option<&(dyn Fn(&calibrate::ledger::Evaluated) + Sync)> =
+        if args.quiet { None } else { Some(&progress) };
+    match pool
+        .install(|| calibrate::run_with(&cal, &out, args.force, &interrupt::requested, on_eval))
+    {
+        Ok(report) => {
+            if !args.quiet {
+                print!("{}", report.summary);
+                println!(
+                    "{} evaluations ({} simulated now, {} read back) in {:.1} s; outputs in {}",
+                    report.evaluations,
+                    report.simulated,
+                    report.evaluations - report.simulated,
+                    started.elapsed().as_secs_f64(),
+                    report.dir.display()
+                );
+            }
+            Ok(Exit::Done)
+        }
+        Err(e @ CalibrateError::Interrupted) => {
+            eprintln!(
+                "{e} ({}); evaluations so far are in {}",
+                interrupt::signal_name(),
+                out.display()
+            );
+            Ok(Exit::Interrupted)
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 fn done(_: ()) -> Exit {
@@ -466,6 +555,13 @@ fn experiment(args: ExperimentArgs) -> Result<Exit, CliError> {
     let mut exp = Experiment::load_with(&args.file, &args.set)?;
     if let Some(r) = args.replicates {
         exp.set_replicates(r)?;
+    }
+    if let Some(dir) = &args.posterior {
+        let note =
+            talentflow::study::calibrate::posterior::Posterior::load(dir)?.apply(&mut exp)?;
+        if !args.quiet {
+            eprintln!("experiment {}: {note}", exp.spec.name);
+        }
     }
     let out = args
         .out
@@ -948,6 +1044,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run(args),
         Command::Experiment(args) => experiment(args),
         Command::Sweep(args) => sweep(args),
+        Command::Calibrate(args) => calibrate(args),
         Command::Merge { dirs } => merge(&dirs).map(done),
         Command::Sensitivity { dir } => sensitivity(&dir).map(done),
         Command::Discover(args) => discover(args).map(done),

@@ -12,13 +12,18 @@ const AGENTS: u32 = 1000;
 /// Replicates per arm (two, so the statistics have a spread to work with).
 const REPLICATES: i64 = 2;
 
-/// The experiment and sweep files shipped in `experiments/`, sorted.
+/// The experiment and sweep files shipped in `experiments/`, sorted. Calibration files (they
+/// have a `method`) are run, reduced, by `tests/calibrate.rs`.
 fn shipped() -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "toml"))
+        .filter(|p| {
+            let t: toml::Table = toml::from_str(&std::fs::read_to_string(p).unwrap()).unwrap();
+            !t.contains_key("method")
+        })
         .collect();
     files.sort();
     files

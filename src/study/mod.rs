@@ -4,6 +4,7 @@
 
 pub(crate) mod base;
 pub mod baseline;
+pub mod calibrate;
 pub mod discover;
 pub mod evaluate;
 pub mod experiment;

@@ -108,6 +108,12 @@ pub struct Experiment {
     pub control: usize,
     /// Description of the base scenario's source.
     pub base_source: String,
+    /// Per replicate, per arm: the scenario at that replicate's posterior draw
+    /// (`--posterior`, [`crate::study::calibrate::posterior`]); `None`: every replicate runs the
+    /// arm's own scenario.
+    pub replicate_scenarios: Option<Vec<Vec<ValidScenario>>>,
+    /// What `--posterior` did, for the summary.
+    pub posterior_note: Option<String>,
 }
 
 /// Errors loading or running an experiment.
@@ -297,6 +303,8 @@ impl Experiment {
             arms,
             control,
             base_source,
+            replicate_scenarios: None,
+            posterior_note: None,
         })
     }
 
@@ -402,7 +410,22 @@ pub fn run_from(
                 return None;
             }
             let arm = &exp.arms[a];
-            let mut sim = match Simulation::try_new(arm.scenario.clone(), seed) {
+            let scenario = match &exp.replicate_scenarios {
+                Some(per) => match per.get(r as usize).and_then(|p| p.get(a)) {
+                    Some(s) => s.clone(),
+                    None => {
+                        return Some(Err(ExperimentError::Invalid {
+                            path: exp.path.clone(),
+                            problems: vec![format!(
+                                "--posterior: no draw for replicate {r} of arm {a} (replicates changed after the draws \
+                                 were made)"
+                            )],
+                        }))
+                    }
+                },
+                None => arm.scenario.clone(),
+            };
+            let mut sim = match Simulation::try_new(scenario, seed) {
                 Ok(sim) => sim,
                 Err(e) => return Some(Err(e.into())),
             };

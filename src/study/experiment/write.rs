@@ -344,6 +344,9 @@ pub fn table(exp: &Experiment, rows: &[SummaryRow]) -> String {
         exp.spec.replicates,
         exp.arms[exp.control].name
     );
+    if let Some(note) = &exp.posterior_note {
+        let _ = writeln!(out, "{note}: every effect and interval includes it");
+    }
     let arm_w = exp
         .arms
         .iter()
