@@ -214,6 +214,16 @@ struct RunArgs {
     /// At the end, print the wall time of each tick phase to stderr.
     #[arg(long)]
     profile: bool,
+    /// Follow a seeded sample of researchers: a fraction (0.01) or a number of agents (5000);
+    /// writes panel.npz, panel_startups.npz, panel_moves.npz.
+    #[arg(long, value_name = "FRACTION|N")]
+    panel: Option<String>,
+    /// Years between panel snapshots (default 1).
+    #[arg(long, value_name = "YEARS", requires = "panel")]
+    panel_every: Option<f64>,
+    /// Compute stay curves and the emigration hazard from all agents (stay.csv, hazard.csv).
+    #[arg(long)]
+    cohorts: bool,
 }
 
 #[derive(clap::Args)]
@@ -518,7 +528,12 @@ fn run(args: RunArgs) -> Result<Exit, CliError> {
         set.insert(0, format!("world.years={y}"));
     }
     let name = args.scenario.unwrap_or_else(|| "world2025".into());
-    let plan = runner::plan(&name, &set, args.seed, args.out, args.checkpoint_every)?;
+    let mut plan = runner::plan(&name, &set, args.seed, args.out, args.checkpoint_every)?;
+    if let Some(spec) = &args.panel {
+        let every = args.panel_every.unwrap_or(1.0);
+        plan.observe.panel = Some(runner::panel_options(spec, every, &plan.scenario)?);
+    }
+    plan.observe.cohorts = args.cohorts;
     let dir = plan.dir.clone();
     let start = format!(
         "run {}: {} countries, {} ticks, {} agents, seed {} \u{2192} {}",

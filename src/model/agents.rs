@@ -228,6 +228,13 @@ impl Startups {
     }
 }
 
+/// Removes the items at `sorted_indices` (ascending, unique, below `v.len()`) from `v`, keeping
+/// the order of the rest: the compaction [`Researchers::remove_sorted`] applies to each of its
+/// arrays, for arrays kept beside them (such as [`crate::model::cohort`]'s).
+pub fn remove_sorted_from<T: Copy>(v: &mut Vec<T>, sorted_indices: &[u32]) {
+    KeepMask::new(v.len(), sorted_indices).retain(v);
+}
+
 /// Which of `len` items survive a removal of sorted indices.
 struct KeepMask<'a> {
     removed: &'a [u32],

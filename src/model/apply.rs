@@ -77,6 +77,17 @@ pub struct EntrantPlan<'a> {
     pub new_runway_ticks: u32,
 }
 
+/// Which agents a tick removed, by their index before the tick (both lists ascending): what an
+/// observer of individual agents ([`crate::model::observe`]) needs to follow indices through the
+/// stable removal.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Removals {
+    /// Researchers who left the field.
+    pub researchers: Vec<u32>,
+    /// Startups that died or exited.
+    pub startups: Vec<u32>,
+}
+
 /// Applies the intents of tick `tick`, keeping `agg` equal to a measurement of (`r`, `s`);
 /// returns what happened.
 #[allow(clippy::too_many_arguments)]
@@ -90,6 +101,31 @@ pub fn apply(
     streams: &Streams,
     tick: usize,
 ) -> TickCounts {
+    apply_logged(
+        r,
+        s,
+        agg,
+        researcher_intents,
+        startup_intents,
+        plan,
+        streams,
+        tick,
+    )
+    .0
+}
+
+/// [`apply`], also returning the [`Removals`] (lists it builds anyway, so this costs nothing).
+#[allow(clippy::too_many_arguments)]
+pub fn apply_logged(
+    r: &mut Researchers,
+    s: &mut Startups,
+    agg: &mut Aggregates,
+    researcher_intents: &[ResearcherIntents],
+    startup_intents: &[StartupIntents],
+    plan: &EntrantPlan<'_>,
+    streams: &Streams,
+    tick: usize,
+) -> (TickCounts, Removals) {
     let c = plan.expected.len();
     let mut counts = TickCounts::zero(c);
 
@@ -241,7 +277,11 @@ pub fn apply(
             agg.add_researcher(k, k, skill, mobility);
         }
     }
-    counts
+    let removals = Removals {
+        researchers: exits,
+        startups: dead_startups,
+    };
+    (counts, removals)
 }
 
 #[cfg(test)]

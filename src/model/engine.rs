@@ -8,9 +8,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::agents::{Researchers, Startups};
 use crate::model::aggregates::Aggregates;
-use crate::model::apply::{apply, EntrantPlan, TickCounts};
+use crate::model::apply::{apply_logged, EntrantPlan, TickCounts};
 use crate::model::choice::ChoiceTables;
 use crate::model::countries::CountryState;
+use crate::model::observe::{ObserveOptions, Observers, Relocated, TickEvents};
 use crate::model::params::Params;
 use crate::model::policy::{base_relations, effects_at};
 use crate::model::profile::{Lap, PhaseTimes};
@@ -28,6 +29,9 @@ pub struct Simulation {
     streams: Streams,
     state: State,
     times: PhaseTimes,
+    /// Observers of individual agents (panel, cohorts), if any: outside [`State`], so a run
+    /// without them checkpoints and runs exactly as before.
+    observers: Option<Box<Observers>>,
 }
 
 impl Simulation {
@@ -101,7 +105,42 @@ impl Simulation {
             streams,
             state,
             times,
+            observers: None,
         })
+    }
+
+    /// Initialises a run with observers of individual agents ([`crate::model::observe`]): the
+    /// agent panel and the cohort tables. Every other output is the same as [`Simulation::new`]'s.
+    pub fn with_observers(
+        scenario: ValidScenario,
+        seed: u64,
+        opts: &ObserveOptions,
+    ) -> Result<Simulation, OutOfMemory> {
+        let mut sim = Simulation::try_new(scenario, seed)?;
+        if opts.any() {
+            let obs = Observers::start(
+                opts,
+                seed,
+                sim.params.c,
+                sim.params.ticks,
+                sim.scenario.world.ticks_per_year as usize,
+                sim.scenario.world.skill_sigma,
+                &sim.state.researchers,
+                &sim.state.startups,
+            );
+            sim.observers = Some(Box::new(obs));
+        }
+        Ok(sim)
+    }
+
+    /// The observers, if the run has any.
+    pub fn observers(&self) -> Option<&Observers> {
+        self.observers.as_deref()
+    }
+
+    /// Takes the observers out of the run (at its end, to write their tables).
+    pub fn take_observers(&mut self) -> Option<Observers> {
+        self.observers.take().map(|b| *b)
     }
 
     /// Ticks done so far.
@@ -202,7 +241,15 @@ impl Simulation {
             mobility_skill: s.behaviour.mobility_skill,
             new_runway_ticks: p.new_runway_ticks,
         };
-        let counts = apply(
+        let relocated = match self.observers {
+            Some(_) => {
+                Relocated::collect(&self.state.researchers, &self.state.startups, &s_intents)
+            }
+            None => Vec::new(),
+        };
+        let (researchers_before, startups_before) =
+            (self.state.researchers.len(), self.state.startups.len());
+        let (counts, removals) = apply_logged(
             &mut self.state.researchers,
             &mut self.state.startups,
             &mut self.state.aggregates,
@@ -212,6 +259,18 @@ impl Simulation {
             &self.streams,
             t,
         );
+        if let Some(obs) = self.observers.as_deref_mut() {
+            let ev = TickEvents {
+                tick: t,
+                researcher_intents: &r_intents,
+                startup_intents: &s_intents,
+                relocated: &relocated,
+                removals: &removals,
+                researchers_before,
+                startups_before,
+            };
+            obs.observe(&ev, &self.state.researchers, &self.state.startups);
+        }
         lap.lap(&mut times, 5);
 
         self.state.recorder.record(
@@ -353,6 +412,7 @@ impl Simulation {
             scenario,
             params,
             seed,
+            observers: None,
         })
     }
 }

@@ -7,6 +7,7 @@
 //! read ◄─ DIR/ (every file checked against the manifest's blake3)
 //! ```
 
+pub mod careers;
 pub mod checkpoint;
 pub mod input;
 pub mod interrupt;

@@ -24,6 +24,45 @@ pub enum NpzData<'a> {
     F64(&'a [f64]),
     /// Fixed-width byte strings (numpy dtype `|S<n>`), e.g. country codes.
     Bytes(Vec<String>),
+    /// float64 values, owned.
+    F64Owned(Vec<f64>),
+    /// float32 values.
+    F32(Vec<f32>),
+    /// int64 values.
+    I64(Vec<i64>),
+    /// int32 values.
+    I32(Vec<i32>),
+    /// int16 values.
+    I16(Vec<i16>),
+    /// int8 values.
+    I8(Vec<i8>),
+}
+
+/// Writes `data` with `shape` as `.npy`.
+fn write_npy<T: ndarray_npy::WritableElement>(
+    out: &mut Vec<u8>,
+    name: &str,
+    shape: &[usize],
+    data: &[T],
+) -> Result<(), NpzError> {
+    let size: usize = shape.iter().product();
+    if size != data.len() {
+        return Err(NpzError::Encode {
+            name: name.to_string(),
+            message: format!(
+                "shape {shape:?} holds {size} values, data has {}",
+                data.len()
+            ),
+        });
+    }
+    let view = ArrayView::from_shape(IxDyn(shape), data).map_err(|e| NpzError::Encode {
+        name: name.to_string(),
+        message: e.to_string(),
+    })?;
+    view.write_npy(out).map_err(|e| NpzError::Encode {
+        name: name.to_string(),
+        message: e.to_string(),
+    })
 }
 
 /// Errors building an archive.
@@ -188,6 +227,12 @@ pub fn encode(arrays: &[NpzArray<'_>]) -> Result<Vec<u8>, NpzError> {
                 })?;
             }
             NpzData::Bytes(items) => write_bytes_npy(&mut npy, items),
+            NpzData::F64Owned(v) => write_npy(&mut npy, &a.name, &a.shape, v)?,
+            NpzData::F32(v) => write_npy(&mut npy, &a.name, &a.shape, v)?,
+            NpzData::I64(v) => write_npy(&mut npy, &a.name, &a.shape, v)?,
+            NpzData::I32(v) => write_npy(&mut npy, &a.name, &a.shape, v)?,
+            NpzData::I16(v) => write_npy(&mut npy, &a.name, &a.shape, v)?,
+            NpzData::I8(v) => write_npy(&mut npy, &a.name, &a.shape, v)?,
         }
         zip.add(&format!("{}.npy", a.name), &npy)?;
     }

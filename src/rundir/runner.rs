@@ -33,6 +33,8 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 
 use crate::model::engine::Simulation;
+use crate::model::observe::{ObserveOptions, Observers};
+use crate::model::panel::PanelOptions;
 use crate::model::record::Recorder;
 use crate::rundir::checkpoint::{self, CheckpointError};
 use crate::rundir::write::{self, DirStatus, OutputError, RunInfo};
@@ -44,7 +46,7 @@ pub const RUN_RECORD_FORMAT: &str = "talentflow-run-start/1";
 
 /// What `DIR/run.json` records when a run starts: everything `resume` needs besides the resolved
 /// scenario (`DIR/scenario.toml`) and the checkpoint.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RunRecord {
     /// [`RUN_RECORD_FORMAT`].
     pub format: String,
@@ -66,6 +68,34 @@ pub struct RunRecord {
     pub ticks: u64,
     /// Checkpoint interval in ticks (0: only when interrupted).
     pub checkpoint_every: u64,
+    /// The agent panel, if the run has one (absent from the file otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub panel: Option<PanelRecord>,
+    /// Whether the run computes the cohort tables (absent from the file when not).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cohorts: bool,
+}
+
+/// The panel options as `run.json` records them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PanelRecord {
+    /// Sampling probability per researcher.
+    pub fraction: f64,
+    /// Ticks between snapshots.
+    pub every_ticks: u64,
+}
+
+impl RunRecord {
+    /// The observers the run carries.
+    pub fn observe(&self) -> ObserveOptions {
+        ObserveOptions {
+            panel: self.panel.as_ref().map(|p| PanelOptions {
+                fraction: p.fraction,
+                every_ticks: p.every_ticks as usize,
+            }),
+            cohorts: self.cohorts,
+        }
+    }
 }
 
 fn model_v1() -> u32 {
@@ -87,6 +117,8 @@ pub struct Plan {
     pub dir: PathBuf,
     /// Save a checkpoint every this many ticks (0: only when interrupted).
     pub checkpoint_every: u64,
+    /// Observers of individual agents (panel, cohort tables); none by default.
+    pub observe: ObserveOptions,
 }
 
 /// How a run ended.
@@ -125,6 +157,8 @@ pub struct Finished {
     pub resumed_from: Option<usize>,
     /// Wall time per tick phase in this process (for `--profile`).
     pub times: crate::model::profile::PhaseTimes,
+    /// The observers of individual agents, if the run had any (their tables are written too).
+    pub observers: Option<Observers>,
 }
 
 /// Why a run could not be started, continued or finished.
@@ -145,6 +179,9 @@ pub enum RunError {
     /// Writing or reading a checkpoint failed.
     #[error(transparent)]
     Checkpoint(#[from] CheckpointError),
+    /// A bad `--panel` or `--panel-every`.
+    #[error("{0}")]
+    Panel(String),
     /// The directory cannot be resumed.
     #[error("cannot resume {dir}: {reason}")]
     Resume {
@@ -191,6 +228,48 @@ pub fn plan(
         seed,
         dir,
         checkpoint_every,
+        observe: ObserveOptions::default(),
+    })
+}
+
+/// The panel of `--panel SPEC --panel-every YEARS` for a run of `scenario`. SPEC is a fraction of
+/// researchers (`0.01`: written with a decimal point or an exponent, in (0, 1]) or a number of
+/// agents (`5000`: a whole number, turned into the fraction `N / world.agents`, at most 1, so
+/// that about N of the initial population are sampled and entrants at the same rate).
+pub fn panel_options(
+    spec: &str,
+    every_years: f64,
+    scenario: &crate::scenario::Scenario,
+) -> Result<PanelOptions, RunError> {
+    let bad = |why: String| RunError::Panel(format!("--panel {spec}: {why}"));
+    let spec_t = spec.trim();
+    let fraction = if spec_t.contains(['.', 'e', 'E']) {
+        let f: f64 = spec_t.parse().map_err(|_| {
+            bad("not a number (a fraction such as 0.01, or a count such as 5000)".into())
+        })?;
+        if !(f > 0.0 && f <= 1.0) {
+            return Err(bad(format!("the fraction {f} is not in (0, 1]")));
+        }
+        f
+    } else {
+        let n: u64 = spec_t.parse().map_err(|_| {
+            bad("not a number (a fraction such as 0.01, or a count such as 5000)".into())
+        })?;
+        if n == 0 {
+            return Err(bad("a panel of 0 agents samples nobody".into()));
+        }
+        (n as f64 / scenario.world.agents.max(1) as f64).min(1.0)
+    };
+    let tpy = scenario.world.ticks_per_year.max(1) as f64;
+    let ticks = every_years * tpy;
+    if !(ticks.is_finite() && ticks >= 1.0 - 1e-9) {
+        return Err(RunError::Panel(format!(
+            "--panel-every {every_years}: must be at least one tick (1/{tpy} year)"
+        )));
+    }
+    Ok(PanelOptions {
+        fraction,
+        every_ticks: ticks.round().max(1.0) as usize,
     })
 }
 
@@ -227,13 +306,18 @@ pub fn execute(
         scenario_hash: plan.scenario.hash(),
         ticks: plan.scenario.ticks() as u64,
         checkpoint_every: plan.checkpoint_every,
+        panel: plan.observe.panel.as_ref().map(|p| PanelRecord {
+            fraction: p.fraction,
+            every_ticks: p.every_ticks as u64,
+        }),
+        cohorts: plan.observe.cohorts,
     };
     // The scenario first, the record second: a directory with a run record has its scenario.
     let toml = write::resolved_toml(&plan.scenario, &info(&record, 0.0, 0));
     write::write_atomic(&dir.join(write::SCENARIO), toml.as_bytes())?;
     let json = serde_json::to_string_pretty(&record).unwrap_or_default() + "\n";
     write::write_atomic(&dir.join(write::RUN_RECORD), json.as_bytes())?;
-    let sim = Simulation::try_new(plan.scenario, plan.seed)?;
+    let sim = Simulation::with_observers(plan.scenario, plan.seed, &plan.observe)?;
     drive(sim, &dir, &record, None, None, progress, should_stop)
 }
 
@@ -367,7 +451,16 @@ pub fn resume(
         ));
     }
     let path = dir.join(write::CHECKPOINT);
-    let (sim, saved) = if path.exists() {
+    let observe = record.observe();
+    let (sim, saved) = if observe.any() {
+        // The observers' state is not checkpointed: a run with a panel or cohort tables starts
+        // again from tick 0, which gives the same bytes (a run is a pure function of its
+        // scenario and seed), at the cost of the ticks already done.
+        (
+            Simulation::with_observers(scenario, record.seed, &observe)?,
+            None,
+        )
+    } else if path.exists() {
         let sim = checkpoint::load(&path, scenario, record.seed)?;
         let tick = sim.tick();
         (sim, Some(tick))
@@ -392,11 +485,13 @@ fn drive(
 ) -> Result<RunEnd, RunError> {
     let checkpoint = dir.join(write::CHECKPOINT);
     let ticks = sim.params().ticks;
+    // Checkpoints would not hold the observers' state (see `resume`), so such a run saves none.
+    let checkpoints = sim.observers().is_none();
     let started = Instant::now();
     progress(sim.tick(), ticks);
     while !sim.is_finished() {
         if should_stop() {
-            if saved_at != Some(sim.tick()) {
+            if checkpoints && saved_at != Some(sim.tick()) {
                 checkpoint::save(&sim, &checkpoint)?;
             }
             return Ok(RunEnd::Interrupted {
@@ -408,7 +503,7 @@ fn drive(
         sim.step();
         progress(sim.tick(), ticks);
         let every = record.checkpoint_every as usize;
-        if every > 0 && sim.tick().is_multiple_of(every) && !sim.is_finished() {
+        if checkpoints && every > 0 && sim.tick().is_multiple_of(every) && !sim.is_finished() {
             checkpoint::save(&sim, &checkpoint)?;
             saved_at = Some(sim.tick());
         }
@@ -417,6 +512,7 @@ fn drive(
     let dropped = sim.dropped_initial_startups();
     let scenario = sim.scenario().clone();
     let times = sim.phase_times().clone();
+    let observers = sim.take_observers();
     let recorder = sim.into_recorder();
     let info = info(record, wall, dropped);
     let mut extra = serde_json::Map::new();
@@ -425,7 +521,27 @@ fn drive(
         "resumed_from_tick".into(),
         resumed_from.map_or(serde_json::Value::Null, |t| (t as u64).into()),
     );
-    write::write_run_with(dir, &scenario, &recorder, &info, extra)?;
+    let observer_files = match &observers {
+        Some(obs) => {
+            if let Some(p) = &obs.panel {
+                extra.insert(
+                    "panel".into(),
+                    serde_json::json!({
+                        "fraction": record.panel.as_ref().map_or(0.0, |r| r.fraction),
+                        "every_ticks": record.panel.as_ref().map_or(0, |r| r.every_ticks),
+                        "sampled_researchers": p.careers.len(),
+                        "researchers_created": p.researchers_created(),
+                    }),
+                );
+            }
+            if obs.cohorts.is_some() {
+                extra.insert("cohorts".into(), true.into());
+            }
+            crate::rundir::careers::files(dir, &scenario, obs.panel.as_ref(), obs.cohorts.as_ref())?
+        }
+        None => Vec::new(),
+    };
+    write::write_run_full(dir, &scenario, &recorder, &info, extra, observer_files)?;
     if checkpoint.exists() {
         std::fs::remove_file(&checkpoint).map_err(|source| OutputError::Io {
             path: checkpoint.clone(),
@@ -439,5 +555,6 @@ fn drive(
         info,
         resumed_from,
         times,
+        observers,
     })))
 }

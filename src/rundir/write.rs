@@ -634,8 +634,22 @@ pub fn write_run_with(
     info: &RunInfo,
     extra: serde_json::Map<String, serde_json::Value>,
 ) -> Result<serde_json::Value, OutputError> {
+    write_run_full(dir, scenario, rec, info, extra, Vec::new())
+}
+
+/// [`write_run_with`] with more files (the observers' tables, [`crate::rundir::careers`]),
+/// written before the manifest and listed in it after the run's own files.
+pub fn write_run_full(
+    dir: &Path,
+    scenario: &Scenario,
+    rec: &Recorder,
+    info: &RunInfo,
+    extra: serde_json::Map<String, serde_json::Value>,
+    more_files: Vec<(&'static str, Vec<u8>)>,
+) -> Result<serde_json::Value, OutputError> {
     check_finite(scenario, rec)?;
-    let files = run_files(dir, scenario, rec, info)?;
+    let mut files = run_files(dir, scenario, rec, info)?;
+    files.extend(more_files);
     for (name, bytes) in &files {
         write_atomic(&dir.join(name), bytes)?;
     }
