@@ -276,3 +276,102 @@ impl Cohorts {
         self.tpy
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::apply::Removals;
+    use crate::model::rng::{Phase, Streams};
+    use crate::model::step::{Exit, Move, ResearcherIntents};
+
+    /// A world stripped to the two rates the curves depend on: every tick each researcher leaves
+    /// the field with probability `x`, else moves to the other country with probability `m`
+    /// (one review rate, a fixed choice). Among those still in the field after t ticks, the share
+    /// who never moved is `((1 − m − x) / (1 − x))^t`, a geometric stay curve, and the emigration
+    /// hazard is `m` per tick at home, `m · tpy` per year.
+    #[test]
+    fn stay_curve_and_hazard_match_a_two_rate_world() {
+        let (n, m, x, tpy, years) = (20_000usize, 0.01, 0.005, 12usize, 3usize);
+        let ticks = tpy * years;
+        let mut r = Researchers::with_capacity(n);
+        for i in 0..n {
+            // Skills spread over the quintiles of LogNormal(0, 0.5).
+            let skill = libm::exp(0.5 * ((i % 100) as f64 / 50.0 - 1.0)) as f32;
+            r.push(0, 0, skill, 1.0, 0);
+        }
+        let mut cohorts = Cohorts::start(2, ticks, tpy, 0.5, &r);
+        let streams = Streams::new(1);
+        for t in 1..=ticks {
+            let mut rng = streams.stream(t, Phase::Researchers, 0);
+            let mut intents = ResearcherIntents::default();
+            for i in 0..r.len() {
+                let u = rng.uniform();
+                let (home, loc, skill) = (r.home[i], r.loc[i], r.skill[i]);
+                if u < x {
+                    intents.exits.push(Exit {
+                        index: i as u32,
+                        home,
+                        loc,
+                        skill,
+                        mobility: 1.0,
+                        founder: false,
+                    });
+                } else if u < x + m {
+                    intents.moves.push(Move {
+                        index: i as u32,
+                        home,
+                        from: loc,
+                        to: 1 - loc,
+                        skill,
+                    });
+                }
+            }
+            let before = r.len();
+            for mv in &intents.moves {
+                r.loc[mv.index as usize] = mv.to;
+            }
+            let removals = Removals {
+                researchers: intents.exits.iter().map(|e| e.index).collect(),
+                startups: Vec::new(),
+            };
+            r.remove_sorted(&removals.researchers);
+            let ev = TickEvents {
+                tick: t,
+                researcher_intents: std::slice::from_ref(&intents),
+                startup_intents: &[],
+                relocated: &[],
+                removals: &removals,
+                researchers_before: before,
+                startups_before: 0,
+            };
+            cohorts.observe(&ev, &r);
+        }
+        let rows = cohorts.stay_rows();
+        assert_eq!(rows.len(), years + 1, "one cell, k = 0..={years}");
+        for row in &rows {
+            let p = libm::pow((1.0 - m - x) / (1.0 - x), (row.k * tpy) as f64);
+            let share = row.stayed as f64 / row.alive as f64;
+            let se = (p * (1.0 - p) / row.alive as f64).sqrt();
+            assert!(
+                (share - p).abs() <= 4.0 * se + 1e-12,
+                "k = {}: stay {share}, geometric {p}",
+                row.k
+            );
+            let alive = n as f64 * libm::pow(1.0 - x, (row.k * tpy) as f64);
+            assert!((row.alive as f64 - alive).abs() < 4.0 * alive.sqrt());
+        }
+        // Emigration rate per year at home, pooled over quintiles and years.
+        let hz = cohorts.hazard_rows();
+        assert_eq!(hz.len(), years * QUINTILES, "all five quintiles occur");
+        let (events, exposure) = hz.iter().fold((0u64, 0.0), |(e, py), h| {
+            (e + h.emigrations, py + h.person_years)
+        });
+        let rate = events as f64 / exposure;
+        let se = (events as f64).sqrt() / exposure;
+        assert!(
+            (rate - m * tpy as f64).abs() < 4.0 * se,
+            "hazard {rate} per year, expected {}",
+            m * tpy as f64
+        );
+    }
+}

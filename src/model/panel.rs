@@ -397,7 +397,7 @@ impl Panel {
         // 4. Entrants, appended after the surviving researchers.
         let survivors = ev.researchers_before - exits.len();
         self.admit(r, survivors..r.len());
-        if ev.tick % self.every == 0 || ev.tick == self.ticks {
+        if ev.tick.is_multiple_of(self.every) || ev.tick == self.ticks {
             self.snapshot(ev.tick, r, s);
         }
     }

@@ -1,0 +1,311 @@
+//! The agent panel and the cohort tables (issue 16): consistent with the aggregates, exact where
+//! they can be checked exactly, deterministic across threads, and without effect on any other
+//! output.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use talentflow::model::engine::Simulation;
+use talentflow::model::observe::{ObserveOptions, Observers};
+use talentflow::model::panel::{end, PanelOptions};
+use talentflow::rundir::careers;
+use talentflow::rundir::write::series_npz;
+use talentflow::scenario::ValidScenario;
+
+fn opts(fraction: f64, every_ticks: usize, cohorts: bool) -> ObserveOptions {
+    ObserveOptions {
+        panel: Some(PanelOptions {
+            fraction,
+            every_ticks,
+        }),
+        cohorts,
+    }
+}
+
+/// Runs to the end with observers; returns the simulation (finished) and its observers.
+fn observed(s: ValidScenario, seed: u64, o: &ObserveOptions) -> (Simulation, Observers) {
+    let mut sim = Simulation::with_observers(s, seed, o).unwrap();
+    sim.run(|_| {});
+    let obs = sim.take_observers().unwrap();
+    (sim, obs)
+}
+
+fn files(s: &ValidScenario, obs: &Observers) -> Vec<(&'static str, Vec<u8>)> {
+    careers::files(
+        std::path::Path::new("x"),
+        s,
+        obs.panel.as_ref(),
+        obs.cohorts.as_ref(),
+    )
+    .unwrap()
+}
+
+#[test]
+fn observers_change_no_other_output_and_do_not_depend_on_threads() {
+    let s = common::toy3(&["world.agents=6000", "world.years=6"]);
+    let plain = common::run(s.clone(), 3);
+    let o = opts(0.2, 6, true);
+    let runs: Vec<_> = [1, 2, 3]
+        .iter()
+        .map(|&n| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(n)
+                .build()
+                .unwrap();
+            pool.install(|| {
+                let (sim, obs) = observed(s.clone(), 3, &o);
+                (sim.into_recorder(), files(&s, &obs))
+            })
+        })
+        .collect();
+    for (rec, f) in &runs {
+        assert_eq!(rec, &plain, "an observed run records the same series");
+        assert_eq!(f, &runs[0].1, "observer files differ across thread counts");
+    }
+    assert_eq!(
+        series_npz(&s, &runs[1].0).unwrap(),
+        series_npz(&s, &plain).unwrap()
+    );
+    assert_eq!(runs[0].1.len(), 5);
+}
+
+#[test]
+fn the_sample_is_a_pure_function_of_seed_and_id() {
+    let s = common::toy3(&["world.years=2"]);
+    let (_, a) = observed(s.clone(), 8, &opts(0.3, 12, false));
+    let (_, b) = observed(s.clone(), 8, &opts(0.3, 12, false));
+    let pa = a.panel.unwrap();
+    assert_eq!(pa, b.panel.unwrap());
+    for c in &pa.careers {
+        assert!(pa.is_sampled(c.id), "id {}", c.id);
+    }
+    let ids: Vec<u64> = pa.careers.iter().map(|c| c.id).collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "ids never repeat");
+    // Every id below the count created was decided by the same hash, entrants included.
+    let sampled = (0..pa.researchers_created())
+        .filter(|&id| pa.is_sampled(id))
+        .count();
+    assert_eq!(sampled, pa.careers.len());
+    assert!(
+        pa.careers.iter().any(|c| c.born_tick > 0),
+        "entrants sampled"
+    );
+    // Another seed samples other agents.
+    let (_, other) = observed(s, 9, &opts(0.3, 12, false));
+    assert_ne!(
+        other
+            .panel
+            .unwrap()
+            .careers
+            .iter()
+            .map(|c| c.id)
+            .collect::<Vec<_>>(),
+        ids
+    );
+}
+
+#[test]
+fn sample_shares_match_the_population_within_sampling_error() {
+    let s = common::toy3(&["world.agents=40000", "world.years=5"]);
+    let f = 0.05;
+    let (sim, obs) = observed(s, 21, &opts(f, 12, false));
+    let p = obs.panel.unwrap();
+    let r = sim.researchers();
+    let c = 3;
+    let n_pop = r.len() as f64;
+    let last = sim.tick() as u32;
+    let rows: Vec<_> = p.rows.iter().filter(|row| row.tick == last).collect();
+    let n = rows.len() as f64;
+    // The sample size itself: Binomial(N, f).
+    let sd = (n_pop * f * (1.0 - f)).sqrt();
+    assert!((n - n_pop * f).abs() < 4.0 * sd, "{n} sampled of {n_pop}");
+    for k in 0..c {
+        let pop = r.loc.iter().filter(|&&l| l as usize == k).count() as f64 / n_pop;
+        let smp = rows.iter().filter(|row| row.loc as usize == k).count() as f64 / n;
+        let se = (pop * (1.0 - pop) / n).sqrt();
+        assert!(
+            (smp - pop).abs() < 4.0 * se,
+            "country {k}: sample share {smp}, population {pop}"
+        );
+    }
+}
+
+#[test]
+fn every_move_is_in_flows_and_snapshots_follow_the_moves() {
+    let s = common::toy3(&["world.agents=20000", "world.years=6"]);
+    let (sim, obs) = observed(s, 5, &opts(0.25, 6, false));
+    let scale = sim.params().scale;
+    let rec = sim.recorder();
+    let p = obs.panel.unwrap();
+    let c = rec.c;
+    assert!(p.moves.len() > 50, "a test with moves: {}", p.moves.len());
+    let mut per_cell: BTreeMap<(u32, u16, u16), f64> = BTreeMap::new();
+    for m in &p.moves {
+        assert_ne!(m.from, m.to);
+        *per_cell.entry((m.tick, m.from, m.to)).or_default() += scale;
+    }
+    for (&(t, from, to), &moved) in &per_cell {
+        let flow = rec.flows[(t as usize - 1) * c * c + from as usize * c + to as usize];
+        assert!(
+            moved <= flow + 1e-6,
+            "tick {t} {from}→{to}: {moved} > {flow}"
+        );
+    }
+    // Replaying each career's moves from one snapshot gives its location at the next.
+    let mut loc: BTreeMap<u32, (u32, u16)> = BTreeMap::new();
+    let mut moves = p.moves.iter().peekable();
+    let mut checked = 0;
+    let mut ticks: Vec<u32> = p.rows.iter().map(|r| r.tick).collect();
+    ticks.dedup();
+    for &t in &ticks {
+        while let Some(m) = moves.next_if(|m| m.tick <= t) {
+            let career = &p.careers[m.career as usize];
+            assert!(career.born_tick < m.tick, "moved after entering");
+            // An entrant may move before its first snapshot: it started at `start`.
+            let e = loc
+                .entry(m.career)
+                .or_insert((career.born_tick, career.start));
+            assert_eq!(e.1, m.from, "career {} moved from where it was", m.career);
+            e.1 = m.to;
+        }
+        for row in p.rows.iter().filter(|r| r.tick == t) {
+            if let Some(&(_, l)) = loc.get(&row.career) {
+                assert_eq!(l, row.loc, "career {} at tick {t}", row.career);
+                checked += 1;
+            }
+            loc.insert(row.career, (t, row.loc));
+        }
+    }
+    assert!(checked > 1000);
+    // Snapshots hold exactly the living: none after its exit, none before its entry.
+    for row in &p.rows {
+        let career = &p.careers[row.career as usize];
+        assert!(row.tick >= career.born_tick);
+        assert!(career.exit_tick.is_none_or(|x| row.tick < x));
+    }
+    // Founders and their startups agree.
+    for row in p.rows.iter().filter(|r| r.founder_of.is_some()) {
+        let st = &p.startups[row.founder_of.unwrap() as usize];
+        assert_eq!(st.founder, p.careers[row.career as usize].id);
+        assert!(st.end_tick.is_none_or(|e| row.tick < e));
+    }
+    assert!(p.startups.iter().any(|s| s.end_kind != end::RUNNING));
+    for sr in &p.startup_rows {
+        assert_eq!(
+            sr.loc,
+            p.rows
+                .iter()
+                .find(|r| r.tick == sr.tick && r.founder_of == Some(sr.startup))
+                .map(|r| r.loc)
+                .expect("a living startup's founder is in the snapshot"),
+            "a startup is where its founder works"
+        );
+    }
+}
+
+/// Stay counts recomputed from a full panel (every agent sampled): (cohort, k, home, start) →
+/// (alive, stayed), by the definition in `model::cohort`.
+fn stay_from_panel(
+    p: &talentflow::model::panel::Panel,
+    ticks: u32,
+    tpy: u32,
+) -> BTreeMap<(bool, usize, usize, usize, usize), (u64, u64)> {
+    let mut first_move: BTreeMap<u32, u32> = BTreeMap::new();
+    for m in &p.moves {
+        first_move.entry(m.career).or_insert(m.tick);
+    }
+    let mut out = BTreeMap::new();
+    for (i, c) in p.careers.iter().enumerate() {
+        let b = c.born_tick;
+        let initial = b == 0;
+        let entry_year = if initial { 0 } else { ((b - 1) / tpy) as usize };
+        let last_entry = if initial {
+            0
+        } else {
+            (entry_year as u32 + 1) * tpy
+        };
+        let mut k = 0;
+        while last_entry + k * tpy <= ticks {
+            let at = b + k * tpy;
+            if c.exit_tick.is_none_or(|x| x > at) {
+                let e = out
+                    .entry((
+                        initial,
+                        entry_year,
+                        k as usize,
+                        c.home as usize,
+                        c.start as usize,
+                    ))
+                    .or_insert((0, 0));
+                e.0 += 1;
+                e.1 += u64::from(first_move.get(&(i as u32)).is_none_or(|&m| m > at));
+            }
+            k += 1;
+        }
+    }
+    out
+}
+
+#[test]
+fn stay_curves_equal_a_count_over_the_full_panel() {
+    let s = common::toy3(&["world.agents=5000", "world.years=5"]);
+    let tpy = s.world.ticks_per_year as u32;
+    let ticks = s.ticks() as u32;
+    let (_, obs) = observed(s, 13, &opts(1.0, 12, true));
+    let p = obs.panel.unwrap();
+    let cohorts = obs.cohorts.unwrap();
+    let expected = stay_from_panel(&p, ticks, tpy);
+    let got: BTreeMap<_, _> = cohorts
+        .stay_rows()
+        .into_iter()
+        .map(|r| {
+            (
+                (r.initial, r.entry_year, r.k, r.home, r.start),
+                (r.alive, r.stayed),
+            )
+        })
+        .collect();
+    assert_eq!(got, expected);
+    assert!(got.values().any(|&(a, s)| s < a), "some left");
+    assert!(
+        got.keys().any(|k| !k.0 && k.2 >= 2),
+        "entrant cohorts at k ≥ 2"
+    );
+}
+
+#[test]
+fn emigrations_equal_the_full_panel_moves_out_of_home() {
+    let s = common::toy3(&["world.agents=5000", "world.years=4"]);
+    let tpy = s.world.ticks_per_year as u32;
+    let (_, obs) = observed(s, 17, &opts(1.0, 12, true));
+    let p = obs.panel.unwrap();
+    let cohorts = obs.cohorts.unwrap();
+    let mut expected: BTreeMap<(usize, usize, usize), u64> = BTreeMap::new();
+    for m in &p.moves {
+        let c = &p.careers[m.career as usize];
+        if m.from == c.home {
+            let year = ((m.tick - 1) / tpy) as usize;
+            *expected
+                .entry((year, c.home as usize, cohorts.quintile(c.skill)))
+                .or_default() += 1;
+        }
+    }
+    let got: BTreeMap<_, _> = cohorts
+        .hazard_rows()
+        .into_iter()
+        .filter(|r| r.emigrations > 0)
+        .map(|r| ((r.year, r.home, r.quintile), r.emigrations))
+        .collect();
+    assert_eq!(got, expected);
+    // Quintiles of the skill distribution: about a fifth of the initial population each.
+    let initial: Vec<_> = p.careers.iter().filter(|c| c.born_tick == 0).collect();
+    for q in 0..5 {
+        let share = initial
+            .iter()
+            .filter(|c| cohorts.quintile(c.skill) == q)
+            .count() as f64
+            / initial.len() as f64;
+        assert!((share - 0.2).abs() < 0.03, "quintile {q}: {share}");
+    }
+}
