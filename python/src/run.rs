@@ -13,8 +13,9 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList};
 
 use talentflow::model::engine::Simulation;
+use talentflow::model::observe::ObserveOptions;
 use talentflow::model::record::{Kind, MatrixVariable, Recorder, COUNTRY, MATRICES, WORLD};
-use talentflow::rundir::{read, write};
+use talentflow::rundir::{careers, read, runner, write};
 use talentflow::{RunInfo, ValidScenario};
 
 use crate::errors;
@@ -108,6 +109,10 @@ pub struct NativeRun {
     manifest_read: Option<String>,
     /// The directory it was read from.
     dir: Option<PathBuf>,
+    /// The observers' files (`panel*.npz`, `stay.csv`, `hazard.csv`) and manifest keys, if the
+    /// run had observers (`panel=`, `cohorts=`).
+    careers: Vec<(&'static str, Vec<u8>)>,
+    careers_keys: serde_json::Map<String, serde_json::Value>,
 }
 
 /// Which matrix field of the recorder `var` reads (0: `flows`, 1: `origin_location`): the table
@@ -189,6 +194,8 @@ impl NativeRun {
             arrays,
             manifest_read,
             dir,
+            careers: Vec::new(),
+            careers_keys: serde_json::Map::new(),
         })
     }
 
@@ -225,8 +232,10 @@ impl NativeRun {
         dir: &std::path::Path,
     ) -> PyResult<Vec<(&'static str, Vec<u8>)>> {
         let rec = self.recorder(py)?;
-        write::run_files(dir, &self.scenario, &rec, &self.info)
-            .map_err(|e| errors::of(py, "OutputError", &e))
+        let mut files = write::run_files(dir, &self.scenario, &rec, &self.info)
+            .map_err(|e| errors::of(py, "OutputError", &e))?;
+        files.extend(self.careers.iter().cloned());
+        Ok(files)
     }
 }
 
@@ -265,6 +274,16 @@ impl NativeRun {
     #[getter]
     fn wall_seconds(&self) -> f64 {
         self.info.wall_seconds
+    }
+
+    /// The observers' files as (name, bytes): `panel.npz`, `panel_startups.npz`,
+    /// `panel_moves.npz` with `panel=`, `stay.csv`, `hazard.csv` with `cohorts=True` (for a run
+    /// read back: those its directory holds).
+    fn career_files<'py>(&self, py: Python<'py>) -> Vec<(&'static str, Bound<'py, PyBytes>)> {
+        self.careers
+            .iter()
+            .map(|(name, bytes)| (*name, PyBytes::new(py, bytes)))
+            .collect()
     }
 
     /// The directory the run was read from, if it was.
@@ -362,6 +381,7 @@ impl NativeRun {
         let mut m = write::manifest(&self.scenario, &self.info, &files);
         if let Some(map) = m.as_object_mut() {
             map.extend(runner_extra());
+            map.extend(self.careers_keys.clone());
         }
         Ok(serde_json::to_string_pretty(&m).unwrap_or_default() + "\n")
     }
@@ -373,9 +393,17 @@ impl NativeRun {
         let out = |e: write::OutputError| errors::of(py, "OutputError", &e);
         // Held until the run is written: the directory is claimed only while the lock lives.
         let _lock = write::prepare_dir(&dir, force).map_err(out)?;
-        let manifest =
-            write::write_run_with(&dir, &self.scenario, &rec, &self.info, runner_extra())
-                .map_err(out)?;
+        let mut extra = runner_extra();
+        extra.extend(self.careers_keys.clone());
+        let manifest = write::write_run_full(
+            &dir,
+            &self.scenario,
+            &rec,
+            &self.info,
+            extra,
+            self.careers.clone(),
+        )
+        .map_err(out)?;
         Ok(serde_json::to_string_pretty(&manifest).unwrap_or_default() + "\n")
     }
 }
@@ -383,19 +411,41 @@ impl NativeRun {
 /// Runs `scenario` with `seed` on a pool of `threads` (GIL released; Ctrl-C stops it between
 /// ticks and raises `Interrupted`). A run whose outputs are not finite raises `OutputError`, as
 /// the CLI refuses to write them.
+///
+/// `panel` (`"0.01"` or `"5000"`, as `talentflow run --panel`), `panel_every` (years) and
+/// `cohorts` switch on the observers of individual agents; their files are `career_files()`.
 #[pyfunction]
-#[pyo3(signature = (scenario, seed, threads=None))]
+#[pyo3(signature = (scenario, seed, threads=None, panel=None, panel_every=None, cohorts=false))]
 pub fn run(
     py: Python<'_>,
     scenario: &NativeScenario,
     seed: u64,
     threads: Option<usize>,
+    panel: Option<String>,
+    panel_every: Option<f64>,
+    cohorts: bool,
 ) -> PyResult<NativeRun> {
     let s = scenario.scenario.clone();
     let ticks = s.ticks();
+    let mut observe = ObserveOptions {
+        panel: None,
+        cohorts,
+    };
+    if let Some(spec) = &panel {
+        let p = runner::panel_options(spec, panel_every.unwrap_or(1.0), &s)
+            .map_err(|e| errors::of(py, "TalentflowError", &e))?;
+        observe.panel = Some(p);
+    }
+    let panel_record = observe.panel.as_ref().map(|p| runner::PanelRecord {
+        fraction: p.fraction,
+        every_ticks: p.every_ticks as u64,
+    });
     let done = threads::detached(py, threads, move |stop| {
         let started = Instant::now();
-        let mut sim = Simulation::new(s, seed);
+        let mut sim = match Simulation::with_observers(s, seed, &observe) {
+            Ok(sim) => sim,
+            Err(_) => return Err(0),
+        };
         while !sim.is_finished() {
             if stop() {
                 return Err(sim.tick());
@@ -404,14 +454,16 @@ pub fn run(
         }
         let dropped = sim.dropped_initial_startups();
         let wall = started.elapsed().as_secs_f64();
+        let observers = sim.take_observers();
         Ok((
             sim.into_recorder(),
             wall,
             rayon::current_num_threads(),
             dropped,
+            observers,
         ))
     })?;
-    let (rec, wall, used, dropped) = match (done.result, done.signal) {
+    let (rec, wall, used, dropped, observers) = match (done.result, done.signal) {
         (Ok(r), None) => r,
         (Ok(_), Some(signal)) => return Err(signal),
         (Err(tick), signal) => {
@@ -431,7 +483,19 @@ pub fn run(
         wall_seconds: wall,
         dropped_initial_startups: dropped,
     };
-    NativeRun::new(py, scenario.scenario.clone(), rec, info, None, None)
+    let mut native = NativeRun::new(py, scenario.scenario.clone(), rec, info, None, None)?;
+    if let Some(obs) = &observers {
+        let (keys, files) = runner::observer_outputs(
+            std::path::Path::new(""),
+            &scenario.scenario,
+            panel_record.as_ref(),
+            obs,
+        )
+        .map_err(|e| errors::of(py, "OutputError", &e))?;
+        native.careers = files;
+        native.careers_keys = keys;
+    }
+    Ok(native)
 }
 
 /// Reads a finished run directory (every file checked against the manifest's blake3).
@@ -461,5 +525,11 @@ pub fn read_run(py: Python<'_>, dir: PathBuf) -> PyResult<NativeRun> {
     };
     let text = std::fs::read_to_string(dir.join(write::MANIFEST))
         .map_err(|e| errors::raise(py, "RunDirError", format!("{}: {e}", dir.display())))?;
-    NativeRun::new(py, data.scenario, rec, info, Some(text), Some(dir))
+    let mut native = NativeRun::new(py, data.scenario, rec, info, Some(text), Some(dir.clone()))?;
+    for name in careers::NAMES {
+        if let Some(bytes) = read::read_optional(&dir, &data.manifest, name).map_err(dir_err)? {
+            native.careers.push((name, bytes));
+        }
+    }
+    Ok(native)
 }

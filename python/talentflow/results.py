@@ -223,9 +223,51 @@ class Run:
         }
         return xr.Dataset(data_vars=data_vars, coords=coords, attrs=ds_attrs)
 
+    def _career_table(self, name: str, flag: str) -> pandas.DataFrame:
+        import io
+
+        import pandas as pd
+
+        files = dict(self._native.career_files())
+        if name not in files:
+            raise LookupError(f"the run has no {name}: run it with {flag}")
+        if name.endswith(".csv"):
+            frame: pandas.DataFrame = pd.read_csv(io.BytesIO(files[name]))
+            return frame
+        with np.load(io.BytesIO(files[name])) as z:
+            columns = {k: z[k] for k in z.files}
+        codes = np.array(self.codes, dtype=object)
+        for col in ("home", "location", "from", "to"):
+            if col in columns:
+                columns[col] = codes[columns[col]]
+        frame = pd.DataFrame(columns)
+        return frame
+
+    def panel(self) -> pandas.DataFrame:
+        """``panel.npz`` as a frame (one row per snapshot and living sampled researcher), country
+        indices replaced by codes. Needs ``run(..., panel=...)`` or ``talentflow run --panel``."""
+        return self._career_table("panel.npz", "panel=")
+
+    def panel_startups(self) -> pandas.DataFrame:
+        """``panel_startups.npz`` as a frame: the sampled founders' startups at every snapshot."""
+        return self._career_table("panel_startups.npz", "panel=")
+
+    def panel_moves(self) -> pandas.DataFrame:
+        """``panel_moves.npz`` as a frame: every move of a sampled researcher."""
+        return self._career_table("panel_moves.npz", "panel=")
+
+    def stay(self) -> pandas.DataFrame:
+        """``stay.csv`` (stay curves of every cohort, from all agents). Needs ``cohorts=True``."""
+        return self._career_table("stay.csv", "cohorts=True")
+
+    def hazard(self) -> pandas.DataFrame:
+        """``hazard.csv`` (emigration hazard by home and skill quintile). Needs ``cohorts=True``."""
+        return self._career_table("hazard.csv", "cohorts=True")
+
     def files(self) -> dict[str, bytes]:
         """The run directory's files except the manifest, as bytes, as ``talentflow run``
-        writes them (``series.npz``, ``countries.csv``, ``world.csv``, ``scenario.toml``)."""
+        writes them (``series.npz``, ``countries.csv``, ``world.csv``, ``scenario.toml``, and the
+        observers' files when the run has them)."""
         return dict(self._native.file_bytes())
 
     def write(self, dir: str | os.PathLike[str], force: bool = False) -> Path:

@@ -55,6 +55,9 @@ def run(
     agents: int | None = None,
     years: int | None = None,
     threads: int | None = None,
+    panel: float | int | str | None = None,
+    panel_every: float | None = None,
+    cohorts: bool = False,
 ) -> Run:
     """Runs a scenario and returns its :class:`~talentflow.results.Run`.
 
@@ -63,6 +66,10 @@ def run(
     the numbers of ``talentflow run … --seed 3 --agents 2000``, bit for bit. The GIL is released
     for the whole run; Ctrl-C stops it between ticks (:class:`~talentflow.errors.Interrupted`).
     ``threads`` sizes the pool (default: one thread per core); results do not depend on it.
+    ``panel`` (a fraction such as ``0.01`` or a number of agents such as ``5000``),
+    ``panel_every`` (years) and ``cohorts`` are ``talentflow run --panel/--panel-every/--cohorts``:
+    the tables are :meth:`Run.panel`, :meth:`Run.panel_startups`, :meth:`Run.panel_moves`,
+    :meth:`Run.stay` and :meth:`Run.hazard`; no other output changes.
     """
     s = as_scenario(scenario)
     _shorthand(s._overrides, "agents", agents, "world.agents")
@@ -76,7 +83,22 @@ def run(
     if prefix:
         s = Scenario(s._kind, s._source, prefix + s._overrides, s._policies)
     native = s._native()
-    return Run(_native.run(native, native.world_seed if seed is None else int(seed), threads))
+    if isinstance(panel, float):
+        spec: str | None = repr(panel)
+    elif panel is None:
+        spec = None
+    else:
+        spec = str(panel)
+    return Run(
+        _native.run(
+            native,
+            native.world_seed if seed is None else int(seed),
+            threads,
+            spec,
+            None if panel_every is None else float(panel_every),
+            bool(cohorts),
+        )
+    )
 
 
 def _seeds(seeds: int | Iterable[int]) -> list[int]:

@@ -23,6 +23,8 @@ pub const PANEL_MOVES: &str = "panel_moves.npz";
 pub const STAY: &str = "stay.csv";
 /// Emigration hazard.
 pub const HAZARD: &str = "hazard.csv";
+/// Every file an observer may write, in writing order.
+pub const NAMES: [&str; 5] = [PANEL, PANEL_STARTUPS, PANEL_MOVES, STAY, HAZARD];
 
 fn column(name: &str, data: NpzData<'static>) -> NpzArray<'static> {
     let len = match &data {

@@ -264,6 +264,22 @@ fn verify(
     Ok(())
 }
 
+/// The bytes of an optional output `name` of the run in `dir` (such as the observers' files,
+/// [`crate::rundir::careers::NAMES`]), verified against the manifest's blake3; `None` when the
+/// manifest lists no such file.
+pub fn read_optional(
+    dir: &Path,
+    manifest: &serde_json::Value,
+    name: &str,
+) -> Result<Option<Vec<u8>>, RunDirError> {
+    if manifest["outputs"].get(name).is_none() {
+        return Ok(None);
+    }
+    let bytes = read_bytes(&dir.join(name), MAX_DATA_BYTES)?;
+    verify(dir, manifest, name, &bytes)?;
+    Ok(Some(bytes))
+}
+
 /// Reads a finished run directory, verifying every file against the manifest.
 pub fn read_run(dir: &Path) -> Result<RunData, RunDirError> {
     let manifest_path = dir.join(MANIFEST);

@@ -273,6 +273,41 @@ pub fn panel_options(
     })
 }
 
+/// The manifest keys (`panel`, `cohorts`) and the files ([`crate::rundir::careers`]) of a run's
+/// observers.
+#[allow(clippy::type_complexity)]
+pub fn observer_outputs(
+    dir: &Path,
+    scenario: &crate::scenario::Scenario,
+    panel: Option<&PanelRecord>,
+    obs: &Observers,
+) -> Result<
+    (
+        serde_json::Map<String, serde_json::Value>,
+        Vec<(&'static str, Vec<u8>)>,
+    ),
+    OutputError,
+> {
+    let mut keys = serde_json::Map::new();
+    if let Some(p) = &obs.panel {
+        keys.insert(
+            "panel".into(),
+            serde_json::json!({
+                "fraction": panel.map_or(0.0, |r| r.fraction),
+                "every_ticks": panel.map_or(0, |r| r.every_ticks),
+                "sampled_researchers": p.careers.len(),
+                "researchers_created": p.researchers_created(),
+            }),
+        );
+    }
+    if obs.cohorts.is_some() {
+        keys.insert("cohorts".into(), true.into());
+    }
+    let files =
+        crate::rundir::careers::files(dir, scenario, obs.panel.as_ref(), obs.cohorts.as_ref())?;
+    Ok((keys, files))
+}
+
 fn info(record: &RunRecord, wall_seconds: f64, dropped: u64) -> RunInfo {
     RunInfo {
         scenario_source: record.scenario_source.clone(),
@@ -523,21 +558,9 @@ fn drive(
     );
     let observer_files = match &observers {
         Some(obs) => {
-            if let Some(p) = &obs.panel {
-                extra.insert(
-                    "panel".into(),
-                    serde_json::json!({
-                        "fraction": record.panel.as_ref().map_or(0.0, |r| r.fraction),
-                        "every_ticks": record.panel.as_ref().map_or(0, |r| r.every_ticks),
-                        "sampled_researchers": p.careers.len(),
-                        "researchers_created": p.researchers_created(),
-                    }),
-                );
-            }
-            if obs.cohorts.is_some() {
-                extra.insert("cohorts".into(), true.into());
-            }
-            crate::rundir::careers::files(dir, &scenario, obs.panel.as_ref(), obs.cohorts.as_ref())?
+            let (keys, files) = observer_outputs(dir, &scenario, record.panel.as_ref(), obs)?;
+            extra.extend(keys);
+            files
         }
         None => Vec::new(),
     };
