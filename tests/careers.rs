@@ -309,3 +309,63 @@ fn emigrations_equal_the_full_panel_moves_out_of_home() {
         assert!((share - 0.2).abs() < 0.03, "quintile {q}: {share}");
     }
 }
+
+#[test]
+fn stay_outcomes_read_the_cohort_tables_and_name_bad_parts() {
+    use talentflow::study::outcome::{Outcome, StayOutcome};
+    let s = common::toy3(&["world.agents=4000", "world.years=4"]);
+    let (_, obs) = observed(
+        s.clone(),
+        2,
+        &ObserveOptions {
+            panel: None,
+            cohorts: true,
+        },
+    );
+    let cohorts = obs.cohorts.unwrap();
+    let rows = cohorts.stay_rows();
+    let value = |text: &str| {
+        StayOutcome::parse(text)
+            .and_then(|o| o.resolve(&s))
+            .unwrap()
+            .value(&cohorts)
+    };
+    // HUB = 0, MID = 1: MID-born researchers who started in HUB, initial population, 2 years on.
+    let row = rows
+        .iter()
+        .find(|r| r.initial && r.k == 2 && r.home == 1 && r.start == 0)
+        .unwrap();
+    assert_eq!(
+        value("stay.MID>HUB:initial@2y"),
+        row.stayed as f64 / row.alive as f64
+    );
+    // Pooled over cohorts: the initial population and the entrants of 2025 and 2026.
+    let (a, st) = rows
+        .iter()
+        .filter(|r| r.k == 1 && r.home == 2 && r.start == 2)
+        .fold((0, 0), |(a, s), r| (a + r.alive, s + r.stayed));
+    assert!(rows.iter().any(|r| !r.initial && r.k == 1 && r.home == 2));
+    assert_eq!(value("stay.NEW>NEW@1y"), st as f64 / a as f64);
+    let entrants = rows
+        .iter()
+        .find(|r| !r.initial && r.entry_year == 1 && r.k == 1 && r.home == 2 && r.start == 2)
+        .unwrap();
+    assert_eq!(
+        value("stay.NEW>NEW:2026@1y"),
+        entrants.stayed as f64 / entrants.alive as f64
+    );
+    let problem = |text: &str| {
+        StayOutcome::parse(text)
+            .and_then(|o| o.resolve(&s))
+            .unwrap_err()
+            .to_string()
+    };
+    assert!(problem("stay.MID-HUB@2y").contains("`MID-HUB` is not HOME>START"));
+    assert!(problem("stay.MID>HUB@2").contains("`2` is not a whole number of years"));
+    assert!(problem("stay.MID>XXX@2y").contains("unknown start country code `XXX`"));
+    assert!(problem("stay.MID>HUB:later@2y").contains("cohort `later`"));
+    assert!(problem("stay.MID>HUB:2040@2y").contains("entry year 2040 is outside the run"));
+    assert!(problem("stay.MID>HUB@9y").contains("longer than the run"));
+    let e = Outcome::parse("stay.MID>HUB@2y").unwrap_err().to_string();
+    assert!(e.contains("cohort outcome"), "{e}");
+}

@@ -4,6 +4,13 @@
 //! `VARIABLE@YEAR` for a world variable (`hhi@2035`), and `…@Y1..Y2` for a period: flow-like
 //! variables (`exits`, `inflow`, …) are summed over the ticks in (Y1, Y2], stocks are averaged over
 //! the rows in [Y1, Y2]. `end` stands for the last year of the run.
+//!
+//! Cohort outcomes ([`StayOutcome`]) read the cohort tables of a run with `--cohorts`
+//! ([`crate::model::cohort`]): `stay.HOME>START@Ky` is the share of researchers of origin HOME
+//! who started in START and, K years after their entry, are still in the field and have never
+//! left START, pooled over every cohort observed K years on (`stay.CHN>USA@5y`);
+//! `stay.HOME>START:initial@Ky` takes the initial population only, `stay.HOME>START:YEAR@Ky` the
+//! entrants of one calendar year.
 
 use crate::model::record::{
     country_names, country_variable, world_names, world_variable, Kind, Recorder, COUNTRY,
@@ -72,6 +79,13 @@ impl Outcome {
             text: text.to_string(),
             reason,
         };
+        if text.trim_start().starts_with("stay.") {
+            return Err(err(
+                "`stay.…` is a cohort outcome: it is read from a run's cohort tables (`run --cohorts`, \
+                 StayOutcome), which experiments and sweeps do not compute yet"
+                    .into(),
+            ));
+        }
         let (what, when) = text.split_once('@').ok_or_else(|| {
             err("expected VARIABLE[.COUNTRY]@YEAR, e.g. retention.SAU@2030 or hhi@2035".into())
         })?;
@@ -208,5 +222,161 @@ pub fn resolve_all(
         Ok(ok)
     } else {
         Err(problems)
+    }
+}
+
+/// Which cohorts a [`StayOutcome`] pools.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CohortSelect {
+    /// Every cohort observed at k years.
+    All,
+    /// The initial population.
+    Initial,
+    /// The entrants of one calendar year.
+    Entrants(i64),
+}
+
+/// A stay-curve outcome, `stay.HOME>START[:COHORT]@Ky` (see the module documentation).
+#[derive(Clone, Debug, PartialEq)]
+pub struct StayOutcome {
+    /// The text as written.
+    pub text: String,
+    home: String,
+    start: String,
+    cohort: CohortSelect,
+    k: usize,
+}
+
+/// A [`StayOutcome`] tied to a scenario.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ResolvedStay {
+    /// The text as written.
+    pub text: String,
+    home: usize,
+    start: usize,
+    cohort: CohortSelect,
+    /// Entry year as an index of the run's years, for [`CohortSelect::Entrants`].
+    entry_year: usize,
+    k: usize,
+}
+
+impl StayOutcome {
+    /// Parses `stay.HOME>START[:initial|:YEAR]@Ky`; errors name the part that is wrong.
+    pub fn parse(text: &str) -> Result<StayOutcome, OutcomeError> {
+        let err = |reason: String| OutcomeError {
+            text: text.to_string(),
+            reason,
+        };
+        let form = "expected stay.HOME>START@Ky, e.g. stay.CHN>USA@5y";
+        let rest = text
+            .trim()
+            .strip_prefix("stay.")
+            .ok_or_else(|| err(format!("{form}: it must start with `stay.`")))?;
+        let (what, when) = rest
+            .split_once('@')
+            .ok_or_else(|| err(format!("{form}: no `@` before the years")))?;
+        let (pair, cohort) = match what.split_once(':') {
+            Some((p, c)) => (p, Some(c.trim())),
+            None => (what, None),
+        };
+        let (home, start) = pair
+            .split_once('>')
+            .ok_or_else(|| err(format!("{form}: `{pair}` is not HOME>START")))?;
+        let (home, start) = (home.trim(), start.trim());
+        for (part, code) in [("home", home), ("start", start)] {
+            if code.is_empty() {
+                return Err(err(format!("{form}: the {part} country is missing")));
+            }
+        }
+        let cohort = match cohort {
+            None => CohortSelect::All,
+            Some("initial") => CohortSelect::Initial,
+            Some(y) => CohortSelect::Entrants(y.parse().map_err(|_| {
+                err(format!(
+                    "cohort `{y}` is neither `initial` nor a calendar year of entry"
+                ))
+            })?),
+        };
+        let years = when.trim();
+        let k = years
+            .strip_suffix('y')
+            .and_then(|n| n.trim().parse::<usize>().ok())
+            .ok_or_else(|| {
+                err(format!(
+                    "`{years}` is not a whole number of years since entry (write e.g. `5y`)"
+                ))
+            })?;
+        Ok(StayOutcome {
+            text: text.to_string(),
+            home: home.to_string(),
+            start: start.to_string(),
+            cohort,
+            k,
+        })
+    }
+
+    /// Ties the outcome to a scenario: country codes and the cohort's year must be the run's.
+    pub fn resolve(&self, s: &Scenario) -> Result<ResolvedStay, OutcomeError> {
+        let err = |reason: String| OutcomeError {
+            text: self.text.clone(),
+            reason,
+        };
+        let code = |c: &str, part: &str| {
+            s.country_index(c)
+                .ok_or_else(|| err(format!("unknown {part} country code `{c}`")))
+        };
+        let (home, start) = (code(&self.home, "home")?, code(&self.start, "start")?);
+        let entry_year = match self.cohort {
+            CohortSelect::Entrants(y) => {
+                let e = y - s.world.start_year;
+                if e < 0 || e >= s.world.years {
+                    return Err(err(format!(
+                        "entry year {y} is outside the run ({} to {})",
+                        s.world.start_year,
+                        s.world.start_year + s.world.years - 1
+                    )));
+                }
+                e as usize
+            }
+            _ => 0,
+        };
+        if self.k as i64 > s.world.years {
+            return Err(err(format!(
+                "{} years since entry is longer than the run ({} years)",
+                self.k, s.world.years
+            )));
+        }
+        Ok(ResolvedStay {
+            text: self.text.clone(),
+            home,
+            start,
+            cohort: self.cohort,
+            entry_year,
+            k: self.k,
+        })
+    }
+}
+
+impl ResolvedStay {
+    /// The pooled stay share in a run's cohort tables; NaN when no member of the selected
+    /// cohorts was observed k years on (none started there, or the run ended too early).
+    pub fn value(&self, cohorts: &crate::model::cohort::Cohorts) -> f64 {
+        let (mut alive, mut stayed) = (0u64, 0u64);
+        for r in cohorts.stay_rows() {
+            let selected = match self.cohort {
+                CohortSelect::All => true,
+                CohortSelect::Initial => r.initial,
+                CohortSelect::Entrants(_) => !r.initial && r.entry_year == self.entry_year,
+            };
+            if selected && r.k == self.k && r.home == self.home && r.start == self.start {
+                alive += r.alive;
+                stayed += r.stayed;
+            }
+        }
+        if alive == 0 {
+            f64::NAN
+        } else {
+            stayed as f64 / alive as f64
+        }
     }
 }
