@@ -204,13 +204,16 @@ fn every_move_is_in_flows_and_snapshots_follow_the_moves() {
     }
 }
 
+/// (initial, entry year, k, home, start) → (alive, stayed).
+type StayTable = BTreeMap<(bool, usize, usize, usize, usize), (u64, u64)>;
+
 /// Stay counts recomputed from a full panel (every agent sampled): (cohort, k, home, start) →
 /// (alive, stayed), by the definition in `model::cohort`.
 fn stay_from_panel(
     p: &talentflow::model::panel::Panel,
     ticks: u32,
     tpy: u32,
-) -> BTreeMap<(bool, usize, usize, usize, usize), (u64, u64)> {
+) -> StayTable {
     let mut first_move: BTreeMap<u32, u32> = BTreeMap::new();
     for m in &p.moves {
         first_move.entry(m.career).or_insert(m.tick);
