@@ -209,11 +209,7 @@ type StayTable = BTreeMap<(bool, usize, usize, usize, usize), (u64, u64)>;
 
 /// Stay counts recomputed from a full panel (every agent sampled): (cohort, k, home, start) →
 /// (alive, stayed), by the definition in `model::cohort`.
-fn stay_from_panel(
-    p: &talentflow::model::panel::Panel,
-    ticks: u32,
-    tpy: u32,
-) -> StayTable {
+fn stay_from_panel(p: &talentflow::model::panel::Panel, ticks: u32, tpy: u32) -> StayTable {
     let mut first_move: BTreeMap<u32, u32> = BTreeMap::new();
     for m in &p.moves {
         first_move.entry(m.career).or_insert(m.tick);
@@ -371,4 +367,76 @@ fn stay_outcomes_read_the_cohort_tables_and_name_bad_parts() {
     assert!(problem("stay.MID>HUB@9y").contains("longer than the run"));
     let e = Outcome::parse("stay.MID>HUB@2y").unwrap_err().to_string();
     assert!(e.contains("cohort outcome"), "{e}");
+}
+
+#[test]
+fn the_cli_writes_and_lists_the_observer_files_and_refuses_bad_panels() {
+    let dir = common::scratch("careers", "cli");
+    let d = dir.to_str().unwrap();
+    let out = common::talentflow(&[
+        "run",
+        "toy3",
+        "--years",
+        "2",
+        "--panel",
+        "300",
+        "--panel-every",
+        "0.5",
+        "--cohorts",
+        "--out",
+        d,
+        "-q",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
+    for name in careers::NAMES {
+        let bytes = std::fs::read(dir.join(name)).unwrap();
+        assert_eq!(
+            manifest["outputs"][name]["blake3"],
+            blake3::hash(&bytes).to_hex().as_str(),
+            "{name}"
+        );
+    }
+    // 300 of toy3's 3000 agents: the fraction 0.1; half-yearly snapshots: every 6 ticks.
+    assert_eq!(manifest["panel"]["fraction"], 0.1);
+    assert_eq!(manifest["panel"]["every_ticks"], 6);
+    assert_eq!(manifest["cohorts"], true);
+    let run: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("run.json")).unwrap()).unwrap();
+    assert_eq!(run["panel"]["every_ticks"], 6);
+    for (args, message) in [
+        (
+            vec!["--panel", "2.5"],
+            "--panel 2.5: the fraction 2.5 is not in (0, 1]",
+        ),
+        (
+            vec!["--panel", "0"],
+            "--panel 0: a panel of 0 agents samples nobody",
+        ),
+        (vec!["--panel", "some"], "--panel some: not a number"),
+        (
+            vec!["--panel", "0.1", "--panel-every", "0.01"],
+            "--panel-every 0.01: must be at least one tick",
+        ),
+    ] {
+        let bad = common::scratch("careers", "bad");
+        let mut all = vec![
+            "run",
+            "toy3",
+            "--years",
+            "1",
+            "--out",
+            bad.to_str().unwrap(),
+        ];
+        all.extend(args);
+        let out = common::talentflow(&all);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success());
+        assert!(err.contains(message), "{err}");
+    }
 }
