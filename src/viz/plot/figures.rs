@@ -233,14 +233,124 @@ pub fn year(v: f64) -> String {
 
 /// Every figure of a run, in report order.
 pub fn run_figures(run: &RunData) -> Result<Vec<Figure>, RunDirError> {
-    Ok(vec![
+    let mut out = vec![
         shares(run)?,
         retention(run)?,
         concentration(run)?,
         compute(run)?,
         startups(run)?,
         migration(run)?,
-    ])
+    ];
+    if let Some(fig) = stay_curves(run)? {
+        out.push(fig);
+    }
+    Ok(out)
+}
+
+/// Fewest cohort members at entry for a stay curve to be drawn.
+const STAY_MIN_MEMBERS: u64 = 20;
+
+/// Stay curves of a run with `--cohorts` (from `stay.csv`): one panel per start country among the
+/// coloured ones, one line per home, pooled over every cohort observed k years on.
+fn stay_curves(run: &RunData) -> Result<Option<Figure>, RunDirError> {
+    let name = crate::rundir::careers::STAY;
+    let Some(bytes) = crate::rundir::read::read_optional(&run.dir, &run.manifest, name)? else {
+        return Ok(None);
+    };
+    let bad = |why: String| RunDirError::Invalid {
+        path: run.dir.join(name),
+        message: why,
+    };
+    let years = run.scenario.world.years.max(0) as usize;
+    let c = run.c();
+    // [home][start][k] → (alive, stayed)
+    let mut cells = vec![(0u64, 0u64); c * c * (years + 1)];
+    let mut reader = csv::Reader::from_reader(bytes.as_slice());
+    for rec in reader.records() {
+        let rec = rec.map_err(|e| bad(e.to_string()))?;
+        let field = |i: usize| rec.get(i).unwrap_or("");
+        let index = |code: &str| {
+            run.codes
+                .iter()
+                .position(|k| k == code)
+                .ok_or_else(|| bad(format!("unknown country `{code}`")))
+        };
+        let num = |i: usize| {
+            field(i)
+                .parse::<u64>()
+                .map_err(|_| bad(format!("`{}` is not a count", field(i))))
+        };
+        let (k, home, start) = (num(2)? as usize, index(field(3))?, index(field(4))?);
+        if k > years {
+            return Err(bad(format!("k = {k} is beyond the run's {years} years")));
+        }
+        let cell = &mut cells[(home * c + start) * (years + 1) + k];
+        cell.0 += num(5)?;
+        cell.1 += num(6)?;
+    }
+    let colours = CountryColours::of(run)?;
+    let mut panels = Vec::new();
+    for start in colours.coloured().into_iter().take(4) {
+        let mut layers = Vec::new();
+        for home in colours.coloured() {
+            let base = (home * c + start) * (years + 1);
+            let series = &cells[base..base + years + 1];
+            if series[0].0 < STAY_MIN_MEMBERS {
+                continue;
+            }
+            layers.push(Layer::Line {
+                color: colours.colour[home].unwrap_or(OTHERS),
+                values: series
+                    .iter()
+                    .map(|&(a, s)| if a == 0 { 0.0 } else { s as f64 / a as f64 })
+                    .collect(),
+                dashed: home != start,
+            });
+        }
+        if layers.is_empty() {
+            continue;
+        }
+        let mut p = panel(
+            &format!("started in {}", country_name(run, start)),
+            "still there, never left",
+            Format::Percent,
+            layers,
+        );
+        p.y_range = Some((0.0, 1.0));
+        p.short_title = run.codes[start].clone();
+        panels.push(p);
+    }
+    if panels.is_empty() {
+        return Ok(None);
+    }
+    let legend = colours
+        .coloured()
+        .into_iter()
+        .map(|k| LegendEntry {
+            label: format!("born in {}", country_name(run, k)),
+            color: colours.colour[k].unwrap_or(OTHERS),
+            mark: Mark::Line,
+        })
+        .collect();
+    Ok(Some(Figure {
+        name: "stay_curves".into(),
+        title: "Stay curves: share still in the country they started in".into(),
+        caption: format!(
+            "Of the researchers who started in a country (the initial population and every \
+             year's entrants, pooled), the share still in the field k years after their entry \
+             who never left it, by country of birth (dashed: foreign-born). From every agent \
+             (stay.csv); lines with fewer than {STAY_MIN_MEMBERS} agents at entry are left out."
+        ),
+        notes: Vec::new(),
+        chart: Chart::Panels(Panels {
+            cols: 2,
+            panel_height: 220,
+            x: (0..=years).map(|k| k as f64).collect(),
+            x_label: "years since entry".into(),
+            panels,
+            legend,
+        }),
+    }))
 }
 
 fn time_panels(
