@@ -406,6 +406,10 @@ fn the_cli_writes_and_lists_the_observer_files_and_refuses_bad_panels() {
     assert_eq!(manifest["panel"]["fraction"], 0.1);
     assert_eq!(manifest["panel"]["every_ticks"], 6);
     assert_eq!(manifest["cohorts"], true);
+    let plot = common::talentflow(&["plot", d]);
+    assert!(plot.status.success(), "{}", String::from_utf8_lossy(&plot.stderr));
+    let svg = std::fs::read_to_string(dir.join("plots/stay_curves.svg")).unwrap();
+    assert!(svg.contains("years since entry"));
     let run: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.join("run.json")).unwrap()).unwrap();
     assert_eq!(run["panel"]["every_ticks"], 6);
