@@ -407,7 +407,11 @@ fn the_cli_writes_and_lists_the_observer_files_and_refuses_bad_panels() {
     assert_eq!(manifest["panel"]["every_ticks"], 6);
     assert_eq!(manifest["cohorts"], true);
     let plot = common::talentflow(&["plot", d]);
-    assert!(plot.status.success(), "{}", String::from_utf8_lossy(&plot.stderr));
+    assert!(
+        plot.status.success(),
+        "{}",
+        String::from_utf8_lossy(&plot.stderr)
+    );
     let svg = std::fs::read_to_string(dir.join("plots/stay_curves.svg")).unwrap();
     assert!(svg.contains("years since entry"));
     let run: serde_json::Value =
