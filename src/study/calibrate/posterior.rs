@@ -258,6 +258,17 @@ impl Posterior {
             self.keys.join(", "),
             if targets.is_some() { ", the inner step re-solved at each draw" } else { "" }
         );
+        // An SMM fit without standard errors gives the point estimate at every draw: say so,
+        // rather than let the summary claim that its intervals carry parameter uncertainty.
+        let fixed = self.points.len() == 1 && self.se.iter().all(|se| !se.is_finite());
+        let note = if fixed {
+            format!(
+                "{note} (no parameter has a standard error, so every draw is the point estimate and \
+                 the intervals hold Monte Carlo noise only)"
+            )
+        } else {
+            format!("{note}: every effect and interval includes it")
+        };
         exp.posterior_note = Some(note.clone());
         Ok(note)
     }

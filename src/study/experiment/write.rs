@@ -345,7 +345,7 @@ pub fn table(exp: &Experiment, rows: &[SummaryRow]) -> String {
         exp.arms[exp.control].name
     );
     if let Some(note) = &exp.posterior_note {
-        let _ = writeln!(out, "{note}: every effect and interval includes it");
+        let _ = writeln!(out, "{note}");
     }
     let arm_w = exp
         .arms
