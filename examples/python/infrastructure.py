@@ -25,7 +25,8 @@ else:  # pragma: no cover - Python 3.10 (`pip install tomli`, in the examples ex
 
 ROOT = Path(__file__).resolve().parents[2]
 EXPERIMENT = ROOT / "experiments" / "infrastructure_alone.toml"
-ARM = "sau_infrastructure"
+#: The dose of the experiment's SAU `infrastructure+grid` family the examples take ($B/yr).
+BUDGET_BN = 5.0
 
 #: Outcome whose gain the examples analyse: SAU's share of the world's talent in 2035, five years
 #: after the spending ends (the data centres it buys reach the grid after its 4-year lead time,
@@ -35,11 +36,21 @@ OUTCOME = "talent_share.SAU@2035"
 
 
 def arm_policies() -> list[dict[str, Any]]:
-    """The `[[arm.policy]]` tables of the infrastructure-only arm."""
+    """The policies of the infrastructure-only arm: the experiment's SAU `infrastructure+grid`
+    dose of `BUDGET_BN`, split between data centres and their grid in the default world's ratio
+    `grid_cost_bn_per_gw / capex_bn_per_gw`, as `talentflow experiment` expands the family."""
     spec = tomllib.loads(EXPERIMENT.read_text())
-    [arm] = [a for a in spec["arm"] if a["name"] == ARM]
-    policies: list[dict[str, Any]] = arm["policy"]
-    return policies
+    [dose] = [
+        d for d in spec["dose"] if d["instrument"] == "infrastructure+grid" and d["country"] == "SAU"
+    ]
+    assert BUDGET_BN in dose["budgets_bn"], dose["budgets_bn"]
+    infrastructure = tomllib.loads(tf.Scenario.load("world2025").to_toml())["infrastructure"]
+    ratio = infrastructure["grid_cost_bn_per_gw"] / infrastructure["capex_bn_per_gw"]
+    years = {"from_year": dose["from_year"], "to_year": dose["to_year"]}
+    return [
+        {"country": "SAU", "kind": "infrastructure", "budget_bn": BUDGET_BN / (1 + ratio), **years},
+        {"country": "SAU", "kind": "grid", "budget_bn": BUDGET_BN * ratio / (1 + ratio), **years},
+    ]
 
 
 def arms(agents: int, years: int) -> tuple[tf.Scenario, tf.Scenario]:

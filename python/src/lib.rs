@@ -40,6 +40,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(study::sweep, m)?)?;
     m.add_function(wrap_pyfunction!(study::sensitivity, m)?)?;
     m.add_function(wrap_pyfunction!(study::discover, m)?)?;
+    m.add_function(wrap_pyfunction!(study::calibrate, m)?)?;
     m.add_function(wrap_pyfunction!(threads::pool_threads, m)?)?;
     Ok(())
 }

@@ -264,3 +264,34 @@ pub fn discover(
     discover::write(&dir, &d).map_err(|e| errors::of(py, "OutputError", &e))?;
     Ok(discover::summary(&d))
 }
+
+/// Runs (or resumes) the calibration file `path` in `out`, as `talentflow calibrate FILE --out
+/// OUT` does: (evaluations in all, evaluations simulated by this call, the printed summary).
+/// A directory of another calibration is refused unless `force`.
+#[pyfunction]
+#[pyo3(signature = (path, set, out, force, threads=None))]
+pub fn calibrate(
+    py: Python<'_>,
+    path: PathBuf,
+    set: Vec<String>,
+    out: PathBuf,
+    force: bool,
+    threads: Option<usize>,
+) -> PyResult<(usize, usize, String)> {
+    use talentflow::study::calibrate::{self, CalibrateError, Calibration};
+    let class = "CalibrateError";
+    let cal = Calibration::load(&path, &set).map_err(|e| errors::of(py, class, &e))?;
+    let (cal_ref, out_ref) = (&cal, out.as_path());
+    let done = threads::detached(py, threads, move |stop| {
+        calibrate::run(cal_ref, out_ref, force, stop)
+    })?;
+    match (done.result, done.signal) {
+        (Ok(r), None) => Ok((r.evaluations, r.simulated, r.summary)),
+        (Ok(_), Some(signal)) => Err(signal),
+        (Err(e @ CalibrateError::Interrupted), signal) => Err(match signal {
+            Some(s) => errors::interrupted(py, s, e.to_string()),
+            None => errors::raise(py, "Interrupted", e.to_string()),
+        }),
+        (Err(e), _) => Err(errors::of(py, class, &e)),
+    }
+}

@@ -23,18 +23,18 @@ What is here:
   SALib, EMA workbench, pyABC, black-it; common random numbers when seeds repeat);
 - :func:`experiment`, :func:`sweep`, :func:`sensitivity` — the CLI's studies and their tables;
 - :func:`discover` — scenario discovery (PRIM box, CART tree) over a finished sweep;
+- :func:`calibrate` → :class:`CalibrationResult` — SMM or ABC-SMC calibration (``talentflow
+  calibrate``) and its tables;
 - :func:`read_run`, :func:`read_experiment` — directories the CLI wrote;
 - :mod:`talentflow.errors` — the exceptions.
 
-Calibration (``talentflow calibrate``, issue 13) does not exist yet; when it does, it will be
-``talentflow.calibrate`` here, built like :func:`experiment` and :func:`sweep` on the core's
-batch evaluation (``talentflow::study::evaluate``, the function behind :func:`evaluate`).
 """
 
 from __future__ import annotations
 
 from . import _native
 from .errors import (
+    CalibrateError,
     DiscoverError,
     EvaluateError,
     ExperimentError,
@@ -49,6 +49,8 @@ from .errors import (
 from .results import Run, Series, Variable, variables
 from .scenario import Scenario
 from .study import (
+    CalibrationResult,
+    calibrate,
     Discovery,
     ExperimentResult,
     Sensitivity,
@@ -88,6 +90,8 @@ __all__ = [
     "Sensitivity",
     "discover",
     "Discovery",
+    "calibrate",
+    "CalibrationResult",
     "read_run",
     "threads",
     "to_toml",
@@ -98,6 +102,7 @@ __all__ = [
     "ExperimentError",
     "SweepError",
     "DiscoverError",
+    "CalibrateError",
     "RunDirError",
     "OutputError",
     "Interrupted",

@@ -23,6 +23,7 @@ __all__ = [
     "sweep",
     "sensitivity",
     "discover",
+    "calibrate",
     "pool_threads",
 ]
 
@@ -129,4 +130,7 @@ def discover(
     min_coverage: float = 0.5,
     depth: int = 3,
 ) -> str: ...
+def calibrate(
+    path: str, set: list[str], out: str, force: bool, threads: int | None = None
+) -> tuple[int, int, str]: ...
 def pool_threads(threads: int | None = None) -> int: ...

@@ -48,6 +48,11 @@ class DiscoverError(TalentflowError, ValueError):
     sweep lacks, settings out of range, or an incomplete sweep."""
 
 
+class CalibrateError(TalentflowError, ValueError):
+    """An invalid calibration file (every problem named by its field), a θ that cannot be
+    evaluated, or a directory holding another calibration."""
+
+
 class RunDirError(TalentflowError):
     """A directory that is not a finished run or experiment, or whose files were modified."""
 
@@ -70,6 +75,8 @@ __all__ = [
     "EvaluateError",
     "ExperimentError",
     "SweepError",
+    "DiscoverError",
+    "CalibrateError",
     "RunDirError",
     "OutputError",
     "Interrupted",

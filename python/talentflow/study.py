@@ -359,6 +359,70 @@ def discover(
     return Discovery(path, text)
 
 
+class CalibrationResult:
+    """The tables of a finished calibration, as ``talentflow calibrate`` writes them:
+    ``evaluations`` (``evaluations.csv``: every θ with seed, replicate, each target's simulated
+    value and the distance), ``estimates`` (SMM, ``estimates.csv``) or ``posterior`` and
+    ``generations`` (ABC-SMC), ``fit`` (``fit.csv``: per target observed, fitted or
+    posterior-predictive median and 90 % interval, role), ``identifiability``
+    (``identifiability.csv``), ``calibrated`` (the TOML of ``calibrated.toml``, runnable as a
+    scenario: ``Scenario.load(result.calibrated)``), ``meta`` (``calibration.json``) and
+    ``summary`` (the printed summary)."""
+
+    def __init__(self, dir: Path, summary: str, evaluated: int, simulated: int, keep: bool) -> None:
+        def optional(name: str) -> pandas.DataFrame | None:
+            return read_csv(dir / name) if (dir / name).exists() else None
+
+        #: The printed summary (``summary.txt``).
+        self.summary = summary
+        #: Evaluations in all, and those simulated by this call (the others were read back).
+        self.evaluated, self.simulated = evaluated, simulated
+        #: ``evaluations.csv``.
+        self.evaluations = read_csv(dir / "evaluations.csv")
+        #: ``estimates.csv`` (SMM), else None.
+        self.estimates = optional("estimates.csv")
+        #: ``posterior.csv`` (ABC-SMC), else None.
+        self.posterior = optional("posterior.csv")
+        #: ``generations.csv`` (ABC-SMC), else None.
+        self.generations = optional("generations.csv")
+        #: ``fit.csv``.
+        self.fit = read_csv(dir / "fit.csv")
+        #: ``identifiability.csv``.
+        self.identifiability = read_csv(dir / "identifiability.csv")
+        #: ``calibrated.toml`` as text.
+        self.calibrated = (dir / "calibrated.toml").read_text()
+        #: ``calibration.json``.
+        self.meta: dict[str, Any] = json.loads((dir / "calibration.json").read_text())
+        #: The directory, when kept (``out=``).
+        self.dir = dir if keep else None
+
+    def __repr__(self) -> str:
+        return f"CalibrationResult({self.meta.get('name')!r}, {self.evaluated} evaluations)"
+
+
+def calibrate(
+    file: str | os.PathLike[str],
+    *,
+    set: Overrides = None,
+    out: str | os.PathLike[str] | None = None,
+    force: bool = False,
+    threads: int | None = None,
+) -> CalibrationResult:
+    """Runs a calibration file as ``talentflow calibrate FILE --out OUT`` does (the same
+    evaluations, bit for bit) and returns its tables. With ``out``, a directory holding part of
+    the same calibration is resumed (its evaluations are read back, not simulated again; Ctrl-C
+    keeps those done); a directory of another calibration is refused unless ``force``. Paths
+    in the file (the inner step's targets) are relative to the file."""
+    output = _Output(out)
+    try:
+        evaluated, simulated, summary = _native.calibrate(
+            os.fspath(file), _override_texts(set), os.fspath(output.path), force, threads
+        )
+        return CalibrationResult(output.path, summary, evaluated, simulated, keep=out is not None)
+    finally:
+        output.close()
+
+
 def read_run(dir: str | os.PathLike[str]) -> Run:
     """Reads a finished run directory the CLI wrote; every file is checked against the
     manifest's blake3 first."""
