@@ -18,16 +18,13 @@ fn num(x: Option<f64>) -> String {
         .unwrap_or_default()
 }
 
+/// The summary table's number format ([`super::write::fmt`]), with a dash for a value these
+/// tables can lack (an undefined cost, a test without variance).
 fn fmt(x: f64) -> String {
-    let a = x.abs();
-    if !x.is_finite() {
-        "—".into()
-    } else if a != 0.0 && !(1e-3..1e6).contains(&a) {
-        format!("{x:.3e}")
-    } else if a >= 100.0 {
-        format!("{x:.1}")
+    if x.is_finite() {
+        super::write::fmt(x)
     } else {
-        format!("{x:.4}")
+        "—".into()
     }
 }
 

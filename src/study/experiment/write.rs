@@ -315,7 +315,9 @@ pub fn write_results(
     Ok(printed)
 }
 
-fn fmt(x: f64) -> String {
+/// How the printed tables show a number: 4 decimals, 1 from 100 on, scientific outside
+/// [1e-3, 1e6).
+pub(super) fn fmt(x: f64) -> String {
     let a = x.abs();
     if a != 0.0 && !(1e-3..1e6).contains(&a) {
         format!("{x:.3e}")
