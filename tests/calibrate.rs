@@ -737,6 +737,11 @@ fn an_experiment_with_posterior_draws_one_theta_per_replicate_shared_by_its_arms
     run(&cal, &dir, false, &never).unwrap();
     let post = Posterior::load(&dir).unwrap();
     assert_eq!(post.keys, ["behaviour.beta_wage", "behaviour.beta_home"]);
+    let (_, source) = post.covariance.as_ref().expect("SMM writes covariance.csv");
+    assert!(
+        source == "sandwich" || source == "laplace_prior",
+        "{source}"
+    );
     let exp_text = r#"
 name = "post"
 base = "toy3"
@@ -784,10 +789,86 @@ set = ["country.NEW.openness=0.9"]
         summary.contains("parameter uncertainty: replicate r of every arm runs at draw r"),
         "{summary}"
     );
+    // A covariance that is not symmetric is refused, naming the file.
+    let cov_path = dir.join("covariance.csv");
+    let good = std::fs::read_to_string(&cov_path).unwrap();
+    let mut lines: Vec<String> = good.lines().map(str::to_string).collect();
+    lines[1] = "behaviour.beta_wage,sandwich,1.0,0.5".into();
+    lines[2] = "behaviour.beta_home,sandwich,0.4,1.0".into();
+    std::fs::write(&cov_path, lines.join("\n") + "\n").unwrap();
+    let err = Posterior::load(&dir).unwrap_err().to_string();
+    assert!(
+        err.contains("covariance.csv is not a finite symmetric covariance matrix"),
+        "{err}"
+    );
+    std::fs::write(&cov_path, good).unwrap();
     // Not a calibration directory.
     let err = Posterior::load(&out).unwrap_err().to_string();
     assert!(
         err.contains("--posterior") && err.contains("not a calibration directory"),
         "{err}"
     );
+}
+
+#[test]
+fn smm_posterior_draws_follow_the_covariance_and_stay_in_the_prior_ranges() {
+    use talentflow::study::calibrate::posterior::Posterior;
+    // sd 0.2 and 0.3, correlation 0.3.
+    let cov = vec![0.04, 0.018, 0.018, 0.09];
+    let mut post = Posterior {
+        dir: "unused".into(),
+        keys: vec!["a".into(), "b".into()],
+        method: "smm".into(),
+        points: vec![vec![1.0, 2.0]],
+        weights: vec![1.0],
+        se: vec![f64::NAN, f64::NAN],
+        covariance: Some((cov.clone(), "laplace_prior".into())),
+        ranges: vec![(-10.0, 10.0), (-10.0, 10.0)],
+        baseline_targets: None,
+    };
+    let n = 4000;
+    let draws: Vec<Vec<f64>> = (0..n).map(|r| post.draw(11, r)).collect();
+    let mean = |i: usize| draws.iter().map(|d| d[i]).sum::<f64>() / n as f64;
+    let (ma, mb) = (mean(0), mean(1));
+    let c = |i: usize, j: usize, mi: f64, mj: f64| {
+        draws.iter().map(|d| (d[i] - mi) * (d[j] - mj)).sum::<f64>() / (n - 1) as f64
+    };
+    // Standard errors at n = 4000: mean 0.003–0.005, variance ≈ 2.2 %, covariance ≈ 0.0017.
+    assert!(
+        (ma - 1.0).abs() < 0.02 && (mb - 2.0).abs() < 0.03,
+        "{ma} {mb}"
+    );
+    assert!(
+        (c(0, 0, ma, ma) / 0.04 - 1.0).abs() < 0.1,
+        "{}",
+        c(0, 0, ma, ma)
+    );
+    assert!(
+        (c(1, 1, mb, mb) / 0.09 - 1.0).abs() < 0.1,
+        "{}",
+        c(1, 1, mb, mb)
+    );
+    assert!(
+        (c(0, 1, ma, mb) - 0.018).abs() < 0.008,
+        "{}",
+        c(0, 1, ma, mb)
+    );
+    // A draw is a function of (seed, r) only.
+    assert_eq!(post.draw(11, 7), draws[7]);
+    // Truncated to the prior ranges by redrawing, not by piling mass on the bounds.
+    post.ranges = vec![(0.9, 1.1), (1.0, 10.0)];
+    let inside: Vec<Vec<f64>> = (0..500).map(|r| post.draw(11, r)).collect();
+    assert!(inside
+        .iter()
+        .all(|d| (0.9..=1.1).contains(&d[0]) && d[1] >= 1.0));
+    assert!(
+        inside.iter().all(|d| d[0] != 0.9 && d[0] != 1.1),
+        "no draw clamped"
+    );
+    let spread = inside
+        .iter()
+        .map(|d| d[0])
+        .fold(f64::NEG_INFINITY, f64::max)
+        - inside.iter().map(|d| d[0]).fold(f64::INFINITY, f64::min);
+    assert!(spread > 0.15, "draws cover the truncated range: {spread}");
 }

@@ -79,6 +79,22 @@ pub fn spd_inverse(a: &[f64], k: usize, rel_tol: f64) -> Option<Vec<f64>> {
     Some(inv)
 }
 
+/// Symmetric square root `S` (S·S = A) of a symmetric positive semi-definite matrix through its
+/// eigen-decomposition (negative rounding-level eigenvalues count as 0): `θ̂ + S z` with z
+/// standard normal has covariance A, and unlike a Cholesky factor it exists for singular A.
+pub fn psd_sqrt(a: &[f64], k: usize) -> Vec<f64> {
+    let (values, vectors) = symmetric_eigen(a, k);
+    let mut root = vec![0.0; k * k];
+    for i in 0..k {
+        for j in 0..k {
+            root[i * k + j] = (0..k)
+                .map(|e| vectors[i * k + e] * vectors[j * k + e] * values[e].max(0.0).sqrt())
+                .sum();
+        }
+    }
+    root
+}
+
 /// P(χ²_df > x): the regularised upper incomplete gamma Q(df/2, x/2) (series below a + 1,
 /// continued fraction above, as in Numerical Recipes §6.2).
 pub fn chi2_sf(x: f64, df: f64) -> f64 {
@@ -129,6 +145,29 @@ pub fn chi2_sf(x: f64, df: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn psd_sqrt_squares_back_to_the_matrix_even_when_singular() {
+        // A full-rank 2×2 and a rank-1 3×3 (v vᵀ with v = (1, 2, −1)).
+        let cases: [(Vec<f64>, usize); 2] = [
+            (vec![4.0, 1.2, 1.2, 1.0], 2),
+            (vec![1.0, 2.0, -1.0, 2.0, 4.0, -2.0, -1.0, -2.0, 1.0], 3),
+        ];
+        for (a, k) in cases {
+            let s = psd_sqrt(&a, k);
+            for i in 0..k {
+                for j in 0..k {
+                    let ss: f64 = (0..k).map(|e| s[i * k + e] * s[e * k + j]).sum();
+                    assert!(
+                        (ss - a[i * k + j]).abs() < 1e-9,
+                        "({i},{j}): {ss} vs {}",
+                        a[i * k + j]
+                    );
+                    assert!((s[i * k + j] - s[j * k + i]).abs() < 1e-12, "symmetric");
+                }
+            }
+        }
+    }
 
     #[test]
     fn eigen_decomposition_reconstructs_the_matrix() {

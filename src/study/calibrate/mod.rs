@@ -254,6 +254,7 @@ const OWN_FILES: &[&str] = &[
     "calibration.json",
     "evaluations.csv",
     "estimates.csv",
+    "covariance.csv",
     "posterior.csv",
     "fit.csv",
     "identifiability.csv",

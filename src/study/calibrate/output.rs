@@ -309,9 +309,11 @@ pub fn smm_files(
     summary.push('\n');
     summary.push_str(&ident_table);
     let calibrated = calibrated_toml(cal, &r.theta, "SMM estimate")?;
+    let covariance = covariance_csv(&keys, &cov, r.curvature.covariance.is_some());
     Ok(Files {
         files: vec![
             ("estimates.csv".into(), est.into_bytes()),
+            ("covariance.csv".into(), covariance),
             ("fit.csv".into(), fit),
             ("identifiability.csv".into(), ident),
             ("calibrated.toml".into(), calibrated),
@@ -319,6 +321,25 @@ pub fn smm_files(
         ],
         summary,
     })
+}
+
+/// `covariance.csv`: the covariance of the estimate that `fit.csv`'s intervals and
+/// `experiment --posterior` use — `sandwich`, (JᵀWJ)⁻¹ × inflation, when JᵀWJ is invertible;
+/// otherwise `laplace_prior`, the Laplace approximation with the prior's precision added, so a
+/// direction the targets do not see keeps the prior's spread instead of having none.
+fn covariance_csv(keys: &[String], cov: &[f64], sandwich: bool) -> Vec<u8> {
+    let k = keys.len();
+    let source = if sandwich {
+        "sandwich"
+    } else {
+        "laplace_prior"
+    };
+    let mut out = format!("parameter,source,{}\n", keys.join(","));
+    for (i, key) in keys.iter().enumerate() {
+        let row: Vec<String> = (0..k).map(|j| num(cov[i * k + j])).collect();
+        out.push_str(&format!("{key},{source},{}\n", row.join(",")));
+    }
+    out.into_bytes()
 }
 
 /// The posterior median of every parameter.

@@ -15,6 +15,7 @@ use crate::rundir::input::{read_limited_string, MAX_DATA_BYTES, MAX_JSON_BYTES};
 use crate::scenario::{Override, ValidScenario};
 use crate::study::base::StudyBase;
 use crate::study::baseline;
+use crate::study::calibrate::linalg::psd_sqrt;
 use crate::study::evaluate::value_text;
 use crate::study::experiment::{Experiment, ExperimentError};
 
@@ -33,10 +34,58 @@ pub struct Posterior {
     pub weights: Vec<f64>,
     /// SMM standard errors (NaN: none).
     pub se: Vec<f64>,
+    /// SMM: the estimate's covariance from `covariance.csv` (row-major, k×k) and its source
+    /// (`sandwich` or `laplace_prior`); `None` for ABC and for directories written before the
+    /// file existed (their draws use `se` parameter by parameter).
+    pub covariance: Option<(Vec<f64>, String)>,
     /// Prior ranges.
     pub ranges: Vec<(f64, f64)>,
     /// The inner step's targets file, if the calibration had one.
     pub baseline_targets: Option<PathBuf>,
+}
+
+/// Redraws of a multivariate draw outside the prior ranges before it is clamped.
+const MAX_REDRAWS: usize = 1000;
+
+/// Reads `covariance.csv` (`parameter,source,<keys>`), checking that it is the k×k symmetric
+/// matrix of these parameters.
+fn read_covariance(dir: &Path, keys: &[String]) -> Result<(Vec<f64>, String), ExperimentError> {
+    let rows = csv(dir, "covariance.csv")?;
+    let k = keys.len();
+    let header_ok = rows
+        .first()
+        .is_some_and(|h| h.len() == k + 2 && h[2..].iter().zip(keys).all(|(a, b)| a == b));
+    if !header_ok || rows.len() != k + 1 {
+        return Err(bad(
+            dir,
+            format!("covariance.csv is not the {k}×{k} covariance of the parameters in calibration.json"),
+        ));
+    }
+    let source = rows[1][1].clone();
+    let mut cov = Vec::with_capacity(k * k);
+    for (i, row) in rows.iter().skip(1).enumerate() {
+        if row.len() != k + 2 || row[0] != keys[i] || row[1] != source {
+            return Err(bad(
+                dir,
+                format!("covariance.csv: row {} is malformed", i + 2),
+            ));
+        }
+        for v in &row[2..] {
+            cov.push(number(dir, v)?);
+        }
+    }
+    for i in 0..k {
+        for j in 0..k {
+            let (a, b) = (cov[i * k + j], cov[j * k + i]);
+            if !a.is_finite() || (a - b).abs() > 1e-9 * (a.abs() + b.abs()) || (i == j && a < 0.0) {
+                return Err(bad(
+                    dir,
+                    format!("covariance.csv is not a finite symmetric covariance matrix (entry {i},{j})"),
+                ));
+            }
+        }
+    }
+    Ok((cov, source))
 }
 
 fn bad(dir: &Path, message: String) -> ExperimentError {
@@ -97,6 +146,7 @@ impl Posterior {
             .collect();
         let baseline_targets = meta["baseline_targets"].as_str().map(PathBuf::from);
         let k = keys.len();
+        let mut covariance = None;
         let (points, weights, se) = match method.as_str() {
             "abc-smc" => {
                 let rows = csv(dir, "posterior.csv")?;
@@ -133,6 +183,9 @@ impl Posterior {
                     .iter()
                     .map(|r| number(dir, &r[2]))
                     .collect::<Result<Vec<_>, _>>()?;
+                if dir.join("covariance.csv").exists() {
+                    covariance = Some(read_covariance(dir, &keys)?);
+                }
                 (vec![theta], vec![1.0], se)
             }
             other => {
@@ -155,6 +208,7 @@ impl Posterior {
             points,
             weights,
             se,
+            covariance,
             ranges,
             baseline_targets,
         })
@@ -179,6 +233,9 @@ impl Posterior {
             }
             self.points[pick].clone()
         };
+        if let Some((cov, _)) = &self.covariance {
+            return self.draw_multivariate(&theta, cov, &mut rng);
+        }
         theta
             .iter()
             .zip(&self.se)
@@ -191,6 +248,37 @@ impl Posterior {
                     t
                 }
             })
+            .collect()
+    }
+
+    /// θ̂ + S z with S S = `cov`, redrawn (from the same stream, so still a function of the seed
+    /// and r) while it falls outside the prior ranges — the normal truncated to the prior's
+    /// support — and clamped after [`MAX_REDRAWS`] tries, which only a covariance far wider than
+    /// the ranges reaches.
+    fn draw_multivariate(
+        &self,
+        theta: &[f64],
+        cov: &[f64],
+        rng: &mut crate::model::rng::Rng,
+    ) -> Vec<f64> {
+        let k = theta.len();
+        let root = psd_sqrt(cov, k);
+        let mut x = theta.to_vec();
+        for _ in 0..MAX_REDRAWS {
+            let z: Vec<f64> = (0..k).map(|_| rng.normal()).collect();
+            for i in 0..k {
+                x[i] = theta[i] + (0..k).map(|j| root[i * k + j] * z[j]).sum::<f64>();
+            }
+            if x.iter()
+                .zip(&self.ranges)
+                .all(|(&v, &(lo, hi))| v >= lo && v <= hi)
+            {
+                return x;
+            }
+        }
+        x.iter()
+            .zip(&self.ranges)
+            .map(|(&v, &(lo, hi))| v.clamp(lo, hi))
             .collect()
     }
 
@@ -260,11 +348,24 @@ impl Posterior {
         );
         // An SMM fit without standard errors gives the point estimate at every draw: say so,
         // rather than let the summary claim that its intervals carry parameter uncertainty.
-        let fixed = self.points.len() == 1 && self.se.iter().all(|se| !se.is_finite());
+        let fixed = self.points.len() == 1
+            && self.covariance.is_none()
+            && self.se.iter().all(|se| !se.is_finite());
         let note = if fixed {
             format!(
                 "{note} (no parameter has a standard error, so every draw is the point estimate and \
                  the intervals hold Monte Carlo noise only)"
+            )
+        } else if let Some((_, source)) = &self.covariance {
+            let what = if source == "sandwich" {
+                "the estimate's sandwich covariance"
+            } else {
+                "the Laplace approximation with the prior (JᵀWJ is singular: directions the \
+                 targets do not see keep the prior's spread)"
+            };
+            format!(
+                "{note}; draws from a normal with {what}, truncated to the prior ranges: every \
+                 effect and interval includes it"
             )
         } else {
             format!("{note}: every effect and interval includes it")
