@@ -230,3 +230,42 @@ fn discover_names_the_boundary_of_a_sweep_condition() {
     assert!(!r.status.success());
     assert!(String::from_utf8_lossy(&r.stderr).contains("not an outcome of the sweep"));
 }
+
+#[cfg(feature = "viz")]
+#[test]
+fn dose_figures_start_at_the_control() {
+    use talentflow::viz::plot::dose::dose_figures;
+    use talentflow::viz::plot::{Chart, Layer};
+    let mut exp = Experiment::load(&fixture()).unwrap();
+    let (res, _) = run(&mut exp);
+    let rows = experiment::tests_out::dose_rows(&exp, &res);
+    let solid = |figs: &[talentflow::viz::plot::Figure]| -> (Vec<f64>, Vec<f64>) {
+        let Chart::Panels(p) = &figs[0].chart else {
+            panic!("a dose figure is a panel chart")
+        };
+        let values = p.panels[0]
+            .layers
+            .iter()
+            .find_map(|l| match l {
+                Layer::Line {
+                    values,
+                    dashed: false,
+                    ..
+                } => Some(values.clone()),
+                _ => None,
+            })
+            .unwrap();
+        (p.x.clone(), values)
+    };
+    // The fixture's family has a zero budget: drawn from its own row.
+    let (x, y) = solid(&dose_figures(&exp, &rows));
+    assert_eq!(x[0], 0.0);
+    assert!(y.iter().all(|v| v.is_finite()), "{y:?}");
+    // Without a zero budget the control is added at 0, with a difference of exactly 0.
+    exp.spec.doses[0].budgets_bn.retain(|&b| b != 0.0);
+    let without: Vec<_> = rows.into_iter().filter(|r| r.budget_bn != 0.0).collect();
+    let (x, y) = solid(&dose_figures(&exp, &without));
+    assert_eq!(x[0], 0.0);
+    assert_eq!(y[0], 0.0);
+    assert_eq!(x.len(), exp.spec.doses[0].budgets_bn.len() + 1);
+}

@@ -20,6 +20,12 @@ pub fn dose_figures(exp: &Experiment, rows: &[DoseRow]) -> Vec<Figure> {
         .map(|spec| {
             let prefix = spec.prefix();
             let mut x: Vec<f64> = spec.budgets_bn.clone();
+            // The control is the family's zero dose: its difference to itself is 0 exactly, and
+            // drawing it shows where the curve starts (a referee asks whether the first dose
+            // already jumps).
+            if !x.contains(&0.0) {
+                x.push(0.0);
+            }
             x.sort_by(f64::total_cmp);
             let panels = exp
                 .spec
@@ -32,7 +38,11 @@ pub fn dose_figures(exp: &Experiment, rows: &[DoseRow]) -> Vec<Figure> {
                     };
                     let series = |f: &dyn Fn(&DoseRow) -> Option<f64>| -> Vec<f64> {
                         x.iter()
-                            .map(|&b| at(b).and_then(f).unwrap_or(f64::NAN))
+                            .map(|&b| match at(b) {
+                                Some(row) => f(row).unwrap_or(f64::NAN),
+                                None if b == 0.0 => 0.0,
+                                None => f64::NAN,
+                            })
                             .collect()
                     };
                     Panel {
@@ -72,7 +82,7 @@ pub fn dose_figures(exp: &Experiment, rows: &[DoseRow]) -> Vec<Figure> {
                 caption: format!(
                     "Mean difference to the control arm (solid) and its 95% confidence interval \
                      (dashed, paired by replicate seed) against the budget in $B/year, {} \
-                     replicates per budget.",
+                     replicates per budget; the control arm is the point at 0.",
                     exp.spec.replicates
                 ),
                 notes: Vec::new(),
