@@ -18,6 +18,7 @@ pub mod linalg;
 pub mod output;
 pub mod posterior;
 pub mod prior;
+pub mod read;
 pub mod simulator;
 pub mod smm;
 pub mod spec;
