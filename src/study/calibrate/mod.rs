@@ -263,6 +263,18 @@ const OWN_FILES: &[&str] = &[
     "summary.txt",
 ];
 
+/// Removes the calibration's files and the report and figures made from them.
+fn remove_own_files(dir: &Path) -> Result<(), CalibrateError> {
+    for name in OWN_FILES {
+        let p = dir.join(name);
+        if p.exists() {
+            fs::remove_file(&p).map_err(io(&p))?;
+        }
+    }
+    crate::rundir::write::remove_derived(dir)?;
+    Ok(())
+}
+
 /// Makes `dir` ready: a new directory gets calibration.toml and calibration.json; one of the
 /// same calibration is resumed; another is refused unless `force` (which empties it of the
 /// calibration's files).
@@ -285,12 +297,7 @@ pub fn prepare(cal: &Calibration, dir: &Path, force: bool) -> Result<(), Calibra
                 expected: format!("hash {}, talentflow {}", cal.hash, crate::VERSION),
             });
         }
-        for name in OWN_FILES {
-            let p = dir.join(name);
-            if p.exists() {
-                fs::remove_file(&p).map_err(io(&p))?;
-            }
-        }
+        remove_own_files(dir)?;
     } else if dir.exists()
         && fs::read_dir(dir)
             .map_err(io(dir))?
@@ -300,12 +307,7 @@ pub fn prepare(cal: &Calibration, dir: &Path, force: bool) -> Result<(), Calibra
         if !force {
             return Err(OutputError::Exists(dir.to_path_buf()).into());
         }
-        for name in OWN_FILES {
-            let p = dir.join(name);
-            if p.exists() {
-                fs::remove_file(&p).map_err(io(&p))?;
-            }
-        }
+        remove_own_files(dir)?;
     }
     fs::create_dir_all(dir).map_err(io(dir))?;
     write_atomic(&dir.join("calibration.toml"), cal.text.as_bytes())?;
