@@ -114,9 +114,9 @@ enum Command {
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<String>,
     },
-    /// Draw the figures of a finished run (or experiment) directory as SVG and PNG.
+    /// Draw the figures of a finished run, experiment or calibration directory as SVG and PNG.
     Plot {
-        /// Run or experiment directory.
+        /// Run, experiment or calibration directory.
         dir: PathBuf,
         /// Where to write the figures (default: DIR/plots).
         #[arg(long)]
@@ -125,9 +125,9 @@ enum Command {
         #[arg(long)]
         svg_only: bool,
     },
-    /// Write a self-contained report.html for a finished run (or experiment) directory.
+    /// Write a self-contained report.html for a finished run, experiment or calibration directory.
     Report {
-        /// Run or experiment directory.
+        /// Run, experiment or calibration directory.
         dir: PathBuf,
         /// Where to write the report (default: DIR/report.html).
         #[arg(long)]
