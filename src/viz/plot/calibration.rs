@@ -424,6 +424,9 @@ pub fn predictive(cal: &CalibrationData) -> Figure {
     }
 }
 
+/// The evaluations of one kind of SMM stage: (order, colour, label, dots).
+type StageGroup = (usize, Rgb, String, Vec<(f64, f64, f64)>);
+
 /// The colour of an SMM stage: the start grey, each Nelder–Mead run its own, the Jacobian light.
 fn stage_colour(stage: &str) -> (usize, Rgb, String) {
     if stage == "start" {
@@ -532,7 +535,7 @@ pub fn traces(cal: &CalibrationData) -> Figure {
             // log10 of the distance: a start spans orders of magnitude that the optimum does not.
             let floor = 1e-6;
             let y = |d: f64| libm::log10(d.max(floor));
-            let mut groups: Vec<(usize, Rgb, String, Vec<(f64, f64, f64)>)> = Vec::new();
+            let mut groups: Vec<StageGroup> = Vec::new();
             let mut best = f64::INFINITY;
             let mut running = Vec::new();
             for e in &cal.evaluations {

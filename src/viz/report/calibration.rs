@@ -136,8 +136,8 @@ pub fn calibration_report(cal: &CalibrationData) -> Result<String, PlotError> {
                     "verdict",
                 ],
             );
-            for i in 0..k {
-                let (p, r, id) = (&cal.priors[i], &rows[i], &cal.identifiability[i]);
+            for (i, r) in rows.iter().enumerate().take(k) {
+                let (p, id) = (&cal.priors[i], &cal.identifiability[i]);
                 row(
                     &mut b,
                     "",
