@@ -7,7 +7,8 @@
 //! to where it stopped. Each evaluation's rows (one per replicate, then its `mean` row) are
 //! appended with one write after the batch they belong to has finished; a torn tail (a kill
 //! during a write) is cut back to the last complete `mean` row. So the file's bytes do not depend
-//! on thread counts, on interruptions or on how many times the command was run.
+//! on thread counts, on interruptions or on how many times the command was run. Shards of one
+//! calibration exchange evaluations through their own files ([`Exchange`]).
 
 use std::fs::{self, OpenOptions};
 use std::io::Write;

@@ -9,7 +9,9 @@
 //! [`ledger`]), and at the end `estimates.csv` (SMM) or `posterior.csv` (ABC), `fit.csv`,
 //! `identifiability.csv`, `generations.csv` (ABC), `calibrated.toml` and `summary.txt`
 //! ([`output`]). Re-running the command on the directory resumes; every file's bytes are a
-//! pure function of the calibration file and the talentflow version.
+//! pure function of the calibration file and the talentflow version. A sharded calibration
+//! ([`run_shard`], `--shard I/N`) adds each shard's `evaluations.shard-I-of-N.csv`
+//! ([`ledger::Exchange`]); the other files are those of an unsharded run.
 
 pub mod abc;
 pub mod analysis;
