@@ -610,3 +610,127 @@ pub fn traces(cal: &CalibrationData) -> Figure {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::study::calibrate::prior::PriorKind;
+    use crate::study::calibrate::read::{FitRow, GenerationRow};
+    use crate::study::calibrate::spec::Method;
+    use crate::viz::plot::render;
+
+    #[test]
+    fn a_weighted_histogram_is_a_density_of_the_weights_inside() {
+        let x = [0.05, 0.15, 0.15, 0.95, 1.0, 2.0];
+        let w = [1.0, 1.0, 2.0, 1.0, 1.0, 4.0];
+        let bars = weighted_histogram(&x, &w, 0.0, 1.0, 10);
+        assert_eq!(bars.len(), 10);
+        let area: f64 = bars.iter().map(|(a, b, h)| (b - a) * h).sum();
+        // 6 of the weight 10 is inside [0, 1]; the maximum falls in the last bin.
+        assert!((area - 0.6).abs() < 1e-12, "{area}");
+        assert!(
+            (bars[1].2 - 3.0).abs() < 1e-9 && (bars[9].2 - 2.0).abs() < 1e-9,
+            "{bars:?}"
+        );
+    }
+
+    /// A calibration far larger than any figure shows: 50 parameters, 100 targets, 3000
+    /// particles.
+    fn huge() -> CalibrationData {
+        let k = 50;
+        let spec = serde_json::from_value(serde_json::json!({
+            "name": "huge",
+            "base": "toy3",
+            "method": "abc-smc",
+        }))
+        .unwrap();
+        let priors: Vec<Prior> = (0..k)
+            .map(|i| Prior {
+                kind: if i % 2 == 0 {
+                    PriorKind::Uniform
+                } else {
+                    PriorKind::LogUniform
+                },
+                min: 0.1,
+                max: 10.0,
+                mean: 0.0,
+                sd: 1.0,
+            })
+            .collect();
+        let points: Vec<Vec<f64>> = (0..3000)
+            .map(|p| {
+                (0..k)
+                    .map(|i| 0.1 + ((p * 7 + i * 13) % 99) as f64 / 10.0)
+                    .collect()
+            })
+            .collect();
+        let weights = vec![1.0 / 3000.0; 3000];
+        CalibrationData {
+            dir: std::path::PathBuf::from("huge"),
+            meta: serde_json::Value::Null,
+            spec,
+            method: Method::AbcSmc,
+            keys: (0..k)
+                .map(|i| format!("behaviour.parameter_{i}\u{7}"))
+                .collect(),
+            priors,
+            targets: Vec::new(),
+            evaluations: Vec::new(),
+            result: MethodResult::Abc {
+                points,
+                weights,
+                generations: (0..30)
+                    .map(|g| GenerationRow {
+                        index: g,
+                        tolerance: if g == 0 {
+                            f64::INFINITY
+                        } else {
+                            1e6 / g as f64
+                        },
+                        ess: 3000.0 / (1 + g) as f64,
+                        acceptance: 1.0 / (1 + g) as f64,
+                        evaluations: 3000 * (g + 1),
+                    })
+                    .collect(),
+            },
+            fit: (0..100)
+                .map(|t| FitRow {
+                    target: format!("target_{t}"),
+                    role: if t % 3 == 0 { Role::Holdout } else { Role::Fit },
+                    observed: t as f64,
+                    se: 1.0,
+                    fitted: t as f64 + 0.5,
+                    median: t as f64 + 0.5,
+                    lo: t as f64 - 1.0,
+                    hi: if t % 2 == 0 { t as f64 + 2.0 } else { f64::NAN },
+                    inside: t % 2 == 0,
+                })
+                .collect(),
+            identifiability: Vec::new(),
+            summary: String::new(),
+        }
+    }
+
+    #[test]
+    fn figures_of_a_huge_calibration_are_bounded_and_say_what_is_left_out() {
+        let cal = huge();
+        let figures = calibration_figures(&cal);
+        let names: Vec<&str> = figures.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["marginals", "pairs", "predictive", "traces"]);
+        for f in &figures {
+            let svg = render::svg(f).unwrap();
+            let (w, h) = render::size(&f.cleaned());
+            assert!(w <= 1200 && h <= 12_000, "{}: {w} × {h}", f.name);
+            assert!(svg.len() < 8_000_000, "{}: {} bytes", f.name, svg.len());
+            assert!(!svg.contains("NaN") && !svg.contains('\u{7}'), "{}", f.name);
+        }
+        assert!(figures[0].notes[0].contains("40 of 50 parameters"));
+        let pairs = &figures[1];
+        assert!(pairs.notes[0].contains("first 6 of 50"));
+        let Chart::Xy(g) = &pairs.chart else {
+            panic!("pairs is an x–y grid")
+        };
+        assert_eq!(g.panels.len(), 15);
+        assert!(figures[2].notes[0].contains("40 of 100 targets"));
+    }
+}

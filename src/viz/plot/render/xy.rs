@@ -167,7 +167,13 @@ fn draw_panel<DB: DrawingBackend>(
             String::new()
         }
     };
-    let y_desc = if p.y_ticks { y_label } else { "" };
+    let (_, h) = area.dim_in_pixel();
+    let plot_h = h.saturating_sub(top_margin + x_area + 4);
+    let y_desc = if p.y_ticks {
+        fit(y_label, desc, plot_h)
+    } else {
+        String::new()
+    };
     // An axis title that does not fit the plot is cut rather than drawn over its neighbours.
     let x_desc = fit(&p.x_label, desc, plot_w);
     let mut mesh = chart.configure_mesh();
