@@ -10,8 +10,9 @@
 //! on thread counts, on interruptions or on how many times the command was run. Shards of one
 //! calibration exchange evaluations through their own files ([`Exchange`]).
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, OpenOptions};
-use std::io::Write;
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -74,7 +75,7 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> CalibrateError + '_ {
 #[allow(clippy::type_complexity)]
 fn parse_ledger(
     text: &str,
-    head: &str,
+    head: Option<&str>,
     k: usize,
     n: usize,
     path: &Path,
@@ -83,19 +84,22 @@ fn parse_ledger(
     let mut out: Vec<(Evaluated, String)> = Vec::new();
     let mut keep = 0;
     let mut lines = text.split_inclusive('\n');
-    // A file cut inside its header line is treated as empty; any other header is refused.
-    let torn_header = !text.contains('\n') && head.starts_with(text);
-    if torn_header {
-        return Ok((out, 0));
+    // `None`: the text continues a file after its header (a shard's file read on).
+    if let Some(head) = head {
+        // A file cut inside its header line is treated as empty; any other header is refused.
+        let torn_header = !text.contains('\n') && head.starts_with(text);
+        if torn_header {
+            return Ok((out, 0));
+        }
+        let first = lines.next().unwrap_or_default();
+        if first.trim_end_matches('\n') != head {
+            return Err(CalibrateError::Results(format!(
+                "{}: the header is not that of this calibration ({head})",
+                path.display()
+            )));
+        }
+        keep = first.len();
     }
-    let first = lines.next().unwrap_or_default();
-    if first.trim_end_matches('\n') != head {
-        return Err(CalibrateError::Results(format!(
-            "{}: the header is not that of this calibration ({head})",
-            path.display()
-        )));
-    }
-    keep = keep.max(first.len());
     let mut at = keep;
     let mut start = keep;
     for line in lines {
@@ -159,7 +163,7 @@ fn open_ledger(
         return Ok(Vec::new());
     }
     let text = read_limited_string(path, MAX_DATA_BYTES).map_err(io(path))?;
-    let (done, keep) = parse_ledger(&text, head, k, n, path, true)?;
+    let (done, keep) = parse_ledger(&text, Some(head), k, n, path, true)?;
     if repair {
         if keep == 0 {
             fs::write(path, format!("{head}\n")).map_err(io(path))?;
@@ -231,48 +235,60 @@ impl Exchange {
     pub fn owner(&self, id: usize) -> usize {
         id % self.count
     }
+}
 
-    /// Every complete evaluation in the shard files of the directory (of any shard count: rows
-    /// of the same calibration are the same whoever simulated them) whose id is in `want`.
-    fn read(
-        &self,
-        head: &str,
-        k: usize,
-        n: usize,
-        want: &std::collections::BTreeSet<usize>,
-    ) -> Result<std::collections::BTreeMap<usize, (Evaluated, String)>, CalibrateError> {
-        let mut found = std::collections::BTreeMap::new();
-        let mut names: Vec<String> = fs::read_dir(&self.dir)
-            .map_err(io(&self.dir))?
+/// A shard's own file (its path and the open handle it appends to), and what it has read of
+/// every shard's file: each file is read on from where the last look stopped (the end of its
+/// last complete evaluation), so waiting costs a look at the new bytes only.
+struct ShardFile {
+    exchange: Exchange,
+    path: PathBuf,
+    file: fs::File,
+    /// Bytes of each shard file parsed so far.
+    read_to: BTreeMap<String, u64>,
+    /// Complete evaluations read and not yet used, by id.
+    rows: BTreeMap<usize, (Evaluated, String)>,
+}
+
+impl ShardFile {
+    /// Reads what is new in every shard file of the directory (of any shard count: rows of the
+    /// same calibration are the same whoever simulated them); returns whether anything was.
+    fn poll(&mut self, head: &str, k: usize, n: usize) -> Result<bool, CalibrateError> {
+        let dir = &self.exchange.dir;
+        let mut names: Vec<String> = fs::read_dir(dir)
+            .map_err(io(dir))?
             .flatten()
             .map(|e| e.file_name().to_string_lossy().into_owned())
             .filter(|n| Exchange::is_shard_file(n))
             .collect();
         names.sort();
+        let mut news = false;
         for name in names {
-            let path = self.dir.join(&name);
-            let text = match read_limited_string(&path, MAX_DATA_BYTES) {
-                Ok(t) => t,
+            let path = dir.join(&name);
+            let from = self.read_to.get(&name).copied().unwrap_or(0);
+            let mut f = match fs::File::open(&path) {
+                Ok(f) => f,
                 // Being created by its shard: read it at the next look.
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
                 Err(e) => return Err(io(&path)(e)),
             };
-            let (rows, _) = parse_ledger(&text, head, k, n, &path, false)?;
+            f.seek(SeekFrom::Start(from)).map_err(io(&path))?;
+            let mut bytes = Vec::new();
+            f.take(MAX_DATA_BYTES)
+                .read_to_end(&mut bytes)
+                .map_err(io(&path))?;
+            // Rows are ASCII; a torn multi-byte character could only be in the torn tail.
+            let text = String::from_utf8_lossy(&bytes);
+            let head = (from == 0).then_some(head);
+            let (rows, keep) = parse_ledger(&text, head, k, n, &path, false)?;
+            self.read_to.insert(name, from + keep as u64);
             for (e, rows) in rows {
-                if want.contains(&e.id) {
-                    found.entry(e.id).or_insert((e, rows));
-                }
+                news = true;
+                self.rows.entry(e.id).or_insert((e, rows));
             }
         }
-        Ok(found)
+        Ok(news)
     }
-}
-
-/// A shard's own file: its path and the open handle it appends to.
-struct ShardFile {
-    exchange: Exchange,
-    path: PathBuf,
-    file: fs::File,
 }
 
 /// The objective: a simulator, the targets, and the ledger of everything evaluated.
@@ -400,8 +416,14 @@ impl<'a> Objective<'a> {
         // Its ids are every N-th: read (and repaired) without the ledger's order check.
         if path.exists() {
             let text = read_limited_string(&path, MAX_DATA_BYTES).map_err(io(&path))?;
-            let (_, keep) =
-                parse_ledger(&text, &obj.head, keys.len(), targets.len(), &path, false)?;
+            let (_, keep) = parse_ledger(
+                &text,
+                Some(&obj.head),
+                keys.len(),
+                targets.len(),
+                &path,
+                false,
+            )?;
             if keep == 0 {
                 fs::write(&path, format!("{}\n", obj.head)).map_err(io(&path))?;
             } else if keep < text.len() {
@@ -422,6 +444,8 @@ impl<'a> Objective<'a> {
             exchange,
             path,
             file,
+            read_to: BTreeMap::new(),
+            rows: BTreeMap::new(),
         });
         Ok(obj)
     }
@@ -552,12 +576,19 @@ impl<'a> Objective<'a> {
         thetas: Vec<Vec<f64>>,
     ) -> Result<Vec<(Evaluated, String, bool)>, CalibrateError> {
         let (k, n) = (self.priors.len(), self.targets.len());
-        let Some(shard) = &self.shard else {
+        let head = self.head.clone();
+        let Some(shard) = &mut self.shard else {
             return Err(CalibrateError::Results("not a sharded calibration".into()));
         };
         let ex = shard.exchange.clone();
-        let want: std::collections::BTreeSet<usize> = ids.iter().copied().collect();
-        let mut have = ex.read(&self.head, k, n, &want)?;
+        let want: BTreeSet<usize> = ids.iter().copied().collect();
+        shard.poll(&head, k, n)?;
+        let mut have: BTreeMap<usize, (Evaluated, String)> = BTreeMap::new();
+        for id in &want {
+            if let Some(r) = shard.rows.remove(id) {
+                have.insert(*id, r);
+            }
+        }
         let mut mine_ids = Vec::new();
         let mut mine_thetas = Vec::new();
         for (&id, theta) in ids.iter().zip(&thetas) {
@@ -593,7 +624,7 @@ impl<'a> Objective<'a> {
         }
         let mut last_news = Instant::now();
         loop {
-            let missing: std::collections::BTreeSet<usize> = want
+            let missing: BTreeSet<usize> = want
                 .iter()
                 .copied()
                 .filter(|id| !have.contains_key(id))
@@ -605,8 +636,7 @@ impl<'a> Objective<'a> {
                 return Err(CalibrateError::Interrupted);
             }
             if last_news.elapsed() > ex.timeout {
-                let mut by_shard: std::collections::BTreeMap<usize, Vec<usize>> =
-                    std::collections::BTreeMap::new();
+                let mut by_shard: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
                 for &id in &missing {
                     by_shard.entry(ex.owner(id)).or_default().push(id);
                 }
@@ -638,11 +668,21 @@ impl<'a> Objective<'a> {
                 )));
             }
             std::thread::sleep(Duration::from_millis(100));
-            let news = ex.read(&self.head, k, n, &missing)?;
-            if !news.is_empty() {
-                last_news = Instant::now();
-                have.extend(news);
+            if let Some(shard) = &mut self.shard {
+                if shard.poll(&head, k, n)? {
+                    last_news = Instant::now();
+                }
+                for id in &missing {
+                    if let Some(r) = shard.rows.remove(id) {
+                        have.insert(*id, r);
+                    }
+                }
             }
+        }
+        // Later batches ask for later ids only: what was read of this one (this shard's own
+        // rows, read back at a look) is dropped.
+        if let (Some(shard), Some(&last)) = (&mut self.shard, ids.last()) {
+            shard.rows.retain(|&id, _| id > last);
         }
         let mut out = Vec::with_capacity(ids.len());
         for (&id, theta) in ids.iter().zip(&thetas) {
