@@ -114,9 +114,9 @@ enum Command {
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<String>,
     },
-    /// Draw the figures of a finished run (or experiment) directory as SVG and PNG.
+    /// Draw the figures of a finished run, experiment or calibration directory as SVG and PNG.
     Plot {
-        /// Run or experiment directory.
+        /// Run, experiment or calibration directory.
         dir: PathBuf,
         /// Where to write the figures (default: DIR/plots).
         #[arg(long)]
@@ -125,9 +125,9 @@ enum Command {
         #[arg(long)]
         svg_only: bool,
     },
-    /// Write a self-contained report.html for a finished run (or experiment) directory.
+    /// Write a self-contained report.html for a finished run, experiment or calibration directory.
     Report {
-        /// Run or experiment directory.
+        /// Run, experiment or calibration directory.
         dir: PathBuf,
         /// Where to write the report (default: DIR/report.html).
         #[arg(long)]
@@ -342,11 +342,28 @@ struct CalibrateArgs {
     /// Print nothing but errors.
     #[arg(long, short)]
     quiet: bool,
+    /// Be the I-th of N processes sharing the calibration (0-based), e.g. 1/4: each simulates
+    /// every N-th evaluation and reads the others' from the shared --out directory. Default:
+    /// from SLURM_ARRAY_TASK_ID / SLURM_ARRAY_TASK_COUNT when set, else everything.
+    #[arg(long, value_name = "I/N")]
+    shard: Option<String>,
+    /// With --shard: seconds to wait for the other shards (with no new evaluation from any)
+    /// before giving up; everything so far is kept.
+    #[arg(long, value_name = "SECONDS", default_value_t = 3600)]
+    wait: u64,
 }
 
 fn calibrate(args: CalibrateArgs) -> Result<Exit, CliError> {
     use talentflow::study::calibrate::{self, CalibrateError, Calibration};
+    use talentflow::study::sweep::Shard;
     interrupt::install()?;
+    // As for sweeps: a bad --shard (or Slurm array) is refused before anything is read.
+    let shard = match &args.shard {
+        Some(text) => Shard::parse(text)?,
+        None => Shard::from_slurm(|k| std::env::var(k).ok())
+            .transpose()?
+            .unwrap_or(Shard::ALL),
+    };
     let cal = Calibration::load(&args.file, &args.set)?;
     let out = args
         .out
@@ -377,12 +394,27 @@ fn calibrate(args: CalibrateArgs) -> Result<Exit, CliError> {
     };
     let on_eval: Option<&(dyn Fn(&calibrate::ledger::Evaluated) + Sync)> =
         if args.quiet { None } else { Some(&progress) };
-    match pool
-        .install(|| calibrate::run_with(&cal, &out, args.force, &interrupt::requested, on_eval))
-    {
+    let sharded = (shard.count > 1).then_some((
+        shard.index,
+        shard.count,
+        std::time::Duration::from_secs(args.wait),
+    ));
+    match pool.install(|| {
+        calibrate::run_shard(
+            &cal,
+            &out,
+            args.force,
+            &interrupt::requested,
+            on_eval,
+            sharded,
+        )
+    }) {
         Ok(report) => {
             if !args.quiet {
                 print!("{}", report.summary);
+                if shard.count > 1 {
+                    print!("shard {}/{}: ", shard.index, shard.count);
+                }
                 println!(
                     "{} evaluations ({} simulated now, {} read back) in {:.1} s; outputs in {}",
                     report.evaluations,

@@ -872,3 +872,142 @@ fn smm_posterior_draws_follow_the_covariance_and_stay_in_the_prior_ranges() {
         - inside.iter().map(|d| d[0]).fold(f64::INFINITY, f64::min);
     assert!(spread > 0.15, "draws cover the truncated range: {spread}");
 }
+
+// ------------------------------------------------------------------ shards
+
+fn abc_cal() -> String {
+    TOY_CAL
+        .replace("method = \"smm\"", "method = \"abc-smc\"")
+        .replace(
+            "[smm]\nrestarts = 1\nmax_evaluations = 12\nstart_points = 4\n",
+            "[abc]\npopulation = 12\ngenerations = 3\nbudget = 36\nalpha = 0.5\n",
+        )
+}
+
+/// The files every calibration writes, without the shards' own evaluations and lock files.
+fn shared_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    files(dir)
+        .into_iter()
+        .filter(|(n, _)| !n.starts_with("evaluations.shard-") && !n.starts_with(".talentflow"))
+        .collect()
+}
+
+/// Runs `n` shards of the calibration `file` into `out` as concurrent processes.
+fn shards(file: &Path, out: &Path, n: usize, threads: &str) {
+    let children: Vec<_> = (0..n)
+        .map(|i| {
+            std::process::Command::new(env!("CARGO_BIN_EXE_talentflow"))
+                .args(["calibrate", file.to_str().unwrap(), "--out"])
+                .arg(out)
+                .args(["--shard", &format!("{i}/{n}"), "--wait", "120", "-q"])
+                .env("RAYON_NUM_THREADS", threads)
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for (i, c) in children.into_iter().enumerate() {
+        let o = c.wait_with_output().unwrap();
+        assert!(
+            o.status.success(),
+            "shard {i}/{n}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+}
+
+/// The ids of the `mean` rows of a ledger file.
+fn mean_ids(path: &Path) -> Vec<usize> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .filter(|l| l.split(',').nth(2) == Some("mean"))
+        .map(|l| l.split(',').next().unwrap().parse().unwrap())
+        .collect()
+}
+
+#[test]
+fn shards_as_concurrent_processes_write_the_files_of_an_unsharded_run() {
+    for (name, text) in [("smm", TOY_CAL.to_string()), ("abc", abc_cal())] {
+        let path = common::scratch("calibrate", &format!("shard-{name}.toml"));
+        std::fs::write(&path, &text).unwrap();
+        let reference = common::scratch("calibrate", &format!("shard-{name}-1"));
+        let o = common::talentflow(&[
+            "calibrate",
+            path.to_str().unwrap(),
+            "--out",
+            reference.to_str().unwrap(),
+            "-q",
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let want = files(&reference);
+        let total = mean_ids(&reference.join("evaluations.csv")).len();
+        for (n, threads) in [(2, "1"), (3, "2")] {
+            let out = common::scratch("calibrate", &format!("shard-{name}-{n}"));
+            shards(&path, &out, n, threads);
+            assert_eq!(shared_files(&out), want, "{name}: {n} shards");
+            // Every evaluation was simulated once, by its shard (id mod n).
+            let mut seen = Vec::new();
+            for i in 0..n {
+                let ids = mean_ids(&out.join(format!("evaluations.shard-{i}-of-{n}.csv")));
+                assert!(
+                    ids.iter().all(|id| id % n == i),
+                    "{name}: shard {i}/{n}: {ids:?}"
+                );
+                seen.extend(ids);
+            }
+            seen.sort();
+            assert_eq!(seen, (0..total).collect::<Vec<_>>(), "{name}: {n} shards");
+
+            // A kill: every ledger cut inside a line, the results not written yet. Running the
+            // shards again resumes to the same files.
+            for (f, _) in files(&out) {
+                let p = out.join(&f);
+                if f.starts_with("evaluations") {
+                    let bytes = std::fs::read(&p).unwrap();
+                    std::fs::write(&p, &bytes[..bytes.len() * 2 / 3 + 7]).unwrap();
+                } else if !f.starts_with("calibration") {
+                    std::fs::remove_file(&p).unwrap();
+                }
+            }
+            shards(&path, &out, n, threads);
+            assert_eq!(shared_files(&out), want, "{name}: {n} shards, resumed");
+        }
+    }
+
+    // A shard alone waits for the others, then says which are missing; --force is refused.
+    let path = common::scratch("calibrate", "shard-smm.toml");
+    let lone = common::scratch("calibrate", "shard-lone");
+    let run = |shard: &str, extra: &[&str]| {
+        let mut args = vec![
+            "calibrate",
+            path.to_str().unwrap(),
+            "--out",
+            lone.to_str().unwrap(),
+            "--shard",
+            shard,
+            "--wait",
+            "1",
+            "-q",
+        ];
+        args.extend_from_slice(extra);
+        let o = common::talentflow(&args);
+        assert!(!o.status.success(), "{shard}");
+        String::from_utf8_lossy(&o.stderr).into_owned()
+    };
+    std::fs::write(&path, TOY_CAL).unwrap();
+    let e = run("1/2", &[]);
+    assert!(e.contains("shard 0 has not prepared"), "{e}");
+    let e = run("0/2", &[]);
+    assert!(
+        e.contains("no new evaluation from the other shards in 1 s")
+            && e.contains("shard 1/2 (evaluations 1, 3")
+            && e.contains("evaluations.shard-1-of-2.csv"),
+        "{e}"
+    );
+    let e = run("0/2", &["--force"]);
+    assert!(e.contains("--force cannot be used with --shard 0/2"), "{e}");
+    let e = run("2/2", &[]);
+    assert!(e.contains("expected I/N"), "{e}");
+}

@@ -284,6 +284,193 @@ fn experiment_report_tables_every_arm_and_plots_effects() {
     }
 }
 
+// ------------------------------------------------------------------ calibrations
+
+/// The tiny fixture calibration as SMM, or as ABC-SMC with its holdout observed far from what
+/// toy3 predicts (so one target is outside its interval).
+fn calibration_text(abc: bool) -> String {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiny_calibration.toml"),
+    )
+    .unwrap();
+    if !abc {
+        return text;
+    }
+    let text = text
+        .replace("method = \"smm\"", "method = \"abc-smc\"")
+        .replace(
+            "[smm]\nrestarts = 1\nmax_evaluations = 12\nstart_points = 4\n",
+            "[abc]\npopulation = 12\ngenerations = 3\nbudget = 36\nalpha = 0.5\n",
+        )
+        .replace("value = 0.4\nse = 0.05", "value = 0.9\nse = 0.01");
+    assert!(text.contains("abc-smc") && text.contains("value = 0.9"));
+    text
+}
+
+/// Runs the calibration `file` into `out` on `threads` threads, then `plot` and `report` on it.
+fn calibrate_and_report(file: &Path, out: &Path, threads: &str) {
+    for args in [
+        vec![
+            "calibrate",
+            file.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "-q",
+        ],
+        vec!["plot", out.to_str().unwrap()],
+        vec!["report", out.to_str().unwrap()],
+    ] {
+        let r = Command::new(env!("CARGO_BIN_EXE_talentflow"))
+            .args(&args)
+            .env("RAYON_NUM_THREADS", threads)
+            .output()
+            .unwrap();
+        assert!(r.status.success(), "{args:?}: {}", text(&r.stderr));
+    }
+}
+
+fn derived(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut files = vec![(
+        "report.html".to_string(),
+        std::fs::read(dir.join("report.html")).unwrap(),
+    )];
+    let mut names: Vec<_> = std::fs::read_dir(dir.join("plots"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    for n in names {
+        let bytes = std::fs::read(dir.join("plots").join(&n)).unwrap();
+        files.push((n, bytes));
+    }
+    files
+}
+
+#[test]
+fn calibration_reports_plot_posteriors_predictions_and_traces() {
+    let dir = scratch("calibration");
+    for (method, abc) in [("smm", false), ("abc", true)] {
+        let file = dir.join(format!("{method}.toml"));
+        std::fs::write(&file, calibration_text(abc)).unwrap();
+        let one = dir.join(format!("{method}-1"));
+        let two = dir.join(format!("{method}-2"));
+        calibrate_and_report(&file, &one, "1");
+        calibrate_and_report(&file, &two, "2");
+        // The report and every figure are a function of the directory's files: the same bytes
+        // from a calibration run on one thread as on two.
+        let files = derived(&one);
+        assert_eq!(
+            files,
+            derived(&two),
+            "{method}: thread count changed the outputs"
+        );
+        let mut want = vec!["marginals", "predictive", "traces"];
+        if abc {
+            want.push("pairs");
+        }
+        let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+        for w in &want {
+            for ext in ["svg", "png"] {
+                assert!(
+                    names.contains(&format!("{w}.{ext}").as_str()),
+                    "{method}: {w}.{ext} missing from {names:?}"
+                );
+            }
+        }
+        assert_eq!(names.len(), 1 + 2 * want.len(), "{method}: {names:?}");
+        let svg = |name: &str| std::fs::read_to_string(one.join("plots").join(name)).unwrap();
+        for w in &want {
+            let s = svg(&format!("{w}.svg"));
+            assert!(
+                s.starts_with("<svg") && !s.contains("NaN"),
+                "{method}: {w}.svg"
+            );
+        }
+        let html = std::fs::read_to_string(one.join("report.html")).unwrap();
+        assert_eq!(html.matches("<figure id=").count(), want.len(), "{method}");
+        for id in [
+            "calibration",
+            "parameters",
+            "fit",
+            "figures",
+            "summary",
+            "provenance",
+        ] {
+            assert!(
+                html.contains(&format!("<h2 id=\"{id}\">")),
+                "{method}: section {id}"
+            );
+        }
+        // Every parameter against its prior, every target with its role.
+        let marginals = svg("marginals.svg");
+        let predictive = svg("predictive.svg");
+        for key in ["behaviour.beta_wage", "behaviour.beta_home"] {
+            assert!(
+                marginals.contains(key) && html.contains(key),
+                "{method}: {key}"
+            );
+        }
+        assert!(marginals.contains("prior density"), "{method}");
+        for t in ["retention_new \u{b7} fit", "share_hub \u{b7} fit"] {
+            assert!(predictive.contains(t), "{method}: {t}");
+        }
+        let fit = std::fs::read_to_string(one.join("fit.csv")).unwrap();
+        if abc {
+            // The holdout observed at 0.9 is outside its interval: said in fit.csv, marked in
+            // the figure and the table.
+            assert!(fit.contains("foreign_share_hub,holdout,0.9,") && fit.contains(",false,"));
+            assert!(predictive.contains("foreign_share_hub \u{b7} holdout \u{b7} OUTSIDE"));
+            assert!(html.contains("<b>no</b>"));
+            let traces = svg("traces.svg");
+            assert!(traces.contains("tolerance") && traces.contains("acceptance"));
+            assert!(svg("pairs.svg").contains("behaviour.beta_wage \u{d7} behaviour.beta_home"));
+            assert!(html.contains("90% credible interval"));
+        } else {
+            assert!(!fit.contains(",false,"), "{fit}");
+            assert!(!predictive.contains("OUTSIDE") && !html.contains("<b>no</b>"));
+            assert!(predictive.contains("foreign_share_hub \u{b7} holdout"));
+            assert!(svg("traces.svg").contains("Nelder\u{2013}Mead run 0"));
+            assert!(html.contains("<th>SE</th>"));
+        }
+        // --force discards the old calibration's report and figures with its files.
+        let r = talentflow(&[
+            "calibrate",
+            file.to_str().unwrap(),
+            "--out",
+            two.to_str().unwrap(),
+            "--force",
+            "-q",
+        ]);
+        assert!(r.status.success(), "{}", text(&r.stderr));
+        assert!(!two.join("report.html").exists() && !two.join("plots").exists());
+    }
+
+    // An unfinished calibration is refused, saying so, without a backtrace.
+    let smm = dir.join("smm-1");
+    std::fs::remove_file(smm.join("summary.txt")).unwrap();
+    for cmd in ["report", "plot"] {
+        let r = talentflow(&[cmd, smm.to_str().unwrap()]);
+        let err = text(&r.stderr);
+        assert!(!r.status.success(), "{cmd}");
+        assert!(
+            err.contains("has not finished") && err.contains("summary.txt"),
+            "{cmd}: {err}"
+        );
+        assert!(!err.contains("panicked"), "{err}");
+    }
+    // A damaged result file is named with its line and field.
+    let abc = dir.join("abc-1");
+    let fit = std::fs::read_to_string(abc.join("fit.csv")).unwrap();
+    std::fs::write(abc.join("fit.csv"), fit.replacen(",0.45,", ",zero,", 1)).unwrap();
+    let r = talentflow(&["report", abc.to_str().unwrap()]);
+    let err = text(&r.stderr);
+    assert!(!r.status.success());
+    assert!(
+        err.contains("fit.csv") && err.contains("line 2") && err.contains("`observed`"),
+        "{err}"
+    );
+}
+
 // ------------------------------------------------------------------ the browser
 
 fn chromium() -> Option<PathBuf> {
@@ -517,6 +704,15 @@ fn report_renders_in_a_real_browser() {
     ]);
     assert!(r.status.success(), "stderr: {}", text(&r.stderr));
     check_in_browser(&browser, &exp, 3);
+
+    // Calibration reports: SMM (3 figures) and ABC-SMC (4, with a target outside its interval).
+    for (method, abc, figures) in [("smm", false, 3), ("abc", true, 4)] {
+        let file = dir.join(format!("{method}.toml"));
+        std::fs::write(&file, calibration_text(abc)).unwrap();
+        let out = dir.join(format!("calibration-{method}"));
+        calibrate_and_report(&file, &out, "2");
+        check_in_browser(&browser, &out.join("report.html"), figures);
+    }
 }
 
 // ------------------------------------------------------------------ reading a run back

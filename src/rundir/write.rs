@@ -133,13 +133,21 @@ fn remove_entry_file(path: &Path) -> Result<(), OutputError> {
 /// and figures (only `.svg`/`.png` files and `migration.csv` in `plots/`) — and nothing else. Symlinks are removed
 /// as links and never followed, so nothing outside `dir` is touched.
 pub fn remove_run_files(dir: &Path) -> Result<(), OutputError> {
-    for name in [MANIFEST, CHECKPOINT, RUN_RECORD, DERIVED_FILE]
+    for name in [MANIFEST, CHECKPOINT, RUN_RECORD]
         .iter()
         .chain(OUTPUT_FILES)
     {
         remove_entry_file(&dir.join(name))?;
     }
     remove_stale_temps(dir)?;
+    remove_derived(dir)
+}
+
+/// Removes the report and figures made from a directory (`report.html`; the `.svg`/`.png`
+/// files and `migration.csv` of `plots/`, and `plots/` itself if that empties it): under
+/// `--force` of a run or a calibration, so they never describe results they were not made from.
+pub fn remove_derived(dir: &Path) -> Result<(), OutputError> {
+    remove_entry_file(&dir.join(DERIVED_FILE))?;
     let plots = dir.join(DERIVED_DIR);
     if fs::symlink_metadata(&plots).is_ok_and(|m| m.is_dir()) {
         for entry in fs::read_dir(&plots).map_err(io_err(&plots))? {

@@ -14,8 +14,12 @@
 //! Nothing in the page depends on the clock, the machine or the run's wall time: the same
 //! resolved scenario, seed and version give the same bytes.
 
+mod calibration;
+
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
+
+pub use calibration::calibration_report;
 
 use crate::rundir::read::{self, DirKind, ExperimentData, RunData, RunDirError};
 use crate::rundir::write::write_atomic;
@@ -39,8 +43,11 @@ pub fn write_report(dir: &Path, out: Option<&Path>) -> Result<PathBuf, PlotError
     Ok(path)
 }
 
-/// The report of `dir`, a run or an experiment directory.
+/// The report of `dir`, a run, an experiment or a calibration directory.
 pub fn report(dir: &Path) -> Result<String, PlotError> {
+    if crate::viz::plot::calibration_dir(dir) {
+        return calibration_report(&crate::study::calibrate::read::CalibrationData::read(dir)?);
+    }
     match read::kind(dir)? {
         DirKind::Run => run_report(&read::read_run(dir)?),
         DirKind::Experiment => experiment_report(&read::read_experiment(dir)?),

@@ -9,7 +9,9 @@
 //! [`ledger`]), and at the end `estimates.csv` (SMM) or `posterior.csv` (ABC), `fit.csv`,
 //! `identifiability.csv`, `generations.csv` (ABC), `calibrated.toml` and `summary.txt`
 //! ([`output`]). Re-running the command on the directory resumes; every file's bytes are a
-//! pure function of the calibration file and the talentflow version.
+//! pure function of the calibration file and the talentflow version. A sharded calibration
+//! ([`run_shard`], `--shard I/N`) adds each shard's `evaluations.shard-I-of-N.csv`
+//! ([`ledger::Exchange`]); the other files are those of an unsharded run.
 
 pub mod abc;
 pub mod analysis;
@@ -18,6 +20,7 @@ pub mod linalg;
 pub mod output;
 pub mod posterior;
 pub mod prior;
+pub mod read;
 pub mod simulator;
 pub mod smm;
 pub mod spec;
@@ -263,6 +266,25 @@ const OWN_FILES: &[&str] = &[
     "summary.txt",
 ];
 
+/// Removes the calibration's files and the report and figures made from them.
+fn remove_own_files(dir: &Path) -> Result<(), CalibrateError> {
+    for name in OWN_FILES {
+        let p = dir.join(name);
+        if p.exists() {
+            fs::remove_file(&p).map_err(io(&p))?;
+        }
+    }
+    // The shards' files of this or an older calibration.
+    for entry in fs::read_dir(dir).map_err(io(dir))?.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if ledger::Exchange::is_shard_file(&name) {
+            fs::remove_file(entry.path()).map_err(io(&entry.path()))?;
+        }
+    }
+    crate::rundir::write::remove_derived(dir)?;
+    Ok(())
+}
+
 /// Makes `dir` ready: a new directory gets calibration.toml and calibration.json; one of the
 /// same calibration is resumed; another is refused unless `force` (which empties it of the
 /// calibration's files).
@@ -285,27 +307,18 @@ pub fn prepare(cal: &Calibration, dir: &Path, force: bool) -> Result<(), Calibra
                 expected: format!("hash {}, talentflow {}", cal.hash, crate::VERSION),
             });
         }
-        for name in OWN_FILES {
-            let p = dir.join(name);
-            if p.exists() {
-                fs::remove_file(&p).map_err(io(&p))?;
-            }
-        }
+        remove_own_files(dir)?;
     } else if dir.exists()
         && fs::read_dir(dir)
             .map_err(io(dir))?
             .flatten()
-            .any(|e| e.file_name() != lock::LOCK)
+            // Lock files (the directory's and the shards') are not contents.
+            .any(|e| !e.file_name().to_string_lossy().starts_with(lock::LOCK))
     {
         if !force {
             return Err(OutputError::Exists(dir.to_path_buf()).into());
         }
-        for name in OWN_FILES {
-            let p = dir.join(name);
-            if p.exists() {
-                fs::remove_file(&p).map_err(io(&p))?;
-            }
-        }
+        remove_own_files(dir)?;
     }
     fs::create_dir_all(dir).map_err(io(dir))?;
     write_atomic(&dir.join("calibration.toml"), cal.text.as_bytes())?;
@@ -329,6 +342,47 @@ pub fn prepare(cal: &Calibration, dir: &Path, force: bool) -> Result<(), Calibra
     Ok(())
 }
 
+/// Waits (up to `wait`) until shard 0 has prepared `dir` for this calibration.
+fn wait_prepared(
+    cal: &Calibration,
+    dir: &Path,
+    wait: std::time::Duration,
+    stop: Stop<'_>,
+) -> Result<(), CalibrateError> {
+    let meta = dir.join("calibration.json");
+    let started = std::time::Instant::now();
+    loop {
+        if let Ok(text) = read_limited_string(&meta, MAX_JSON_BYTES) {
+            // Written atomically: unreadable JSON is not a write in progress.
+            let found: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+            let hash = found["hash"].as_str().unwrap_or("unreadable");
+            if hash == cal.hash {
+                return Ok(());
+            }
+            return Err(CalibrateError::Mismatch {
+                dir: dir.to_path_buf(),
+                found: format!(
+                    "hash {hash}, talentflow {}",
+                    found["talentflow_version"].as_str().unwrap_or("?")
+                ),
+                expected: format!("hash {}, talentflow {}", cal.hash, crate::VERSION),
+            });
+        }
+        if stop() {
+            return Err(CalibrateError::Interrupted);
+        }
+        if started.elapsed() > wait {
+            return Err(CalibrateError::Results(format!(
+                "{}: shard 0 has not prepared the directory (calibration.json) within {} s; \
+                 start shard 0 (--shard 0/N) with the same file and --out, or give a longer --wait",
+                dir.display(),
+                wait.as_secs()
+            )));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
 /// Runs (or resumes) a calibration in `dir` on the current rayon pool and writes every output.
 pub fn run(
     cal: &Calibration,
@@ -347,19 +401,77 @@ pub fn run_with(
     stop: Stop<'_>,
     on_eval: Option<&(dyn Fn(&ledger::Evaluated) + Sync)>,
 ) -> Result<Report, CalibrateError> {
+    run_shard(cal, dir, force, stop, on_eval, None)
+}
+
+/// Shard `index` of `count` of a calibration (`talentflow calibrate --shard I/N`): see
+/// [`ledger::Exchange`]. `count` processes (on one machine or many sharing the directory) run
+/// the same calibration; each simulates every `count`-th evaluation and reads the others' from
+/// their files, waiting up to `wait` for news. Shard 0 prepares the directory and writes
+/// `evaluations.csv` and the result files, byte-identical to an unsharded run's; the others
+/// wait for its `calibration.json` and write only their own evaluations file. `None`: the
+/// whole calibration in this process ([`run_with`]).
+pub fn run_shard(
+    cal: &Calibration,
+    dir: &Path,
+    force: bool,
+    stop: Stop<'_>,
+    on_eval: Option<&(dyn Fn(&ledger::Evaluated) + Sync)>,
+    shard: Option<(usize, usize, std::time::Duration)>,
+) -> Result<Report, CalibrateError> {
     fs::create_dir_all(dir).map_err(io(dir))?;
-    // One writer per directory: a second process on it fails at once, naming the first.
-    let _lock = lock::acquire(dir, lock::LOCK)?;
-    prepare(cal, dir, force)?;
     let keys = cal.keys();
-    let mut obj = Objective::with_file(
-        &cal.simulator,
-        &cal.priors,
-        &cal.targets,
-        &keys,
-        &dir.join("evaluations.csv"),
-        stop,
-    )?;
+    let shard = shard.filter(|&(_, count, _)| count > 1);
+    if let Some((index, count, _)) = shard {
+        if force {
+            // Shard 0 would discard files that another shard may already be reading.
+            return Err(CalibrateError::Results(format!(
+                "--force cannot be used with --shard {index}/{count}: discard the old calibration \
+                 first (run once without --shard with --force, or use a new --out)"
+            )));
+        }
+    }
+    // One writer per directory (shard 0 is the writer of a sharded one), one process per
+    // shard: a second process fails at once, naming the first.
+    let lock_name = match shard {
+        Some((index, count, _)) if index > 0 => format!("{}.shard-{index}-of-{count}", lock::LOCK),
+        _ => lock::LOCK.to_string(),
+    };
+    let _lock = lock::acquire(dir, &lock_name)?;
+    let mut obj = match shard {
+        None => {
+            prepare(cal, dir, force)?;
+            Objective::with_file(
+                &cal.simulator,
+                &cal.priors,
+                &cal.targets,
+                &keys,
+                &dir.join("evaluations.csv"),
+                stop,
+            )?
+        }
+        Some((index, count, wait)) => {
+            if index == 0 {
+                prepare(cal, dir, false)?;
+            } else {
+                wait_prepared(cal, dir, wait, stop)?;
+            }
+            let exchange = ledger::Exchange {
+                index,
+                count,
+                dir: dir.to_path_buf(),
+                timeout: wait,
+            };
+            Objective::sharded(
+                &cal.simulator,
+                &cal.priors,
+                &cal.targets,
+                &keys,
+                exchange,
+                stop,
+            )?
+        }
+    };
     obj.on_eval = on_eval;
     let files = match cal.method {
         Method::Smm => {
@@ -373,8 +485,11 @@ pub fn run_with(
             output::abc_files(cal, &mut obj, &r, spec.population)?
         }
     };
-    for (name, bytes) in &files.files {
-        write_atomic(&dir.join(name), bytes)?;
+    // In a sharded calibration shard 0 alone writes (every shard has computed the same bytes).
+    if shard.is_none_or(|(index, _, _)| index == 0) {
+        for (name, bytes) in &files.files {
+            write_atomic(&dir.join(name), bytes)?;
+        }
     }
     Ok(Report {
         dir: dir.to_path_buf(),

@@ -19,6 +19,7 @@
 //! figure; beyond seven countries the rest are grouped as "others" in grey. The migration heat map
 //! uses Paul Tol's diverging blue–red scheme, also colour-blind safe.
 
+pub mod calibration;
 pub mod dose;
 pub mod figures;
 pub(crate) mod render;
@@ -28,6 +29,7 @@ use std::sync::OnceLock;
 
 use crate::rundir::read::{self, DirKind, RunDirError};
 use crate::rundir::write::{write_atomic, OutputError};
+use crate::study::calibrate::read::CalibrationData;
 
 /// The embedded font: DejaVu Sans, subset to Latin, Greek and common symbols.
 pub static FONT_TTF: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans-subset.ttf");
@@ -61,6 +63,9 @@ pub enum PlotError {
     /// Reading the run or experiment directory failed.
     #[error(transparent)]
     RunDir(#[from] RunDirError),
+    /// Reading the calibration directory failed.
+    #[error(transparent)]
+    Calibration(#[from] crate::study::calibrate::read::ReadError),
     /// Writing a figure failed.
     #[error(transparent)]
     Output(#[from] OutputError),
@@ -279,9 +284,107 @@ pub struct Forest {
     pub legend: Vec<LegendEntry>,
 }
 
+/// One layer of an [`XyPanel`], drawn in order (later on top).
+#[derive(Clone, Debug)]
+pub enum XyLayer {
+    /// A vertical band over the panel's whole height (a range: a prior's support, an interval).
+    Span {
+        /// Colour (a light one: the data are drawn over it).
+        color: Rgb,
+        /// Left end.
+        x0: f64,
+        /// Right end.
+        x1: f64,
+    },
+    /// Bars from 0 (a histogram): (left, right, height) each.
+    Bars {
+        /// Colour.
+        color: Rgb,
+        /// The bars.
+        bars: Vec<(f64, f64, f64)>,
+    },
+    /// A polyline through the points (non-finite points are left out).
+    Line {
+        /// Colour.
+        color: Rgb,
+        /// The points, in drawing order.
+        points: Vec<(f64, f64)>,
+        /// Dashed (a reference rather than data).
+        dashed: bool,
+    },
+    /// A straight segment (an interval).
+    Segment {
+        /// Colour.
+        color: Rgb,
+        /// One end.
+        from: (f64, f64),
+        /// The other.
+        to: (f64, f64),
+        /// Stroke width, pixels.
+        width: u32,
+    },
+    /// A vertical line over the panel's whole height (an observed value, an estimate).
+    VLine {
+        /// Colour.
+        color: Rgb,
+        /// Where.
+        x: f64,
+        /// Dashed.
+        dashed: bool,
+    },
+    /// Circles at (x, y), each with its radius in pixels.
+    Points {
+        /// Colour.
+        color: Rgb,
+        /// (x, y, radius).
+        points: Vec<(f64, f64, f64)>,
+        /// Filled (else an outline).
+        filled: bool,
+    },
+}
+
+/// One chart of an [`XyGrid`], with its own axes.
+#[derive(Clone, Debug)]
+pub struct XyPanel {
+    /// Title above the chart.
+    pub title: String,
+    /// Horizontal-axis label.
+    pub x_label: String,
+    /// Vertical-axis label.
+    pub y_label: String,
+    /// Fixed horizontal range, or None to fit the layers.
+    pub x_range: Option<(f64, f64)>,
+    /// Fixed vertical range, or None to fit the layers.
+    pub y_range: Option<(f64, f64)>,
+    /// Tick labels on the vertical axis (false: a row with no vertical scale).
+    pub y_ticks: bool,
+    /// What is drawn.
+    pub layers: Vec<XyLayer>,
+}
+
+/// A grid of x–y charts, each with its own scales (small multiples of different quantities).
+#[derive(Clone, Debug)]
+pub struct XyGrid {
+    /// Columns.
+    pub cols: usize,
+    /// Height of each panel, pixels.
+    pub panel_height: u32,
+    /// The panels, row by row.
+    pub panels: Vec<XyPanel>,
+    /// Legend below the grid.
+    pub legend: Vec<LegendEntry>,
+}
+
+/// Most panels of an [`XyGrid`] drawn, and most points of one layer.
+pub const XY_PANELS: usize = 40;
+/// See [`XY_PANELS`].
+pub const XY_POINTS: usize = 20_000;
+
 /// What a figure draws.
 #[derive(Clone, Debug)]
 pub enum Chart {
+    /// Small multiples with their own x–y scales.
+    Xy(XyGrid),
     /// Time-series panels.
     Panels(Panels),
     /// A matrix heat map.
@@ -384,6 +487,55 @@ impl Figure {
                     .collect(),
                 legend: legend(&f.legend),
             }),
+            Chart::Xy(g) => Chart::Xy(XyGrid {
+                cols: g.cols.clamp(1, 6),
+                panel_height: g.panel_height.clamp(60, 900),
+                panels: g
+                    .panels
+                    .iter()
+                    .take(XY_PANELS)
+                    .map(|p| XyPanel {
+                        title: c(&p.title, 100),
+                        x_label: c(&p.x_label, 80),
+                        y_label: c(&p.y_label, 80),
+                        layers: p
+                            .layers
+                            .iter()
+                            .map(|l| match l {
+                                XyLayer::Bars { color, bars } => XyLayer::Bars {
+                                    color: *color,
+                                    bars: bars.iter().take(XY_POINTS).copied().collect(),
+                                },
+                                XyLayer::Line {
+                                    color,
+                                    points,
+                                    dashed,
+                                } => XyLayer::Line {
+                                    color: *color,
+                                    points: points.iter().take(XY_POINTS).copied().collect(),
+                                    dashed: *dashed,
+                                },
+                                XyLayer::Points {
+                                    color,
+                                    points,
+                                    filled,
+                                } => XyLayer::Points {
+                                    color: *color,
+                                    points: points
+                                        .iter()
+                                        .take(XY_POINTS)
+                                        .map(|&(x, y, r)| (x, y, r.clamp(1.0, 12.0)))
+                                        .collect(),
+                                    filled: *filled,
+                                },
+                                other => other.clone(),
+                            })
+                            .collect(),
+                        ..p.clone()
+                    })
+                    .collect(),
+                legend: legend(&g.legend),
+            }),
         };
         Figure {
             name: self.name.clone(),
@@ -395,25 +547,41 @@ impl Figure {
     }
 }
 
-/// The figures of any finished run or experiment directory.
+/// The figures of any finished run, experiment or calibration directory.
 pub fn figures_for(dir: &Path) -> Result<Vec<Figure>, PlotError> {
+    if calibration_dir(dir) {
+        return Ok(calibration::calibration_figures(&CalibrationData::read(
+            dir,
+        )?));
+    }
     Ok(match read::kind(dir)? {
         DirKind::Run => figures::run_figures(&read::read_run(dir)?)?,
         DirKind::Experiment => figures::experiment_figures(&read::read_experiment(dir)?),
     })
 }
 
+/// Whether `dir` is a calibration directory (`talentflow calibrate`'s `calibration.json`); it
+/// is told apart before [`read::kind`], which knows runs and experiments only.
+pub fn calibration_dir(dir: &Path) -> bool {
+    crate::study::calibrate::read::is_calibration(dir)
+}
+
 /// Writes every figure of `dir` as SVG (and PNG unless `svg_only`) into `out` (default
 /// `DIR/plots`), atomically, and for a run `migration.csv` (the numbers behind the heat map);
 /// returns the files written, in order.
 pub fn plot_dir(dir: &Path, out: Option<&Path>, svg_only: bool) -> Result<Vec<PathBuf>, PlotError> {
-    let (figures, data) = match read::kind(dir)? {
-        DirKind::Run => {
+    let (figures, data) = match read::kind(dir) {
+        _ if calibration_dir(dir) => (
+            calibration::calibration_figures(&CalibrationData::read(dir)?),
+            Vec::new(),
+        ),
+        Err(e) => return Err(e.into()),
+        Ok(DirKind::Run) => {
             let run = read::read_run(dir)?;
             let csv = figures::migration_csv(&run);
             (figures::run_figures(&run)?, vec![("migration.csv", csv)])
         }
-        DirKind::Experiment => (
+        Ok(DirKind::Experiment) => (
             figures::experiment_figures(&read::read_experiment(dir)?),
             Vec::new(),
         ),

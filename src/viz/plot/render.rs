@@ -11,6 +11,7 @@
 //! ours places glyphs like a browser does the SVG's `<text>`: same size, same anchors.
 
 mod text;
+mod xy;
 
 use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint, Ranged};
 use plotters::coord::Shift;
@@ -190,6 +191,10 @@ pub fn size(fig: &Figure) -> (u32, u32) {
             )
         }
         Chart::Heatmap(h) => heatmap_geometry(h).size,
+        Chart::Xy(g) => (
+            WIDTH,
+            TITLE_H + xy::rows(g) * g.panel_height + legend_height(&g.legend, WIDTH),
+        ),
         Chart::Forest(f) => (
             WIDTH,
             TITLE_H
@@ -230,6 +235,12 @@ fn draw<DB: DrawingBackend>(fig: &Figure, root: &DrawingArea<DB, Shift>) -> Resu
             draw_legend(&legend, &p.legend)?;
         }
         Chart::Heatmap(h) => draw_heatmap(&chart, h)?,
+        Chart::Xy(g) => {
+            let legend_h = legend_height(&g.legend, width);
+            let (grid, legend) = body.split_vertically(chart_h - TITLE_H - legend_h);
+            xy::draw_grid(&grid, g)?;
+            draw_legend(&legend, &g.legend)?;
+        }
         Chart::Forest(f) => {
             let legend_h = legend_height(&f.legend, width);
             let (panels, legend) = body.split_vertically(chart_h - TITLE_H - legend_h);
