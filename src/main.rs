@@ -351,18 +351,51 @@ struct CalibrateArgs {
     /// before giving up; everything so far is kept.
     #[arg(long, value_name = "SECONDS", default_value_t = 3600)]
     wait: u64,
+    /// Share the calibration among MPI ranks (start with mpirun; needs the `mpi` cargo
+    /// feature): rank I of N is shard I/N, exchanging evaluations through --out as shards do.
+    #[arg(long, conflicts_with = "shard")]
+    mpi: bool,
+}
+
+/// The MPI environment of `calibrate --mpi`, kept alive until the calibration returns, and
+/// the shard this rank is.
+#[cfg(feature = "mpi")]
+fn mpi_shard() -> Result<(mpi::environment::Universe, talentflow::study::sweep::Shard), CliError> {
+    use mpi::traits::Communicator;
+    let universe = mpi::initialize().ok_or("MPI is already initialised")?;
+    let world = universe.world();
+    let shard = talentflow::study::sweep::Shard {
+        index: world.rank() as usize,
+        count: world.size().max(1) as usize,
+    };
+    Ok((universe, shard))
+}
+
+#[cfg(not(feature = "mpi"))]
+fn mpi_shard() -> Result<((), talentflow::study::sweep::Shard), CliError> {
+    Err("this talentflow was built without MPI support; rebuild with `cargo build --release --features mpi` (needs libopenmpi-dev and libclang-dev)".into())
 }
 
 fn calibrate(args: CalibrateArgs) -> Result<Exit, CliError> {
     use talentflow::study::calibrate::{self, CalibrateError, Calibration};
     use talentflow::study::sweep::Shard;
     interrupt::install()?;
+    // Under MPI every rank is a shard of the file exchange (rank 0 writes the results): the
+    // estimators are sequential between batches, so there is nothing for a coordinator to hand
+    // out that the shards do not already agree on.
+    let mut _mpi = None;
     // As for sweeps: a bad --shard (or Slurm array) is refused before anything is read.
-    let shard = match &args.shard {
-        Some(text) => Shard::parse(text)?,
-        None => Shard::from_slurm(|k| std::env::var(k).ok())
-            .transpose()?
-            .unwrap_or(Shard::ALL),
+    let shard = if args.mpi {
+        let (universe, shard) = mpi_shard()?;
+        _mpi = Some(universe);
+        shard
+    } else {
+        match &args.shard {
+            Some(text) => Shard::parse(text)?,
+            None => Shard::from_slurm(|k| std::env::var(k).ok())
+                .transpose()?
+                .unwrap_or(Shard::ALL),
+        }
     };
     let cal = Calibration::load(&args.file, &args.set)?;
     let out = args
