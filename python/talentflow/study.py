@@ -362,7 +362,8 @@ def discover(
 class CalibrationResult:
     """The tables of a finished calibration, as ``talentflow calibrate`` writes them:
     ``evaluations`` (``evaluations.csv``: every θ with seed, replicate, each target's simulated
-    value and the distance), ``estimates`` (SMM, ``estimates.csv``) or ``posterior`` and
+    value and the distance), ``estimates`` and ``covariance`` (SMM, ``estimates.csv``,
+    ``covariance.csv``) or ``posterior`` and
     ``generations`` (ABC-SMC), ``fit`` (``fit.csv``: per target observed, fitted or
     posterior-predictive median and 90 % interval, role), ``identifiability``
     (``identifiability.csv``), ``calibrated`` (the TOML of ``calibrated.toml``, runnable as a
@@ -381,6 +382,9 @@ class CalibrationResult:
         self.evaluations = read_csv(dir / "evaluations.csv")
         #: ``estimates.csv`` (SMM), else None.
         self.estimates = optional("estimates.csv")
+        #: ``covariance.csv`` (SMM: the estimate's covariance, ``source`` ``sandwich`` or
+        #: ``laplace_prior``; what ``experiment --posterior`` draws from), else None.
+        self.covariance = optional("covariance.csv")
         #: ``posterior.csv`` (ABC-SMC), else None.
         self.posterior = optional("posterior.csv")
         #: ``generations.csv`` (ABC-SMC), else None.

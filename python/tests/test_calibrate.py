@@ -12,7 +12,15 @@ import talentflow as tf
 from conftest import ROOT, Cli
 
 FIXTURE = ROOT / "tests" / "fixtures" / "tiny_calibration.toml"
-TABLES = ("evaluations.csv", "estimates.csv", "fit.csv", "identifiability.csv", "calibrated.toml", "summary.txt")
+TABLES = (
+    "evaluations.csv",
+    "estimates.csv",
+    "covariance.csv",
+    "fit.csv",
+    "identifiability.csv",
+    "calibrated.toml",
+    "summary.txt",
+)
 
 
 def test_a_calibration_writes_the_clis_files_and_resumes(cli: Cli, tmp_path: Path) -> None:
@@ -23,6 +31,8 @@ def test_a_calibration_writes_the_clis_files_and_resumes(cli: Cli, tmp_path: Pat
     assert result.evaluated == result.simulated > 0
     assert result.estimates is not None and result.posterior is None
     assert list(result.estimates["parameter"]) == ["behaviour.beta_wage", "behaviour.beta_home"]
+    assert result.covariance is not None
+    assert list(result.covariance.columns[2:]) == list(result.estimates["parameter"])
     assert set(result.fit["role"]) == {"fit", "holdout"}
     assert result.summary == (tmp_path / "cli" / "summary.txt").read_text()
     # The calibrated scenario runs as it is.
