@@ -104,22 +104,23 @@ pub fn difference(
         match (a.policies.get(i), b.policies.get(i)) {
             (Some(p), Some(q)) if p == q => continue,
             (Some(p), _) => {
+                let i = index(p, &arm.policies);
                 return Some(format!(
-                "{head} its `policy[{}]` ({}) acts from {} and is not the burn-in's (`from_year` \
-                     must be at least {year}, or the control arm must have the same policy)",
-                index(p, &arm.policies),
-                describe(p),
-                p.from_year,
-            ))
+                    "{head} its `policy[{i}]` ({}) acts from {} and is not the burn-in's \
+                     (`from_year` must be at least {year}, or the control arm must have the same \
+                     policy)",
+                    describe(arm.policies.get(i).unwrap_or(p)),
+                    p.from_year,
+                ));
             }
             (None, Some(q)) => {
+                let i = index(q, &burn_in.policies);
                 return Some(format!(
-                    "{head} the burn-in's `policy[{}]` ({}) acts from {} and the arm has no such \
+                    "{head} the burn-in's `policy[{i}]` ({}) acts from {} and the arm has no such \
                      policy before {year}",
-                    index(q, &burn_in.policies),
-                    describe(q),
+                    describe(burn_in.policies.get(i).unwrap_or(q)),
                     q.from_year,
-                ))
+                ));
             }
             (None, None) => {}
         }

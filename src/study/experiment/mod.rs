@@ -487,11 +487,7 @@ pub fn run_from(
         }
     };
     // One run from tick 0 (or, branched, from the burn-in's state) to the end.
-    let one = |a: usize,
-               r: u32,
-               seed: u64,
-               from: Option<&State>|
-     -> RunOutcome {
+    let one = |a: usize, r: u32, seed: u64, from: Option<&State>| -> RunOutcome {
         if stop() {
             return None;
         }
