@@ -417,6 +417,18 @@ impl Simulation {
     }
 }
 
+impl Simulation {
+    /// A copy of this run, continuing under `scenario` from the state now (its observers
+    /// copied too): the branching of experiments (`study::experiment::branch`). Exact when
+    /// `scenario` differs from this run's only in what has not acted yet; the state is checked
+    /// against it as [`Simulation::restore`] checks a checkpoint's.
+    pub fn branch(&self, scenario: ValidScenario) -> Result<Simulation, StateError> {
+        let mut sim = Simulation::restore(scenario, self.seed, self.state.clone())?;
+        sim.observers = self.observers.clone();
+        Ok(sim)
+    }
+}
+
 /// A run whose memory cannot be reserved (a population too large for the machine, or for a
 /// memory limit such as `ulimit -v`).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::model::engine::{Simulation, State};
+use crate::model::engine::Simulation;
 use crate::model::record::Recorder;
 use crate::rundir::input::read_limited_string;
 use crate::scenario::load::MAX_SCENARIO_BYTES;
@@ -487,7 +487,9 @@ pub fn run_from(
         }
     };
     // One run from tick 0 (or, branched, from the burn-in's state) to the end.
-    let one = |a: usize, r: u32, seed: u64, from: Option<&State>| -> RunOutcome {
+    // The cohort observer only when an outcome reads it (the same outcomes in every arm).
+    let observe = crate::study::evaluate::observe_for(&exp.arms[exp.control].outcomes);
+    let one = |a: usize, r: u32, seed: u64, from: Option<&Simulation>| -> RunOutcome {
         if stop() {
             return None;
         }
@@ -497,24 +499,31 @@ pub fn run_from(
             Err(e) => return Some(Err(e)),
         };
         let sim = match from {
-            None => Simulation::try_new(scenario, seed).map_err(ExperimentError::from),
-            Some(state) => Simulation::restore(scenario, seed, state.clone()).map_err(|e| {
-                ExperimentError::Invalid {
+            None => {
+                Simulation::with_observers(scenario, seed, &observe).map_err(ExperimentError::from)
+            }
+            Some(burn_in) => burn_in
+                .branch(scenario)
+                .map_err(|e| ExperimentError::Invalid {
                     path: exp.path.clone(),
                     problems: vec![format!(
                         "arm `{}`: cannot continue the burn-in: {e}",
                         echo(&arm.name)
                     )],
-                }
-            }),
+                }),
         };
         let mut sim = match sim {
             Ok(sim) => sim,
             Err(e) => return Some(Err(e)),
         };
         sim.run(|_| {});
+        let cohorts = sim.take_observers().and_then(|o| o.cohorts);
         let rec = sim.into_recorder();
-        let values = arm.outcomes.iter().map(|o| o.value(&rec)).collect();
+        let values = arm
+            .outcomes
+            .iter()
+            .map(|o| o.value_in(&rec, cohorts.as_ref()))
+            .collect();
         let kept = on_run((a, r, seed), &rec)
             .map(|()| values)
             .map_err(Into::into);
@@ -546,9 +555,9 @@ pub fn run_from(
                     if out.iter().all(Option::is_some) || stop() {
                         return out;
                     }
-                    let burn_in = exp
-                        .scenario_of(exp.control, r)
-                        .and_then(|s| Simulation::try_new(s.clone(), seed).map_err(Into::into));
+                    let burn_in = exp.scenario_of(exp.control, r).and_then(|s| {
+                        Simulation::with_observers(s.clone(), seed, &observe).map_err(Into::into)
+                    });
                     let mut sim = match burn_in {
                         Ok(sim) => sim,
                         Err(e) => {
@@ -559,12 +568,12 @@ pub fn run_from(
                     while sim.tick() < plan.tick {
                         sim.step();
                     }
-                    let state = sim.state();
+                    let burn_in = &sim;
                     let ran: Vec<_> = (0..arms)
                         .into_par_iter()
                         .map(|a| match reused(a, r) {
                             Some(v) => Some(Ok(v)),
-                            None => one(a, r, seed, Some(state)),
+                            None => one(a, r, seed, Some(burn_in)),
                         })
                         .collect();
                     ran
