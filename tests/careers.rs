@@ -414,6 +414,44 @@ fn the_cli_writes_and_lists_the_observer_files_and_refuses_bad_panels() {
     );
     let svg = std::fs::read_to_string(dir.join("plots/stay_curves.svg")).unwrap();
     assert!(svg.contains("years since entry"));
+    // The career alluvial: its three stages, every sampled agent in each, in SVG and PNG.
+    let svg = std::fs::read_to_string(dir.join("plots/careers.svg")).unwrap();
+    for stage in ["born in", "first observed in", "at the end"] {
+        assert!(svg.contains(stage), "{stage}");
+    }
+    let panel = std::fs::read(dir.join(careers::PANEL)).unwrap();
+    let ids: std::collections::BTreeSet<i64> = careers::read_int_column(&panel, "id")
+        .unwrap()
+        .into_iter()
+        .collect();
+    assert!(
+        svg.contains(&format!("{} sampled researcher agents", ids.len())),
+        "the figure counts the panel's {} agents",
+        ids.len()
+    );
+    assert!(
+        std::fs::metadata(dir.join("plots/careers.png"))
+            .unwrap()
+            .len()
+            > 1000
+    );
+    // Stage totals: the labels of each stage add up to every sampled agent.
+    let totals = stage_label_totals(&svg);
+    assert_eq!(totals.len(), 3, "{totals:?}");
+    for t in &totals {
+        assert_eq!(*t, ids.len() as u64, "{totals:?}");
+    }
+    let report = common::talentflow(&["report", d]);
+    assert!(
+        report.status.success(),
+        "{}",
+        String::from_utf8_lossy(&report.stderr)
+    );
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(
+        html.contains("Careers: where the sampled researchers"),
+        "report has the figure"
+    );
     let run: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.join("run.json")).unwrap()).unwrap();
     assert_eq!(run["panel"]["every_ticks"], 6);
@@ -609,4 +647,34 @@ fn stay_outcomes_work_in_sweeps_and_batch_evaluation() {
         gains.iter().any(|&g| g != 0.0),
         "the infra arm changes who stays: {gains:?}"
     );
+}
+
+/// The counts at the end of the alluvial's node labels ("China 1,234"), summed per column of
+/// labels (by their x coordinate in the SVG).
+fn stage_label_totals(svg: &str) -> Vec<u64> {
+    let mut by_x: BTreeMap<i64, u64> = BTreeMap::new();
+    for piece in svg.split("<text").skip(1) {
+        let Some((attrs, rest)) = piece.split_once('>') else {
+            continue;
+        };
+        let Some((content, _)) = rest.split_once("</text>") else {
+            continue;
+        };
+        let content = content.trim();
+        let x = attrs
+            .split("x=\"")
+            .nth(1)
+            .and_then(|v| v.split('"').next())
+            .and_then(|v| v.parse::<f64>().ok());
+        let count = content
+            .rsplit(' ')
+            .next()
+            .map(|n| n.replace(',', ""))
+            .and_then(|n| n.parse::<u64>().ok());
+        let named = content.contains(' ') && !content.contains("sampled");
+        if let (Some(x), Some(n), true) = (x, count, named) {
+            *by_x.entry(x as i64).or_insert(0) += n;
+        }
+    }
+    by_x.into_values().filter(|&t| t > 0).collect()
 }
