@@ -658,6 +658,22 @@ fn stay_outcomes_work_in_sweeps_and_batch_evaluation() {
         gains.iter().any(|&g| g != 0.0),
         "the infra arm changes who stays: {gains:?}"
     );
+    let one = common::scratch("careers", "stay_sweep_1");
+    let r = common::talentflow(&[
+        "sweep",
+        file.to_str().unwrap(),
+        "-q",
+        "--jobs",
+        "1",
+        "--out",
+        one.to_str().unwrap(),
+    ]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    assert_eq!(
+        std::fs::read(one.join("results.csv")).unwrap(),
+        std::fs::read(out.join("results.csv")).unwrap(),
+        "results.csv differs between 1 job and all"
+    );
 }
 
 /// The counts at the end of the alluvial's node labels ("China 1,234"), summed per column of
