@@ -138,6 +138,11 @@ impl Simulation {
         self.observers.as_deref()
     }
 
+    /// Replaces the observers (a resumed run's, read back with its checkpoint).
+    pub fn set_observers(&mut self, observers: Option<Observers>) {
+        self.observers = observers.map(Box::new);
+    }
+
     /// Takes the observers out of the run (at its end, to write their tables).
     pub fn take_observers(&mut self) -> Option<Observers> {
         self.observers.take().map(|b| *b)
