@@ -249,6 +249,11 @@ struct ExperimentArgs {
     /// A finished calibration directory: replicate r of every arm runs at posterior draw r.
     #[arg(long, value_name = "DIR")]
     posterior: Option<PathBuf>,
+    /// Branch year: run every replicate's common part (the control arm up to this year) once and
+    /// continue every arm from it; arms must not differ before it. Overrides the file's
+    /// `branch_at`.
+    #[arg(long, value_name = "YEAR")]
+    branch_at: Option<i64>,
     /// Overwrite an existing output directory.
     #[arg(long)]
     force: bool,
@@ -636,6 +641,9 @@ fn experiment(args: ExperimentArgs) -> Result<Exit, CliError> {
     if let Some(r) = args.replicates {
         exp.set_replicates(r)?;
     }
+    if let Some(year) = args.branch_at {
+        exp.set_branch_at(Some(year))?;
+    }
     if let Some(dir) = &args.posterior {
         let note =
             talentflow::study::calibrate::posterior::Posterior::load(dir)?.apply(&mut exp)?;
@@ -643,6 +651,8 @@ fn experiment(args: ExperimentArgs) -> Result<Exit, CliError> {
             eprintln!("experiment {}: {note}", exp.spec.name);
         }
     }
+    // Checked again with the posterior's draws, before anything is written.
+    let branch = exp.branch_plan()?;
     let out = args
         .out
         .clone()
@@ -672,6 +682,12 @@ fn experiment(args: ExperimentArgs) -> Result<Exit, CliError> {
             exp.spec.replicates,
             out.display()
         );
+        if let Some(b) = branch {
+            eprintln!(
+                "experiment {}: branched at {} (every replicate's first {} ticks run once, from the control arm `{}`)",
+                exp.spec.name, b.year, b.tick, exp.arms[exp.control].name
+            );
+        }
     }
     let done = std::sync::atomic::AtomicUsize::new(0);
     let tick = || {

@@ -802,6 +802,58 @@ set = ["country.NEW.openness=0.9"]
         "{err}"
     );
     std::fs::write(&cov_path, good).unwrap();
+    // --posterior with --branch-at: replicate r's burn-in runs at draw r too, so the branched
+    // experiment's runs equal the unbranched ones; an arm differing before the year is refused.
+    let branching = exp_text
+        .replace("world.years=1", "world.years=2")
+        .replace(
+            "set = [\"country.NEW.openness=0.9\"]",
+            "[[arm.policy]]\ncountry = \"NEW\"\nkind = \"openness\"\nvalue = 0.9\nfrom_year = 2026\nto_year = 2027",
+        );
+    let branch_path = common::scratch("calibrate", "post-branch.toml");
+    std::fs::write(&branch_path, &branching).unwrap();
+    let mut runs = Vec::new();
+    for (name, extra) in [("post-straight", None), ("post-branched", Some("2026"))] {
+        let out = common::scratch("calibrate", name);
+        let mut args = vec![
+            "experiment",
+            branch_path.to_str().unwrap(),
+            "--posterior",
+            dir.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "-q",
+        ];
+        if let Some(y) = extra {
+            args.extend(["--branch-at", y]);
+        }
+        let o = common::talentflow(&args);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        runs.push(std::fs::read(out.join("runs.csv")).unwrap());
+    }
+    assert_eq!(
+        runs[0], runs[1],
+        "branched runs.csv differs under --posterior"
+    );
+    let mut exp = Experiment::load(&branch_path).unwrap();
+    exp.set_branch_at(Some(2026)).unwrap();
+    post.apply(&mut exp).unwrap();
+    assert!(exp.branch_plan().is_ok());
+    let mut exp = Experiment::load(&exp_path).unwrap();
+    assert!(
+        exp.set_branch_at(Some(2026)).is_err(),
+        "outside a one-year run"
+    );
+    let early = exp_text.replace("world.years=1", "world.years=2");
+    let mut exp = Experiment::from_str(&early, &exp_path).unwrap();
+    post.apply(&mut exp).unwrap();
+    let err = exp.set_branch_at(Some(2026)).unwrap_err().to_string();
+    assert!(
+        err.contains("arm `open`")
+            && err.contains("`country.NEW.openness` is 0.9")
+            && err.contains("(--posterior draw 0)"),
+        "{err}"
+    );
     // Not a calibration directory.
     let err = Posterior::load(&out).unwrap_err().to_string();
     assert!(

@@ -414,6 +414,44 @@ fn the_cli_writes_and_lists_the_observer_files_and_refuses_bad_panels() {
     );
     let svg = std::fs::read_to_string(dir.join("plots/stay_curves.svg")).unwrap();
     assert!(svg.contains("years since entry"));
+    // The career alluvial: its three stages, every sampled agent in each, in SVG and PNG.
+    let svg = std::fs::read_to_string(dir.join("plots/careers.svg")).unwrap();
+    for stage in ["born in", "first observed in", "at the end"] {
+        assert!(svg.contains(stage), "{stage}");
+    }
+    let panel = std::fs::read(dir.join(careers::PANEL)).unwrap();
+    let ids: std::collections::BTreeSet<i64> = careers::read_int_column(&panel, "id")
+        .unwrap()
+        .into_iter()
+        .collect();
+    assert!(
+        svg.contains(&format!("{} sampled researcher agents", ids.len())),
+        "the figure counts the panel's {} agents",
+        ids.len()
+    );
+    assert!(
+        std::fs::metadata(dir.join("plots/careers.png"))
+            .unwrap()
+            .len()
+            > 1000
+    );
+    // Stage totals: the labels of each stage add up to every sampled agent.
+    let totals = stage_label_totals(&svg);
+    assert_eq!(totals.len(), 3, "{totals:?}");
+    for t in &totals {
+        assert_eq!(*t, ids.len() as u64, "{totals:?}");
+    }
+    let report = common::talentflow(&["report", d]);
+    assert!(
+        report.status.success(),
+        "{}",
+        String::from_utf8_lossy(&report.stderr)
+    );
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(
+        html.contains("Careers: where the sampled researchers"),
+        "report has the figure"
+    );
     let run: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.join("run.json")).unwrap()).unwrap();
     assert_eq!(run["panel"]["every_ticks"], 6);
@@ -447,4 +485,223 @@ fn the_cli_writes_and_lists_the_observer_files_and_refuses_bad_panels() {
         assert!(!out.status.success());
         assert!(err.contains(message), "{err}");
     }
+}
+
+/// The stay share `text` of one run of `s` with `seed`, the cohort tables computed as
+/// `run --cohorts` computes them.
+fn stay_of_run(s: &ValidScenario, seed: u64, text: &str) -> f64 {
+    use talentflow::study::outcome::StayOutcome;
+    let o = ObserveOptions {
+        panel: None,
+        cohorts: true,
+    };
+    let (_, obs) = observed(s.clone(), seed, &o);
+    StayOutcome::parse(text)
+        .and_then(|x| x.resolve(s))
+        .unwrap()
+        .value(&obs.cohorts.unwrap())
+}
+
+const STAY_EXPERIMENT: &str = r#"
+name = "stay"
+base = "toy3"
+replicates = 2
+master_seed = 3
+set = ["world.years=3", "world.agents=1500"]
+outcomes = ["stay.MID>MID@1y", "stay.MID>HUB:initial@2y", "retention.NEW@end"]
+
+[[arm]]
+name = "control"
+
+[[arm]]
+name = "open_hub"
+[[arm.policy]]
+country = "HUB"
+kind = "wages"
+from_year = 2026
+to_year = 2028
+budget_bn = 30
+"#;
+
+#[test]
+fn stay_outcomes_work_in_experiments_branched_or_not_and_equal_single_runs() {
+    use talentflow::study::experiment::{self, Experiment};
+    let file = common::scratch("careers", "stay_experiment.toml");
+    std::fs::write(&file, STAY_EXPERIMENT).unwrap();
+    let exp = Experiment::load(&file).unwrap();
+    let res = experiment::run(&exp, &|| false, &|_, _| Ok(()), &|| ()).unwrap();
+    for i in 0..exp.total_runs() {
+        let (a, _, seed) = exp.run_plan(i);
+        let s = &exp.arms[a].scenario;
+        for (o, text) in ["stay.MID>MID@1y", "stay.MID>HUB:initial@2y"]
+            .iter()
+            .enumerate()
+        {
+            let v = res.values[i][o];
+            assert!(
+                v.is_finite() && (0.0..=1.0).contains(&v),
+                "run {i} {text}: {v}"
+            );
+            assert_eq!(v, stay_of_run(s, seed, text), "run {i} {text}");
+        }
+    }
+    // From the command, and branched in 2026 (the observers continue with the state): the
+    // same runs.csv.
+    let mut csvs = Vec::new();
+    for (extra, threads) in [
+        (None, "2"),
+        (Some("2026"), "2"),
+        (Some("2026"), "1"),
+        (None, "1"),
+    ] {
+        let out = common::scratch(
+            "careers",
+            &format!("stay_exp_{}_{threads}", extra.unwrap_or("none")),
+        );
+        let mut args = vec![
+            "experiment",
+            file.to_str().unwrap(),
+            "-q",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        if let Some(y) = extra {
+            args.extend(["--branch-at", y]);
+        }
+        let r = common::talentflow_env(&args, &[("RAYON_NUM_THREADS", threads)]);
+        assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+        csvs.push(std::fs::read_to_string(out.join("runs.csv")).unwrap());
+    }
+    // Branched or not, on 1 or 2 threads: the same bytes.
+    for other in &csvs[1..] {
+        assert_eq!(&csvs[0], other);
+    }
+    assert!(
+        csvs[0].lines().next().unwrap().contains("stay.MID>MID@1y"),
+        "{}",
+        csvs[0]
+    );
+    // A bad stay outcome in an experiment names its part.
+    let bad = STAY_EXPERIMENT.replace("stay.MID>MID@1y", "stay.MID>XXX@1y");
+    let err = Experiment::from_str(&bad, &file).unwrap_err().to_string();
+    assert!(err.contains("unknown start country code `XXX`"), "{err}");
+}
+
+#[test]
+fn stay_outcomes_work_in_sweeps_and_batch_evaluation() {
+    use talentflow::study::evaluate::evaluate;
+    // Batch evaluation: each value is the single run's.
+    let base = common::toy3(&["world.years=2", "world.agents=1200"]);
+    let keys = vec!["country.HUB.openness".to_string()];
+    let points = vec![vec![0.3], vec![0.9]];
+    let outcomes = vec!["stay.MID>MID@1y".to_string(), "hhi@end".to_string()];
+    let seeds = [4, 9];
+    let ev = evaluate(
+        &base,
+        "<embedded toy3>",
+        &keys,
+        &points,
+        &outcomes,
+        &seeds,
+        &|| false,
+    )
+    .unwrap();
+    for (p, point) in points.iter().enumerate() {
+        let s = common::toy3(&[
+            "world.years=2",
+            "world.agents=1200",
+            &format!("country.HUB.openness={}", point[0]),
+        ]);
+        for (k, &seed) in seeds.iter().enumerate() {
+            let v = ev.values[(p * seeds.len() + k) * outcomes.len()];
+            assert_eq!(
+                v,
+                stay_of_run(&s, seed, "stay.MID>MID@1y"),
+                "point {p} seed {seed}"
+            );
+        }
+    }
+    // A sweep with a stay term in an outcome expression.
+    let fixture =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiny_sweep.toml");
+    let text = std::fs::read_to_string(fixture).unwrap().replace(
+        "\"control:hhi@2027\",",
+        "\"control:hhi@2027\",\n  \"stay_gain = infra:stay.MID>MID@1y - control:stay.MID>MID@1y\",",
+    );
+    let file = common::scratch("careers", "stay_sweep.toml");
+    std::fs::write(&file, text).unwrap();
+    let out = common::scratch("careers", "stay_sweep");
+    let r = common::talentflow(&[
+        "sweep",
+        file.to_str().unwrap(),
+        "-q",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let mut rd = csv::Reader::from_path(out.join("results.csv")).unwrap();
+    let col = rd
+        .headers()
+        .unwrap()
+        .iter()
+        .position(|h| h == "stay_gain")
+        .unwrap();
+    let gains: Vec<f64> = rd
+        .records()
+        .map(|r| r.unwrap()[col].parse().unwrap())
+        .collect();
+    assert!(
+        !gains.is_empty() && gains.iter().all(|g| g.is_finite()),
+        "{gains:?}"
+    );
+    assert!(
+        gains.iter().any(|&g| g != 0.0),
+        "the infra arm changes who stays: {gains:?}"
+    );
+    let one = common::scratch("careers", "stay_sweep_1");
+    let r = common::talentflow(&[
+        "sweep",
+        file.to_str().unwrap(),
+        "-q",
+        "--jobs",
+        "1",
+        "--out",
+        one.to_str().unwrap(),
+    ]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    assert_eq!(
+        std::fs::read(one.join("results.csv")).unwrap(),
+        std::fs::read(out.join("results.csv")).unwrap(),
+        "results.csv differs between 1 job and all"
+    );
+}
+
+/// The counts at the end of the alluvial's node labels ("China 1,234"), summed per column of
+/// labels (by their x coordinate in the SVG).
+fn stage_label_totals(svg: &str) -> Vec<u64> {
+    let mut by_x: BTreeMap<i64, u64> = BTreeMap::new();
+    for piece in svg.split("<text").skip(1) {
+        let Some((attrs, rest)) = piece.split_once('>') else {
+            continue;
+        };
+        let Some((content, _)) = rest.split_once("</text>") else {
+            continue;
+        };
+        let content = content.trim();
+        let x = attrs
+            .split("x=\"")
+            .nth(1)
+            .and_then(|v| v.split('"').next())
+            .and_then(|v| v.parse::<f64>().ok());
+        let count = content
+            .rsplit(' ')
+            .next()
+            .map(|n| n.replace(',', ""))
+            .and_then(|n| n.parse::<u64>().ok());
+        let named = content.contains(' ') && !content.contains("sampled");
+        if let (Some(x), Some(n), true) = (x, count, named) {
+            *by_x.entry(x as i64).or_insert(0) += n;
+        }
+    }
+    by_x.into_values().filter(|&t| t > 0).collect()
 }

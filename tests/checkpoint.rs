@@ -347,3 +347,96 @@ fn run_or_resume_skips_complete_runs_and_resumes_unfinished_ones() {
         );
     }
 }
+
+#[test]
+fn a_run_with_a_panel_and_cohorts_resumes_from_its_checkpoint_exactly() {
+    use talentflow::model::observe::ObserveOptions;
+    use talentflow::model::panel::PanelOptions;
+    let observe = ObserveOptions {
+        panel: Some(PanelOptions {
+            fraction: 0.2,
+            every_ticks: 3,
+        }),
+        cohorts: true,
+    };
+    let make = |dir: &Path| {
+        let mut plan = runner::plan(
+            "toy3",
+            &["world.years=3".into()],
+            Some(6),
+            Some(dir.to_path_buf()),
+            0,
+        )
+        .unwrap();
+        plan.observe = observe.clone();
+        plan
+    };
+    let straight = scratch("obs-straight");
+    let RunEnd::Finished(_) =
+        runner::execute(make(&straight), false, &mut |_, _| {}, &|| false).unwrap()
+    else {
+        panic!("stopped")
+    };
+    let dir = scratch("obs-stopped");
+    let done = std::cell::Cell::new(0);
+    let outcome = runner::execute(make(&dir), false, &mut |t, _| done.set(t), &|| {
+        done.get() >= 17
+    });
+    assert!(matches!(
+        outcome.unwrap(),
+        RunEnd::Interrupted { tick: 17, .. }
+    ));
+    assert!(
+        dir.join(write::OBSERVERS_CHECKPOINT).is_file(),
+        "the observers are saved"
+    );
+    let RunEnd::Finished(f) = runner::resume(&dir, None, &mut |_, _| {}, &|| false).unwrap() else {
+        panic!("resume stopped")
+    };
+    assert_eq!(f.resumed_from, Some(17), "continued, not restarted");
+    let names = OUTPUTS
+        .iter()
+        .copied()
+        .chain(talentflow::rundir::careers::NAMES);
+    for name in names {
+        assert_eq!(
+            std::fs::read(straight.join(name)).unwrap(),
+            std::fs::read(dir.join(name)).unwrap(),
+            "{name}"
+        );
+    }
+    assert!(
+        !dir.join(write::OBSERVERS_CHECKPOINT).exists(),
+        "removed at the end"
+    );
+
+    // Observers of another tick than the checkpoint (a kill between the two writes): the run
+    // starts again from tick 0, with the same outputs.
+    let dir = scratch("obs-mismatch");
+    let done = std::cell::Cell::new(0);
+    let outcome = runner::execute(make(&dir), false, &mut |t, _| done.set(t), &|| {
+        done.get() >= 5
+    });
+    assert!(matches!(
+        outcome.unwrap(),
+        RunEnd::Interrupted { tick: 5, .. }
+    ));
+    let early = std::fs::read(dir.join(write::OBSERVERS_CHECKPOINT)).unwrap();
+    let RunEnd::Interrupted { .. } =
+        runner::resume(&dir, None, &mut |t, _| done.set(t), &|| done.get() >= 11).unwrap()
+    else {
+        panic!("not stopped")
+    };
+    std::fs::write(dir.join(write::OBSERVERS_CHECKPOINT), early).unwrap();
+    let RunEnd::Finished(f) = runner::resume(&dir, None, &mut |_, _| {}, &|| false).unwrap() else {
+        panic!("resume stopped")
+    };
+    assert_eq!(f.resumed_from, Some(0));
+    for name in talentflow::rundir::careers::NAMES {
+        assert_eq!(
+            std::fs::read(straight.join(name)).unwrap(),
+            std::fs::read(dir.join(name)).unwrap(),
+            "{name}"
+        );
+    }
+}

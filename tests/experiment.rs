@@ -230,3 +230,247 @@ fn sigint_stops_an_experiment_and_keeps_finished_runs() {
         "an interrupted experiment is not marked complete"
     );
 }
+
+/// The tiny experiment over three years with its arms' policies starting in 2026 (and one arm
+/// changing a parameter from 2027 on only through a policy): every arm equals the control before
+/// 2026, so it may branch there.
+const BRANCHING: &str = r#"
+name = "branching"
+base = "toy3"
+replicates = 3
+master_seed = 7
+set = ["world.years=3", "world.agents=1200"]
+outcomes = ["retention.NEW@2028", "talent_share.NEW@end", "founded.NEW@2026..2028", "compute_gw.NEW@2027"]
+
+[[arm]]
+name = "control"
+
+[[arm]]
+name = "ecosystem"
+[[arm.policy]]
+country = "NEW"
+kind = "ecosystem"
+from_year = 2026
+to_year = 2028
+budget_bn = 5
+
+[[arm]]
+name = "infrastructure"
+[[arm.policy]]
+country = "NEW"
+kind = "infrastructure"
+from_year = 2026.5
+to_year = 2028
+budget_bn = 20
+[[arm.policy]]
+country = "NEW"
+kind = "openness"
+from_year = 2027
+to_year = 2028
+value = 0.9
+"#;
+
+/// Every file under `dir`, by relative path, with its bytes.
+fn tree(dir: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.insert(
+                    p.strip_prefix(dir).unwrap().to_path_buf(),
+                    std::fs::read(&p).unwrap(),
+                );
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn a_branched_experiment_is_byte_identical_to_running_every_arm_from_the_start() {
+    let file = scratch("branching").with_extension("toml");
+    std::fs::write(&file, BRANCHING).unwrap();
+    let run = |name: &str, extra: &[&str], threads: &str| {
+        let out = scratch(name);
+        let mut args = vec![
+            "experiment",
+            file.to_str().unwrap(),
+            "--keep-runs",
+            "-q",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        let r = common::talentflow_env(&args, &[("RAYON_NUM_THREADS", threads)]);
+        assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+        out
+    };
+    let straight = run("branch-none", &[], "2");
+    let branched = run("branch-2026", &["--branch-at", "2026"], "2");
+    let branched_1 = run("branch-2026-t1", &["--branch-at", "2026"], "1");
+    // A burn-in of no ticks (branching at the start year) is allowed too.
+    let at_start = run("branch-2025", &["--branch-at", "2025"], "2");
+    for csv in ["runs.csv", "summary.csv", "contrasts.csv"] {
+        let a = std::fs::read(straight.join(csv)).unwrap();
+        for other in [&branched, &branched_1, &at_start] {
+            assert_eq!(
+                a,
+                std::fs::read(other.join(csv)).unwrap(),
+                "{csv} of {other:?}"
+            );
+        }
+    }
+    // Every kept run's files (series.npz, CSVs, scenario.toml, manifest): byte for byte.
+    let kept = tree(&straight.join("runs"));
+    let series = kept.keys().filter(|p| p.ends_with("series.npz")).count();
+    assert_eq!(series, 3 * 3, "every run kept");
+    for other in [&branched, &branched_1] {
+        let t = tree(&other.join("runs"));
+        assert_eq!(
+            kept.keys().collect::<Vec<_>>(),
+            t.keys().collect::<Vec<_>>()
+        );
+        for (p, bytes) in &kept {
+            if p.ends_with("manifest.json") {
+                // The manifest says when it was written; everything else in it must agree.
+                let strip = |b: &[u8]| {
+                    let mut v: serde_json::Value = serde_json::from_slice(b).unwrap();
+                    v.as_object_mut().unwrap().remove("created_unix");
+                    v
+                };
+                assert_eq!(strip(&t[p]), strip(bytes), "{p:?} differs in {other:?}");
+            } else {
+                assert!(&t[p] == bytes, "{p:?} differs in {other:?}");
+            }
+        }
+    }
+    // The branch is recorded.
+    let meta: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(branched.join("experiment.json")).unwrap()).unwrap();
+    assert_eq!(meta["branch_at"], 2026);
+    assert_eq!(meta["branch_tick"], 12);
+    let meta: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(straight.join("experiment.json")).unwrap()).unwrap();
+    assert!(meta["branch_at"].is_null());
+    let summary = std::fs::read_to_string(branched.join("summary.txt")).unwrap();
+    assert!(summary.contains("branched at 2026"), "{summary}");
+
+    // The file's `branch_at` key does the same, and the flag overrides it.
+    let keyed = scratch("branching-key").with_extension("toml");
+    std::fs::write(
+        &keyed,
+        BRANCHING.replace("replicates = 3", "replicates = 3\nbranch_at = 2026"),
+    )
+    .unwrap();
+    let exp = Experiment::load(&keyed).unwrap();
+    assert_eq!(
+        exp.branch_plan().unwrap().map(|b| (b.year, b.tick)),
+        Some((2026, 12))
+    );
+    let out = scratch("branch-key-flag");
+    let r = talentflow(&[
+        "experiment",
+        keyed.to_str().unwrap(),
+        "--branch-at",
+        "2025",
+        "-q",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let meta: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("experiment.json")).unwrap()).unwrap();
+    assert_eq!(meta["branch_at"], 2025);
+    assert_eq!(
+        std::fs::read(out.join("runs.csv")).unwrap(),
+        std::fs::read(straight.join("runs.csv")).unwrap()
+    );
+}
+
+#[test]
+fn an_arm_that_differs_before_the_branch_year_is_refused_by_name() {
+    let file = scratch("branching-refused").with_extension("toml");
+    std::fs::write(&file, BRANCHING).unwrap();
+    let out = scratch("branch-refused");
+    // The infrastructure arm spends from mid-2026: branching in 2027 would lose that half year.
+    let r = talentflow(&[
+        "experiment",
+        file.to_str().unwrap(),
+        "--branch-at",
+        "2027",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(r.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert!(err.contains("arm `infrastructure`"), "{err}");
+    assert!(err.contains("`branch_at` = 2027"), "{err}");
+    assert!(
+        err.contains("`policy[0]`") && err.contains("2026.5"),
+        "{err}"
+    );
+    assert!(err.contains("arm `ecosystem`"), "{err}");
+    assert!(
+        !err.contains("panicked") && !err.contains("backtrace"),
+        "{err}"
+    );
+    assert!(!out.exists(), "nothing is written for a refused experiment");
+
+    // A parameter changed for the whole run, and a year outside the run.
+    let changed = BRANCHING.replace(
+        "name = \"ecosystem\"",
+        "name = \"ecosystem\"\nset = [\"behaviour.mobility_skill=0.61\"]",
+    );
+    let err = Experiment::from_str(
+        &changed.replace("replicates = 3", "replicates = 3\nbranch_at = 2026"),
+        &file,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("arm `ecosystem`") && err.contains("`behaviour.mobility_skill` is 0.61"),
+        "{err}"
+    );
+    let mut exp = Experiment::from_str(BRANCHING, &file).unwrap();
+    let err = exp.set_branch_at(Some(2031)).unwrap_err().to_string();
+    assert!(
+        err.contains("`branch_at`: 2031 is outside the run"),
+        "{err}"
+    );
+    assert_eq!(exp.spec.branch_at, None, "a refused year is not kept");
+}
+
+#[test]
+fn an_interrupted_branched_experiment_keeps_the_runs_it_finished() {
+    use talentflow::study::experiment::{self, ExperimentError};
+    let file = scratch("branching-stop").with_extension("toml");
+    let mut exp = Experiment::from_str(BRANCHING, &file).unwrap();
+    let full = experiment::run(&exp, &|| false, &|_, _| Ok(()), &|| ()).unwrap();
+    exp.set_branch_at(Some(2026)).unwrap();
+    // Stop after four runs: what finished is kept, with the values of the uninterrupted run.
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let stop = || done.load(std::sync::atomic::Ordering::SeqCst) >= 4;
+    let tick = || {
+        done.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
+    match pool.install(|| experiment::run(&exp, &stop, &|_, _| Ok(()), &tick)) {
+        Err(ExperimentError::Interrupted {
+            finished, total, ..
+        }) => {
+            assert_eq!(total, 9);
+            assert!((4..9).contains(&finished.len()), "{}", finished.len());
+            for (i, v) in finished {
+                assert_eq!(v, full.values[i], "run {i}");
+            }
+        }
+        other => panic!("not interrupted: {other:?}"),
+    }
+}

@@ -678,7 +678,8 @@ fn report_renders_in_a_real_browser() {
     let run = toy_run(&dir, "3");
     check_in_browser(&browser, &run.join("report.html"), FIGURES.len());
     // The default world: fifteen countries, the most crowded panels, labels and heat map, and at
-    // this size several countries marked for resting on few agents.
+    // this size several countries marked for resting on few agents; with a panel and cohorts,
+    // so the career alluvial and the stay curves are checked too.
     let world = dir.join("world");
     let r = talentflow(&[
         "run",
@@ -686,13 +687,16 @@ fn report_renders_in_a_real_browser() {
         "2",
         "--agents",
         "4000",
+        "--panel",
+        "0.2",
+        "--cohorts",
         "-q",
         "--report",
         "--out",
         world.to_str().unwrap(),
     ]);
     assert!(r.status.success(), "stderr: {}", text(&r.stderr));
-    check_in_browser(&browser, &world.join("report.html"), FIGURES.len());
+    check_in_browser(&browser, &world.join("report.html"), FIGURES.len() + 2);
 
     let exp = dir.join("experiment").join("report.html");
     std::fs::create_dir_all(exp.parent().unwrap()).unwrap();

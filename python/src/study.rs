@@ -82,7 +82,7 @@ fn unknown_kind(kind: &str) -> PyErr {
 /// returns the table the CLI prints. Ctrl-C stops it between runs: the finished runs' outcomes
 /// go to `OUT/runs.partial.csv`, as with the CLI, and `Interrupted` is raised.
 #[pyfunction]
-#[pyo3(signature = (kind, source, set, replicates, out, force, threads=None))]
+#[pyo3(signature = (kind, source, set, replicates, out, force, threads=None, branch_at=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn experiment(
     py: Python<'_>,
@@ -93,6 +93,7 @@ pub fn experiment(
     out: PathBuf,
     force: bool,
     threads: Option<usize>,
+    branch_at: Option<i64>,
 ) -> PyResult<String> {
     let class = "ExperimentError";
     let exp_err = |e: &ExperimentError| errors::of(py, class, e);
@@ -107,6 +108,10 @@ pub fn experiment(
             return Err(errors::raise(py, class, "replicates must be at least 1"));
         }
         exp.spec.replicates = r;
+    }
+    // As `--branch-at`: overrides the file's `branch_at`, checked before anything is written.
+    if branch_at.is_some() {
+        exp.set_branch_at(branch_at).map_err(|e| exp_err(&e))?;
     }
     // As the CLI: claims the directory (held to the end) and, with `force`, removes the old
     // experiment's files.

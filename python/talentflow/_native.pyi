@@ -115,6 +115,7 @@ def experiment(
     out: str,
     force: bool,
     threads: int | None = None,
+    branch_at: int | None = None,
 ) -> str: ...
 def read_experiment(dir: str) -> None: ...
 def sweep(

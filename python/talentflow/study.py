@@ -223,18 +223,29 @@ def experiment(
     out: str | os.PathLike[str] | None = None,
     force: bool = False,
     threads: int | None = None,
+    branch_at: int | None = None,
 ) -> ExperimentResult:
     """Runs an experiment (a file, TOML text or a dict with the file's keys) as
     ``talentflow experiment FILE --replicates N --out OUT`` does and returns its tables.
 
     ``set`` adds overrides to every arm after the file's own ``set``. With ``out`` the
     directory is kept (refused if not empty, unless ``force``); without, it is temporary.
+    ``branch_at`` (a year) is ``--branch-at``: every replicate's common part before that year is
+    run once and every arm continues from it (it overrides the file's ``branch_at``; an arm
+    that differs from the control arm before that year raises ``ExperimentError``).
     """
     kind, text = _study(source)
     output = _Output(out)
     try:
         table = _native.experiment(
-            kind, text, _override_texts(set), replicates, os.fspath(output.path), force, threads
+            kind,
+            text,
+            _override_texts(set),
+            replicates,
+            os.fspath(output.path),
+            force,
+            threads,
+            branch_at,
         )
         return ExperimentResult(output.path, table, keep=out is not None)
     finally:

@@ -64,3 +64,18 @@ def test_a_run_without_a_panel_says_how_to_get_one() -> None:
         run.panel()
     with pytest.raises(tf.errors.TalentflowError, match="--panel 0"):
         tf.run("toy3", seed=1, agents=300, years=1, panel=0)
+
+
+def test_evaluate_reads_stay_outcomes_as_single_runs_do() -> None:
+    base = tf.Scenario.load("toy3").set({"world.agents": 1200, "world.years": 2})
+    points = np.array([[0.3], [0.9]])
+    seeds = [4, 9]
+    keys = ["country.HUB.openness"]
+    values = tf.evaluate(base, points, keys, ["stay.MID>MID@1y", "hhi@end"], seeds, reduce="none")
+    for p, point in enumerate(points):
+        scenario = base.copy().set(dict(zip(keys, point.tolist())))
+        for i, seed in enumerate(seeds):
+            stay = tf.run(scenario, seed=seed, cohorts=True).stay()
+            rows = stay[(stay["k"] == 1) & (stay["home"] == "MID") & (stay["start"] == "MID")]
+            expected = rows["stayed"].sum() / rows["alive"].sum()
+            assert values[p * len(seeds) + i, 0] == expected, (p, seed)

@@ -86,3 +86,43 @@ def test_a_sweep_directory_is_resumed_not_redone(tmp_path: Path) -> None:
     results.write_text("".join(lines[:-2]))
     again = tf.sweep(path, out=tmp_path / "s")
     assert again.results.equals(first.results)
+
+
+def _branching_spec() -> dict[str, Any]:
+    """The tiny experiment over three years, its arms' policies starting in 2026."""
+    spec: dict[str, Any] = tomllib.loads((FIXTURES / "tiny_experiment.toml").read_text())
+    spec["set"] = ["world.years=3", "world.agents=1200"]
+    spec["outcomes"] = ["retention.NEW@2028", "talent_share.NEW@end", "founded.NEW@2026..2028"]
+    for arm in spec["arm"]:
+        arm.pop("set", None)
+        for policy in arm.get("policy", []):
+            policy["from_year"], policy["to_year"] = 2026, 2028
+    return spec
+
+
+def test_branch_at_gives_the_unbranched_runs_and_the_clis_files(cli: Cli, tmp_path: Path) -> None:
+    spec = _branching_spec()
+    straight = tf.experiment(spec, replicates=2)
+    branched = tf.experiment(spec, replicates=2, branch_at=2026, out=tmp_path / "py")
+    assert straight.runs is not None and branched.runs is not None
+    assert branched.runs.equals(straight.runs)
+    assert branched.summary.equals(straight.summary)
+    assert branched.meta["branch_at"] == 2026 and straight.meta["branch_at"] is None
+    path = tmp_path / "branching.toml"
+    path.write_text((tmp_path / "py" / "experiment.toml").read_text())
+    cli("experiment", path, "--replicates", "2", "--branch-at", "2026", "--out", tmp_path / "cli", "-q")
+    for name in ("runs.csv", "summary.csv"):
+        assert (tmp_path / "py" / name).read_bytes() == (tmp_path / "cli" / name).read_bytes(), name
+
+
+def test_branch_at_refuses_an_arm_that_differs_before_the_year() -> None:
+    spec = _branching_spec()
+    spec["arm"][1]["policy"][0]["from_year"] = 2025
+    try:
+        tf.experiment(spec, replicates=2, branch_at=2026)
+    except tf.ExperimentError as e:
+        message = str(e)
+    else:
+        raise AssertionError("an arm spending from 2025 was branched in 2026")
+    assert "arm `ecosystem`" in message and "`branch_at` = 2026" in message, message
+    assert "`policy[0]`" in message, message

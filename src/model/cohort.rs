@@ -50,7 +50,7 @@ pub const QUINTILES: usize = 5;
 pub type StayCounts = Vec<[u64; 2]>;
 
 /// The cohort tables of one run, accumulated tick by tick.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Cohorts {
     c: usize,
     ticks: usize,

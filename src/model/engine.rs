@@ -138,6 +138,11 @@ impl Simulation {
         self.observers.as_deref()
     }
 
+    /// Replaces the observers (a resumed run's, read back with its checkpoint).
+    pub fn set_observers(&mut self, observers: Option<Observers>) {
+        self.observers = observers.map(Box::new);
+    }
+
     /// Takes the observers out of the run (at its end, to write their tables).
     pub fn take_observers(&mut self) -> Option<Observers> {
         self.observers.take().map(|b| *b)
@@ -414,6 +419,18 @@ impl Simulation {
             seed,
             observers: None,
         })
+    }
+}
+
+impl Simulation {
+    /// A copy of this run, continuing under `scenario` from the state now (its observers
+    /// copied too): the branching of experiments (`study::experiment::branch`). Exact when
+    /// `scenario` differs from this run's only in what has not acted yet; the state is checked
+    /// against it as [`Simulation::restore`] checks a checkpoint's.
+    pub fn branch(&self, scenario: ValidScenario) -> Result<Simulation, StateError> {
+        let mut sim = Simulation::restore(scenario, self.seed, self.state.clone())?;
+        sim.observers = self.observers.clone();
+        Ok(sim)
     }
 }
 

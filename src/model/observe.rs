@@ -94,7 +94,7 @@ pub struct TickEvents<'a> {
 }
 
 /// The observers of one run.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Observers {
     /// The agent panel.
     pub panel: Option<Panel>,

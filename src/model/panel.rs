@@ -54,7 +54,7 @@ pub mod move_kind {
 }
 
 /// One sampled researcher's constant facts.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Career {
     /// Stable id (creation rank).
     pub id: u64,
@@ -71,7 +71,7 @@ pub struct Career {
 }
 
 /// One startup of a sampled founder.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct StartupFate {
     /// Stable id (creation rank among startups).
     pub id: u64,
@@ -88,7 +88,7 @@ pub struct StartupFate {
 }
 
 /// A researcher snapshot row (the career's constant facts are in [`Panel::careers`]).
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Row {
     /// Tick of the snapshot.
     pub tick: u32,
@@ -101,7 +101,7 @@ pub struct Row {
 }
 
 /// A startup snapshot row.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct StartupRow {
     /// Tick of the snapshot.
     pub tick: u32,
@@ -116,7 +116,7 @@ pub struct StartupRow {
 }
 
 /// A move of a sampled researcher.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct MoveRow {
     /// Tick of the move.
     pub tick: u32,
@@ -131,14 +131,14 @@ pub struct MoveRow {
 }
 
 /// A living sampled researcher or tracked startup: its index now and its record.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 struct Alive {
     index: u32,
     record: u32,
 }
 
 /// The panel of one run.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Panel {
     key: [u64; 2],
     threshold: u128,

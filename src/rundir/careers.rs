@@ -313,3 +313,12 @@ pub fn files(
     }
     Ok(out)
 }
+
+/// An integer column (`tick`, `id`, `home`, `location`, …) of a panel file's bytes, as `i64`s
+/// (what `plot` reads for the career figure).
+pub fn read_int_column(
+    archive: &[u8],
+    name: &str,
+) -> Result<Vec<i64>, crate::rundir::npz::NpzError> {
+    crate::rundir::npz::read_int(archive, name)
+}

@@ -364,6 +364,97 @@ pub fn load(
     decode(&read(path)?, path, scenario, seed)
 }
 
+/// First bytes of an observers file (`observers.postcard`, beside the checkpoint).
+pub const OBSERVERS_MAGIC: [u8; 8] = *b"TFLOWOBS";
+
+/// What an observers file holds: the observers of a run with a panel or cohort tables at the
+/// checkpoint's tick, and what ties them to it.
+#[derive(Serialize, Deserialize)]
+struct ObserversFile {
+    talentflow_version: String,
+    model_version: u32,
+    scenario_hash: String,
+    seed: u64,
+    tick: u64,
+    observers: crate::model::observe::Observers,
+}
+
+/// Writes the observers of `sim` (none: nothing is written) to `path` atomically: magic, format
+/// version, blake3 of the body, postcard body. Saved before the checkpoint of the same tick, so a
+/// kill between the two leaves files of different ticks, which [`load_observers`] tells apart.
+pub fn save_observers(sim: &Simulation, path: &Path) -> Result<(), CheckpointError> {
+    let Some(obs) = sim.observers() else {
+        return Ok(());
+    };
+    let file = ObserversFile {
+        talentflow_version: crate::VERSION.to_string(),
+        model_version: crate::MODEL_VERSION,
+        scenario_hash: sim.scenario().hash(),
+        seed: sim.seed(),
+        tick: sim.tick() as u64,
+        observers: obs.clone(),
+    };
+    let body = postcard::to_stdvec(&file).map_err(|e| CheckpointError::Encode(e.to_string()))?;
+    let mut out = Vec::with_capacity(12 + SUM + body.len());
+    out.extend_from_slice(&OBSERVERS_MAGIC);
+    out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    out.extend_from_slice(blake3::hash(&body).as_bytes());
+    out.extend_from_slice(&body);
+    Ok(write::write_atomic(path, &out)?)
+}
+
+/// Reads the observers saved beside a checkpoint, for `sim` (restored from that checkpoint):
+/// `Ok(None)` when they are of another tick (a kill between the two writes), an error when the
+/// file is damaged or of another run, version or scenario.
+pub fn load_observers(
+    path: &Path,
+    sim: &Simulation,
+) -> Result<Option<crate::model::observe::Observers>, CheckpointError> {
+    let bytes = read(path)?;
+    if bytes.len() < 12 + SUM || bytes[..8] != OBSERVERS_MAGIC {
+        return Err(CheckpointError::NotACheckpoint {
+            path: path.to_path_buf(),
+        });
+    }
+    let version = u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]);
+    if version != FORMAT_VERSION {
+        return Err(CheckpointError::FormatVersion {
+            path: path.to_path_buf(),
+            found: version,
+            expected: FORMAT_VERSION,
+        });
+    }
+    let body = &bytes[12 + SUM..];
+    if blake3::hash(body).as_bytes() != &bytes[12..12 + SUM] {
+        return Err(corrupt(path, "body checksum mismatch"));
+    }
+    let file: ObserversFile = postcard::from_bytes(body)
+        .map_err(|e| corrupt(path, format!("observers do not decode: {e}")))?;
+    if file.talentflow_version != crate::VERSION || file.model_version != crate::MODEL_VERSION {
+        return Err(CheckpointError::Version {
+            path: path.to_path_buf(),
+            found: file.talentflow_version,
+            expected: crate::VERSION.to_string(),
+        });
+    }
+    let hash = sim.scenario().hash();
+    if file.scenario_hash != hash {
+        return Err(CheckpointError::ScenarioMismatch {
+            path: path.to_path_buf(),
+            found: file.scenario_hash,
+            expected: hash,
+        });
+    }
+    if file.seed != sim.seed() {
+        return Err(CheckpointError::SeedMismatch {
+            path: path.to_path_buf(),
+            found: file.seed,
+            expected: sim.seed(),
+        });
+    }
+    Ok((file.tick == sim.tick() as u64).then_some(file.observers))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -198,6 +198,50 @@ pub fn read_f64(archive: &[u8], name: &str) -> Result<(Vec<usize>, Vec<f64>), Np
     Ok((shape, array.iter().copied().collect()))
 }
 
+/// Reads the one-dimensional integer array `name` (little-endian int8/16/32/64, as the panel
+/// files store their columns) as `i64`s, its shape checked against its bytes first.
+pub fn read_int(archive: &[u8], name: &str) -> Result<Vec<i64>, NpzError> {
+    let npy = read_member(archive, &format!("{name}.npy"))?;
+    let bad = |m: String| NpzError::Format(format!("array `{name}`: {m}"));
+    let (len, start) = match (npy.get(..6), npy.get(6)) {
+        (Some(b"\x93NUMPY"), Some(1)) => (le16(npy, 8), 10),
+        (Some(b"\x93NUMPY"), Some(2 | 3)) => (le32(npy, 8).map(|l| l as usize), 12),
+        _ => (None, 0),
+    };
+    let len = len.ok_or_else(|| bad("not an .npy file, or a truncated header".into()))?;
+    let header = npy
+        .get(start..start + len)
+        .and_then(|h| std::str::from_utf8(h).ok())
+        .ok_or_else(|| bad("truncated or non-text header".into()))?;
+    let compact: String = header.chars().filter(|c| !c.is_whitespace()).collect();
+    let size = [("'|i1'", 1), ("'<i2'", 2), ("'<i4'", 4), ("'<i8'", 8)]
+        .iter()
+        .find(|(d, _)| compact.contains(&format!("'descr':{d}")))
+        .map(|&(_, n)| n)
+        .ok_or_else(|| bad("not a little-endian integer array".into()))?;
+    let data = &npy[start + len..];
+    let n = compact
+        .split_once("'shape':(")
+        .and_then(|(_, rest)| rest.split_once(')'))
+        .and_then(|(dims, _)| dims.trim_end_matches(',').parse::<usize>().ok())
+        .ok_or_else(|| bad("not a one-dimensional shape".into()))?;
+    if n.checked_mul(size) != Some(data.len()) {
+        return Err(bad(format!(
+            "{n} values do not match the {} bytes of data that follow its header",
+            data.len()
+        )));
+    }
+    Ok(data
+        .chunks_exact(size)
+        .map(|b| match size {
+            1 => i64::from(b[0] as i8),
+            2 => i64::from(i16::from_le_bytes([b[0], b[1]])),
+            4 => i64::from(i32::from_le_bytes([b[0], b[1], b[2], b[3]])),
+            _ => i64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]),
+        })
+        .collect())
+}
+
 /// Encodes arrays as an `.npz` archive in memory.
 pub fn encode(arrays: &[NpzArray<'_>]) -> Result<Vec<u8>, NpzError> {
     let mut zip = ZipWriter::default();

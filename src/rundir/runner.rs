@@ -487,14 +487,33 @@ pub fn resume(
     }
     let path = dir.join(write::CHECKPOINT);
     let observe = record.observe();
+    let observers_path = dir.join(write::OBSERVERS_CHECKPOINT);
     let (sim, saved) = if observe.any() {
-        // The observers' state is not checkpointed: a run with a panel or cohort tables starts
-        // again from tick 0, which gives the same bytes (a run is a pure function of its
-        // scenario and seed), at the cost of the ticks already done.
-        (
-            Simulation::with_observers(scenario, record.seed, &observe)?,
-            None,
-        )
+        // The observers are saved beside the checkpoint, just before it. Both of the same tick:
+        // continue; otherwise (none yet, or a kill between the two writes) start again from
+        // tick 0, which gives the same bytes (a run is a pure function of scenario and seed).
+        let restored = if path.exists() && observers_path.exists() {
+            let mut sim = checkpoint::load(&path, scenario.clone(), record.seed)?;
+            match checkpoint::load_observers(&observers_path, &sim)? {
+                Some(obs) => {
+                    sim.set_observers(Some(obs));
+                    Some(sim)
+                }
+                None => None,
+            }
+        } else {
+            None
+        };
+        match restored {
+            Some(sim) => {
+                let tick = sim.tick();
+                (sim, Some(tick))
+            }
+            None => (
+                Simulation::with_observers(scenario, record.seed, &observe)?,
+                None,
+            ),
+        }
     } else if path.exists() {
         let sim = checkpoint::load(&path, scenario, record.seed)?;
         let tick = sim.tick();
@@ -519,15 +538,19 @@ fn drive(
     should_stop: &dyn Fn() -> bool,
 ) -> Result<RunEnd, RunError> {
     let checkpoint = dir.join(write::CHECKPOINT);
+    let observers_file = dir.join(write::OBSERVERS_CHECKPOINT);
     let ticks = sim.params().ticks;
-    // Checkpoints would not hold the observers' state (see `resume`), so such a run saves none.
-    let checkpoints = sim.observers().is_none();
+    // The observers (if any) first, then the state: see `resume`.
+    let save = |sim: &Simulation| -> Result<(), CheckpointError> {
+        checkpoint::save_observers(sim, &observers_file)?;
+        checkpoint::save(sim, &checkpoint)
+    };
     let started = Instant::now();
     progress(sim.tick(), ticks);
     while !sim.is_finished() {
         if should_stop() {
-            if checkpoints && saved_at != Some(sim.tick()) {
-                checkpoint::save(&sim, &checkpoint)?;
+            if saved_at != Some(sim.tick()) {
+                save(&sim)?;
             }
             return Ok(RunEnd::Interrupted {
                 dir: dir.to_path_buf(),
@@ -538,8 +561,8 @@ fn drive(
         sim.step();
         progress(sim.tick(), ticks);
         let every = record.checkpoint_every as usize;
-        if checkpoints && every > 0 && sim.tick().is_multiple_of(every) && !sim.is_finished() {
-            checkpoint::save(&sim, &checkpoint)?;
+        if every > 0 && sim.tick().is_multiple_of(every) && !sim.is_finished() {
+            save(&sim)?;
             saved_at = Some(sim.tick());
         }
     }
@@ -565,11 +588,13 @@ fn drive(
         None => Vec::new(),
     };
     write::write_run_full(dir, &scenario, &recorder, &info, extra, observer_files)?;
-    if checkpoint.exists() {
-        std::fs::remove_file(&checkpoint).map_err(|source| OutputError::Io {
-            path: checkpoint.clone(),
-            source,
-        })?;
+    for file in [&checkpoint, &observers_file] {
+        if file.exists() {
+            std::fs::remove_file(file).map_err(|source| OutputError::Io {
+                path: file.clone(),
+                source,
+            })?;
+        }
     }
     Ok(RunEnd::Finished(Box::new(Finished {
         dir: dir.to_path_buf(),

@@ -32,6 +32,8 @@ pub const MANIFEST: &str = "manifest.json";
 pub const RUN_RECORD: &str = "run.json";
 /// Name of the checkpoint file of an unfinished run (see [`crate::rundir::checkpoint`]).
 pub const CHECKPOINT: &str = "checkpoint.postcard";
+/// The observers (panel, cohort tables) saved with the checkpoint of a run that has them.
+pub const OBSERVERS_CHECKPOINT: &str = "observers.postcard";
 /// Name of the resolved scenario in a run directory.
 pub const SCENARIO: &str = "scenario.toml";
 
@@ -133,7 +135,7 @@ fn remove_entry_file(path: &Path) -> Result<(), OutputError> {
 /// and figures (only `.svg`/`.png` files and `migration.csv` in `plots/`) — and nothing else. Symlinks are removed
 /// as links and never followed, so nothing outside `dir` is touched.
 pub fn remove_run_files(dir: &Path) -> Result<(), OutputError> {
-    for name in [MANIFEST, CHECKPOINT, RUN_RECORD]
+    for name in [MANIFEST, CHECKPOINT, OBSERVERS_CHECKPOINT, RUN_RECORD]
         .iter()
         .chain(OUTPUT_FILES)
     {

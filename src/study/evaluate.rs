@@ -134,7 +134,6 @@ struct Plan<'a> {
     source: SourceName,
     keys: &'a [String],
     points: &'a [Vec<f64>],
-    outcomes: Vec<Outcome>,
     texts: Vec<String>,
 }
 
@@ -168,6 +167,15 @@ impl Plan<'_> {
             format!("{}: {}", whose(), es.join("; "))
         })?;
         Ok((scenario, outcomes))
+    }
+}
+
+/// The observers a run needs for `outcomes`: the cohort tables when one of them is a cohort
+/// outcome, nothing otherwise (so runs without one are exactly as before).
+pub fn observe_for(outcomes: &[ResolvedOutcome]) -> crate::model::observe::ObserveOptions {
+    crate::model::observe::ObserveOptions {
+        panel: None,
+        cohorts: outcomes.iter().any(ResolvedOutcome::needs_cohorts),
     }
 }
 
@@ -224,19 +232,17 @@ pub fn evaluate(
             keys.len()
         )));
     }
-    let parsed = outcomes
-        .iter()
-        .map(|o| Outcome::parse(o))
-        .collect::<Result<Vec<_>, _>>()?;
+    // Syntax first (cohort outcomes `stay.…` included), before any point is resolved.
+    for o in outcomes {
+        Outcome::parse_any(o)?;
+    }
     let plan = Plan {
         text: base.to_toml(),
         source: source_name(source),
         keys,
         points,
-        outcomes: parsed,
         texts: outcomes.to_vec(),
     };
-    debug_assert_eq!(plan.outcomes.len(), plan.texts.len());
 
     // Check every point before running any: a bad point found after hours of runs wastes them.
     let mut problems: Vec<String> = (0..points.len())
@@ -268,16 +274,25 @@ pub fn evaluate(
                 Ok(x) => x,
                 Err(e) => return Some(Err(e)),
             };
-            let mut sim = Simulation::new(scenario, seeds[s]);
+            // The cohort observer only for points whose outcomes read it.
+            let mut sim =
+                match Simulation::with_observers(scenario, seeds[s], &observe_for(&resolved)) {
+                    Ok(sim) => sim,
+                    Err(e) => return Some(Err(e.to_string())),
+                };
             while !sim.is_finished() {
                 if stop() {
                     return None;
                 }
                 sim.step();
             }
+            let cohorts = sim.take_observers().and_then(|o| o.cohorts);
             let rec = sim.into_recorder();
             done.fetch_add(1, Ordering::Relaxed);
-            Some(Ok(resolved.iter().map(|o| o.value(&rec)).collect()))
+            Some(Ok(resolved
+                .iter()
+                .map(|o| o.value_in(&rec, cohorts.as_ref()))
+                .collect()))
         })
         .collect();
     let mut values = Vec::with_capacity(total * outcomes.len());

@@ -491,7 +491,7 @@ impl Parser<'_> {
                 })
             }
         };
-        let outcome = Outcome::parse(outcome)?;
+        let outcome = Outcome::parse_any(outcome)?;
         self.refs.push(Ref { arm, outcome });
         Ok(Node::Ref(self.refs.len() - 1))
     }

@@ -26,6 +26,8 @@ pub struct Outcome {
     country: Option<String>,
     from: Option<Year>,
     to: Year,
+    /// A cohort outcome (from [`Outcome::parse_any`]).
+    stay: Option<StayOutcome>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -34,7 +36,8 @@ enum Year {
     End,
 }
 
-/// An outcome tied to a scenario: variable index, country index and rows.
+/// An outcome tied to a scenario: variable index, country index and rows — or, for a cohort
+/// outcome (`stay.…`, from [`resolve_all`]), the stay share to read from the run's cohort tables.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ResolvedOutcome {
     /// The text as written.
@@ -44,6 +47,7 @@ pub struct ResolvedOutcome {
     rows: (usize, usize),
     flow: bool,
     period: bool,
+    stay: Option<ResolvedStay>,
 }
 
 /// Why an outcome expression cannot be evaluated (bad syntax, an unknown variable or country,
@@ -73,7 +77,31 @@ fn parse_year(s: &str) -> Result<Year, String> {
 }
 
 impl Outcome {
-    /// Parses outcome text.
+    /// Parses outcome text, cohort outcomes (`stay.…`, [`StayOutcome`]) included: the form
+    /// studies use, whose runs turn the cohort observer on when
+    /// [`Outcome::needs_cohorts`].
+    pub fn parse_any(text: &str) -> Result<Outcome, OutcomeError> {
+        if !text.trim_start().starts_with("stay.") {
+            return Outcome::parse(text);
+        }
+        let stay = StayOutcome::parse(text.trim())?;
+        Ok(Outcome {
+            text: text.to_string(),
+            variable: String::new(),
+            country: None,
+            from: None,
+            to: Year::End,
+            stay: Some(stay),
+        })
+    }
+
+    /// Whether the outcome is read from the cohort tables.
+    pub fn needs_cohorts(&self) -> bool {
+        self.stay.is_some()
+    }
+
+    /// Parses outcome text of a recorded variable (a cohort outcome is refused, naming
+    /// [`Outcome::parse_any`]'s form).
     pub fn parse(text: &str) -> Result<Outcome, OutcomeError> {
         let err = |reason: String| OutcomeError {
             text: text.to_string(),
@@ -82,7 +110,7 @@ impl Outcome {
         if text.trim_start().starts_with("stay.") {
             return Err(err(
                 "`stay.…` is a cohort outcome: it is read from a run's cohort tables (`run --cohorts`, \
-                 StayOutcome), which experiments and sweeps do not compute yet"
+                 StayOutcome); studies read them (`Outcome::parse_any`)"
                     .into(),
             ));
         }
@@ -126,11 +154,15 @@ impl Outcome {
             country,
             from,
             to,
+            stay: None,
         })
     }
 
     /// Ties the outcome to a scenario (country code and years to indices and rows).
     pub fn resolve(&self, s: &Scenario) -> Result<ResolvedOutcome, OutcomeError> {
+        if let Some(stay) = &self.stay {
+            return stay.resolve(s).map(ResolvedOutcome::of_stay);
+        }
         let err = |reason: String| OutcomeError {
             text: self.text.clone(),
             reason,
@@ -183,13 +215,47 @@ impl Outcome {
             rows: (from, to),
             flow,
             period: self.from.is_some(),
+            stay: None,
         })
     }
 }
 
 impl ResolvedOutcome {
-    /// The outcome's value in a finished run.
+    /// A cohort outcome ([`StayOutcome`]) as a study's outcome.
+    pub fn of_stay(stay: ResolvedStay) -> ResolvedOutcome {
+        ResolvedOutcome {
+            text: stay.text.clone(),
+            variable: 0,
+            country: None,
+            rows: (0, 0),
+            flow: false,
+            period: false,
+            stay: Some(stay),
+        }
+    }
+
+    /// Whether the outcome is read from the cohort tables (the run needs the cohort observer).
+    pub fn needs_cohorts(&self) -> bool {
+        self.stay.is_some()
+    }
+
+    /// The outcome's value in a finished run: from its recorder, or for a cohort outcome from
+    /// its cohort tables (NaN without them: a study turns the observer on when
+    /// [`ResolvedOutcome::needs_cohorts`]).
+    pub fn value_in(&self, rec: &Recorder, cohorts: Option<&crate::model::cohort::Cohorts>) -> f64 {
+        match (&self.stay, cohorts) {
+            (Some(s), Some(c)) => s.value(c),
+            (Some(_), None) => f64::NAN,
+            (None, _) => self.value(rec),
+        }
+    }
+
+    /// The outcome's value in a finished run's recorder (NaN for a cohort outcome: see
+    /// [`ResolvedOutcome::value_in`]).
     pub fn value(&self, rec: &Recorder) -> f64 {
+        if self.stay.is_some() {
+            return f64::NAN;
+        }
         let at = |t: usize| match self.country {
             Some(k) => rec.country[self.variable][t * rec.c + k],
             None => rec.world[self.variable][t],
@@ -205,7 +271,8 @@ impl ResolvedOutcome {
     }
 }
 
-/// Parses and resolves a list of outcomes, collecting every problem.
+/// Parses and resolves a list of outcomes (cohort outcomes `stay.…` included), collecting every
+/// problem.
 pub fn resolve_all(
     texts: &[String],
     s: &Scenario,
@@ -213,7 +280,7 @@ pub fn resolve_all(
     let mut ok = Vec::new();
     let mut problems = Vec::new();
     for t in texts {
-        match Outcome::parse(t).and_then(|o| o.resolve(s)) {
+        match Outcome::parse_any(t).and_then(|o| o.resolve(s)) {
             Ok(r) => ok.push(r),
             Err(e) => problems.push(e),
         }

@@ -143,10 +143,7 @@ impl ScenarioSimulator {
         Ok(())
     }
 
-    fn target_values(
-        &self,
-        recs: &[Option<(ValidScenario, Recorder)>],
-    ) -> Result<Vec<f64>, String> {
+    fn target_values(&self, recs: &[Option<RunOutputs>]) -> Result<Vec<f64>, String> {
         self.targets
             .iter()
             .map(|t| {
@@ -155,9 +152,9 @@ impl ScenarioSimulator {
                     .refs()
                     .iter()
                     .map(|r| {
-                        let (s, rec) = recs[r.arm].as_ref().ok_or("arm not run")?;
+                        let (s, rec, cohorts) = recs[r.arm].as_ref().ok_or("arm not run")?;
                         let o = r.outcome.resolve(s).map_err(|e| e.to_string())?;
-                        Ok(o.value(rec))
+                        Ok(o.value_in(rec, cohorts.as_ref()))
                     })
                     .collect::<Result<Vec<f64>, String>>()?;
                 Ok(t.expr.eval(&values))
@@ -165,6 +162,13 @@ impl ScenarioSimulator {
             .collect()
     }
 }
+
+/// A run's scenario, recorder and (when a target reads them) cohort tables.
+type RunOutputs = (
+    ValidScenario,
+    Recorder,
+    Option<crate::model::cohort::Cohorts>,
+);
 
 impl Simulator for ScenarioSimulator {
     fn replicates(&self) -> usize {
@@ -200,7 +204,18 @@ impl Simulator for ScenarioSimulator {
         let reps = self.replicates();
         // One job per (θ, replicate, arm), collected in that order whatever the threads.
         let jobs = thetas.len() * reps * arms;
-        let runs: Vec<Result<Option<(ValidScenario, Recorder)>, String>> = (0..jobs)
+        // The cohort observer only for arms a `stay.…` target reads.
+        let cohorts: Vec<bool> = (0..arms)
+            .map(|a| {
+                self.targets.iter().any(|t| {
+                    t.expr
+                        .refs()
+                        .iter()
+                        .any(|r| r.arm == a && r.outcome.needs_cohorts())
+                })
+            })
+            .collect();
+        let runs: Vec<Result<Option<RunOutputs>, String>> = (0..jobs)
             .into_par_iter()
             .map(|j| {
                 let (p, r, a) = (j / (reps * arms), (j / arms) % reps, j % arms);
@@ -208,14 +223,20 @@ impl Simulator for ScenarioSimulator {
                     return Ok(None);
                 }
                 let s = self.scenario(a, &ok[p].overrides)?;
-                let mut sim = Simulation::new(s.clone(), self.seed(r));
+                let observe = crate::model::observe::ObserveOptions {
+                    panel: None,
+                    cohorts: cohorts[a],
+                };
+                let mut sim = Simulation::with_observers(s.clone(), self.seed(r), &observe)
+                    .map_err(|e| e.to_string())?;
                 while !sim.is_finished() {
                     if stop() {
                         return Err(String::new());
                     }
                     sim.step();
                 }
-                Ok(Some((s, sim.into_recorder())))
+                let c = sim.take_observers().and_then(|o| o.cohorts);
+                Ok(Some((s, sim.into_recorder(), c)))
             })
             .collect();
         if stop() {

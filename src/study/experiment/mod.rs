@@ -8,6 +8,7 @@
 //! their intervals tight. Runs execute in parallel (rayon over runs) and results are collected in
 //! run order, so every output is a pure function of the experiment file and the master seed.
 
+pub mod branch;
 pub mod contrasts;
 pub mod dose;
 pub mod precision;
@@ -68,6 +69,10 @@ pub struct ExperimentFile {
     /// Adaptive precision: replicates added until intervals are narrow enough.
     #[serde(default)]
     pub precision: Option<precision::PrecisionSpec>,
+    /// Branch year: every replicate's common part (ticks before this year) is run once and every
+    /// arm continues from it ([`branch`]); `--branch-at` overrides it.
+    #[serde(default)]
+    pub branch_at: Option<i64>,
 }
 
 fn default_replicates() -> u32 {
@@ -296,7 +301,7 @@ impl Experiment {
         if !problems.is_empty() {
             return Err(invalid(problems));
         }
-        Ok(Experiment {
+        let exp = Experiment {
             spec,
             text: text.to_string(),
             path: path.to_path_buf(),
@@ -305,7 +310,82 @@ impl Experiment {
             base_source,
             replicate_scenarios: None,
             posterior_note: None,
-        })
+        };
+        exp.branch_plan()?;
+        Ok(exp)
+    }
+
+    /// Sets (or with `None` removes) the branch year (`--branch-at`), checked as the file's own
+    /// `branch_at` is ([`Experiment::branch_plan`]).
+    pub fn set_branch_at(&mut self, year: Option<i64>) -> Result<(), ExperimentError> {
+        let old = self.spec.branch_at;
+        self.spec.branch_at = year;
+        if let Err(e) = self.branch_plan() {
+            self.spec.branch_at = old;
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// Where the experiment branches (`None` without `branch_at`), or an error naming every arm
+    /// (and, with `--posterior`, replicate) that differs from the burn-in before the branch year
+    /// ([`branch`]).
+    pub fn branch_plan(&self) -> Result<Option<branch::BranchPlan>, ExperimentError> {
+        let Some(year) = self.spec.branch_at else {
+            return Ok(None);
+        };
+        let invalid = |problems: Vec<String>| ExperimentError::Invalid {
+            path: self.path.clone(),
+            problems,
+        };
+        let control = &self.arms[self.control];
+        let tick = branch::branch_tick(&control.scenario, year).map_err(|e| invalid(vec![e]))?;
+        let mut problems = Vec::new();
+        let check = |a: usize, arm: &ValidScenario, burn_in: &ValidScenario, what: &str| {
+            branch::difference(&self.arms[a].name, arm, &control.name, burn_in, year)
+                .map(|d| format!("{d}{what}"))
+        };
+        match &self.replicate_scenarios {
+            None => {
+                for (a, arm) in self.arms.iter().enumerate() {
+                    problems.extend(check(a, &arm.scenario, &control.scenario, ""));
+                }
+            }
+            Some(per) => {
+                for (r, arms) in per.iter().enumerate() {
+                    let Some(burn_in) = arms.get(self.control) else {
+                        continue;
+                    };
+                    for (a, s) in arms.iter().enumerate() {
+                        problems.extend(check(a, s, burn_in, &format!(" (--posterior draw {r})")));
+                    }
+                    // One replicate's problems are enough: every draw sets the same keys.
+                    if !problems.is_empty() {
+                        break;
+                    }
+                }
+            }
+        }
+        if !problems.is_empty() {
+            return Err(invalid(problems));
+        }
+        Ok(Some(branch::BranchPlan { year, tick }))
+    }
+
+    /// The scenario replicate `r` of arm `a` runs: the arm's, or its posterior draw's.
+    fn scenario_of(&self, a: usize, r: u32) -> Result<&ValidScenario, ExperimentError> {
+        match &self.replicate_scenarios {
+            Some(per) => per.get(r as usize).and_then(|p| p.get(a)).ok_or_else(|| {
+                ExperimentError::Invalid {
+                    path: self.path.clone(),
+                    problems: vec![format!(
+                        "--posterior: no draw for replicate {r} of arm {a} (replicates changed after the draws \
+                         were made)"
+                    )],
+                }
+            }),
+            None => Ok(&self.arms[a].scenario),
+        }
     }
 
     /// Replaces the number of replicates (`--replicates`), with the checks of the file's own.
@@ -384,6 +464,9 @@ pub fn run(
     )
 }
 
+/// A run's outcome values; `None` when it was skipped (stopped before it started).
+type RunOutcome = Option<Result<Vec<f64>, ExperimentError>>;
+
 /// [`run`], reusing `prior`: the results of the first `prior_reps` replicates of every arm (as
 /// run with `replicates = prior_reps`). Only replicates `prior_reps..replicates` are run.
 pub fn run_from(
@@ -396,47 +479,120 @@ pub fn run_from(
 ) -> Result<Results, ExperimentError> {
     let total = exp.total_runs();
     let prior_reps = prior_reps.min(exp.spec.replicates) as usize;
-    let outcomes: Vec<Option<Result<Vec<f64>, ExperimentError>>> = (0..total)
-        .into_par_iter()
-        .map(|i| {
-            let plan = exp.run_plan(i);
-            let (a, r, seed) = plan;
-            if (r as usize) < prior_reps {
-                if let Some(v) = prior.values.get(a * prior_reps + r as usize) {
-                    return Some(Ok(v.clone()));
+    let reused = |a: usize, r: u32| -> Option<Vec<f64>> {
+        if (r as usize) < prior_reps {
+            prior.values.get(a * prior_reps + r as usize).cloned()
+        } else {
+            None
+        }
+    };
+    // One run from tick 0 (or, branched, from the burn-in's state) to the end.
+    // The cohort observer only when an outcome reads it (the same outcomes in every arm).
+    let observe = crate::study::evaluate::observe_for(&exp.arms[exp.control].outcomes);
+    let one = |a: usize, r: u32, seed: u64, from: Option<&Simulation>| -> RunOutcome {
+        if stop() {
+            return None;
+        }
+        let arm = &exp.arms[a];
+        let scenario = match exp.scenario_of(a, r) {
+            Ok(s) => s.clone(),
+            Err(e) => return Some(Err(e)),
+        };
+        let sim = match from {
+            None => {
+                Simulation::with_observers(scenario, seed, &observe).map_err(ExperimentError::from)
+            }
+            Some(burn_in) => burn_in
+                .branch(scenario)
+                .map_err(|e| ExperimentError::Invalid {
+                    path: exp.path.clone(),
+                    problems: vec![format!(
+                        "arm `{}`: cannot continue the burn-in: {e}",
+                        echo(&arm.name)
+                    )],
+                }),
+        };
+        let mut sim = match sim {
+            Ok(sim) => sim,
+            Err(e) => return Some(Err(e)),
+        };
+        sim.run(|_| {});
+        let cohorts = sim.take_observers().and_then(|o| o.cohorts);
+        let rec = sim.into_recorder();
+        let values = arm
+            .outcomes
+            .iter()
+            .map(|o| o.value_in(&rec, cohorts.as_ref()))
+            .collect();
+        let kept = on_run((a, r, seed), &rec)
+            .map(|()| values)
+            .map_err(Into::into);
+        progress();
+        Some(kept)
+    };
+    let outcomes: Vec<RunOutcome> = match exp.branch_plan()? {
+        None => (0..total)
+            .into_par_iter()
+            .map(|i| {
+                let (a, r, seed) = exp.run_plan(i);
+                if let Some(v) = reused(a, r) {
+                    return Some(Ok(v));
+                }
+                one(a, r, seed, None)
+            })
+            .collect(),
+        Some(plan) => {
+            // Per replicate: the burn-in once (the control arm's scenario to the branch tick),
+            // then every arm from a copy of its state, in parallel.
+            let arms = exp.arms.len();
+            let reps = exp.spec.replicates;
+            let per_rep: Vec<Vec<RunOutcome>> = (0..reps)
+                .into_par_iter()
+                .map(|r| {
+                    let seed = replicate_seed(exp.spec.master_seed, r);
+                    let mut out: Vec<RunOutcome> =
+                        (0..arms).map(|a| reused(a, r).map(Ok)).collect();
+                    if out.iter().all(Option::is_some) || stop() {
+                        return out;
+                    }
+                    let burn_in = exp.scenario_of(exp.control, r).and_then(|s| {
+                        Simulation::with_observers(s.clone(), seed, &observe).map_err(Into::into)
+                    });
+                    let mut sim = match burn_in {
+                        Ok(sim) => sim,
+                        Err(e) => {
+                            out[0] = Some(Err(e));
+                            return out;
+                        }
+                    };
+                    while sim.tick() < plan.tick {
+                        sim.step();
+                    }
+                    let burn_in = &sim;
+                    let ran: Vec<_> = (0..arms)
+                        .into_par_iter()
+                        .map(|a| match reused(a, r) {
+                            Some(v) => Some(Ok(v)),
+                            None => one(a, r, seed, Some(burn_in)),
+                        })
+                        .collect();
+                    ran
+                })
+                .collect();
+            let r = reps as usize;
+            let mut per_rep: Vec<std::vec::IntoIter<_>> =
+                per_rep.into_iter().map(Vec::into_iter).collect();
+            // Run order is arm-major (run i = arm i / R, replicate i % R).
+            let mut by_arm: Vec<Vec<RunOutcome>> =
+                (0..arms).map(|_| Vec::with_capacity(r)).collect();
+            for rep in per_rep.iter_mut() {
+                for slot in by_arm.iter_mut() {
+                    slot.push(rep.next().flatten());
                 }
             }
-            if stop() {
-                return None;
-            }
-            let arm = &exp.arms[a];
-            let scenario = match &exp.replicate_scenarios {
-                Some(per) => match per.get(r as usize).and_then(|p| p.get(a)) {
-                    Some(s) => s.clone(),
-                    None => {
-                        return Some(Err(ExperimentError::Invalid {
-                            path: exp.path.clone(),
-                            problems: vec![format!(
-                                "--posterior: no draw for replicate {r} of arm {a} (replicates changed after the draws \
-                                 were made)"
-                            )],
-                        }))
-                    }
-                },
-                None => arm.scenario.clone(),
-            };
-            let mut sim = match Simulation::try_new(scenario, seed) {
-                Ok(sim) => sim,
-                Err(e) => return Some(Err(e.into())),
-            };
-            sim.run(|_| {});
-            let rec = sim.into_recorder();
-            let values = arm.outcomes.iter().map(|o| o.value(&rec)).collect();
-            let kept = on_run(plan, &rec).map(|()| values).map_err(Into::into);
-            progress();
-            Some(kept)
-        })
-        .collect();
+            by_arm.into_iter().flatten().collect()
+        }
+    };
     let total_done = outcomes.iter().filter(|o| o.is_some()).count();
     let mut values = Vec::with_capacity(total);
     let mut finished = Vec::new();

@@ -308,6 +308,8 @@ pub fn write_results(
             "met": p.met,
             "widest_half_width": p.achieved.iter().map(|a| a.half_width).fold(0.0, f64::max),
         })),
+        "branch_at": exp.spec.branch_at,
+        "branch_tick": exp.branch_plan().ok().flatten().map(|b| b.tick),
         "agents_at_start": agents.iter().map(|(c, n)| (c.clone(), json!(n))).collect::<serde_json::Map<_, _>>(),
     });
     let text = serde_json::to_string_pretty(&meta).unwrap_or_default() + "\n";
@@ -348,6 +350,12 @@ pub fn table(exp: &Experiment, rows: &[SummaryRow]) -> String {
     );
     if let Some(note) = &exp.posterior_note {
         let _ = writeln!(out, "{note}");
+    }
+    if let Some(year) = exp.spec.branch_at {
+        let _ = writeln!(
+            out,
+            "branched at {year}: every replicate's common part before {year} run once (the control arm), every arm continued from it"
+        );
     }
     let arm_w = exp
         .arms

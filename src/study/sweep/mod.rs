@@ -690,8 +690,11 @@ impl Sweep {
     /// Runs one run (every arm at its point, with the run's seed) and returns its outcomes.
     pub fn run_one(&self, id: usize) -> Result<Vec<f64>, SweepError> {
         let (point, _, seed) = self.run_plan(id);
-        let mut per_arm: Vec<Option<crate::model::record::Recorder>> =
-            vec![None; self.arm_names.len()];
+        type Outputs = (
+            crate::model::record::Recorder,
+            Option<crate::model::cohort::Cohorts>,
+        );
+        let mut per_arm: Vec<Option<Outputs>> = vec![None; self.arm_names.len()];
         let mut scenarios: Vec<Option<ValidScenario>> = vec![None; self.arm_names.len()];
         let needed: std::collections::BTreeSet<usize> = self
             .outcomes
@@ -702,16 +705,29 @@ impl Sweep {
             let s = self
                 .scenario(&self.values[point], a)
                 .map_err(|message| SweepError::Run { run: id, message })?;
-            let mut sim = Simulation::try_new(s.clone(), seed).map_err(|e| SweepError::Run {
-                run: id,
-                message: e.to_string(),
+            // The cohort observer only for an arm some outcome reads a `stay.…` of.
+            let observe = crate::model::observe::ObserveOptions {
+                panel: None,
+                cohorts: self.outcomes.iter().any(|o| {
+                    o.expr
+                        .refs()
+                        .iter()
+                        .any(|r| r.arm == a && r.outcome.needs_cohorts())
+                }),
+            };
+            let mut sim = Simulation::with_observers(s.clone(), seed, &observe).map_err(|e| {
+                SweepError::Run {
+                    run: id,
+                    message: e.to_string(),
+                }
             })?;
             sim.run(|_| {});
-            per_arm[a] = Some(sim.into_recorder());
+            let cohorts = sim.take_observers().and_then(|o| o.cohorts);
+            per_arm[a] = Some((sim.into_recorder(), cohorts));
             scenarios[a] = Some(s);
         }
         let value = |r: &Ref| -> Result<f64, SweepError> {
-            let (Some(rec), Some(s)) = (&per_arm[r.arm], &scenarios[r.arm]) else {
+            let (Some((rec, cohorts)), Some(s)) = (&per_arm[r.arm], &scenarios[r.arm]) else {
                 return Err(SweepError::Run {
                     run: id,
                     message: "arm not run".into(),
@@ -721,7 +737,7 @@ impl Sweep {
                 run: id,
                 message: e.to_string(),
             })?;
-            Ok(o.value(rec))
+            Ok(o.value_in(rec, cohorts.as_ref()))
         };
         self.outcomes
             .iter()

@@ -7,8 +7,8 @@
 //! left out is said on the figure.
 
 use super::{
-    Chart, Figure, Forest, ForestPanel, ForestRow, Format, Heatmap, Layer, LegendEntry, Mark,
-    Panel, Panels, Rgb, BLUE, GREY, OKABE_ITO, OTHERS, VERMILLION,
+    Alluvial, AlluvialNode, Chart, Figure, Forest, ForestPanel, ForestRow, Format, Heatmap, Layer,
+    LegendEntry, Mark, Panel, Panels, Rgb, BLUE, GREY, OKABE_ITO, OTHERS, VERMILLION,
 };
 use crate::model::record::{self, Kind};
 use crate::rundir::read::{ExperimentData, RunData, RunDirError};
@@ -241,10 +241,156 @@ pub fn run_figures(run: &RunData) -> Result<Vec<Figure>, RunDirError> {
         startups(run)?,
         migration(run)?,
     ];
+    if let Some(fig) = career_flows(run)? {
+        out.push(fig);
+    }
     if let Some(fig) = stay_curves(run)? {
         out.push(fig);
     }
     Ok(out)
+}
+
+/// Most nodes per stage of the career alluvial: the coloured countries, "other" and "left the
+/// field".
+pub const MAX_ALLUVIAL_NODES: usize = OKABE_ITO.len() + 2;
+
+/// The career view of a run with `--panel` (from `panel.npz`): every sampled researcher's home →
+/// location when first observed → location at the run's end (or "left the field"), the coloured
+/// countries each a node and the rest one "other".
+fn career_flows(run: &RunData) -> Result<Option<Figure>, RunDirError> {
+    let name = crate::rundir::careers::PANEL;
+    let Some(bytes) = crate::rundir::read::read_optional(&run.dir, &run.manifest, name)? else {
+        return Ok(None);
+    };
+    let bad = |why: String| RunDirError::Invalid {
+        path: run.dir.join(name),
+        message: why,
+    };
+    let col = |c: &str| crate::rundir::npz::read_int(&bytes, c).map_err(|e| bad(e.to_string()));
+    let (tick, id, home, loc) = (col("tick")?, col("id")?, col("home")?, col("location")?);
+    let n = tick.len();
+    if id.len() != n || home.len() != n || loc.len() != n {
+        return Err(bad("its columns differ in length".into()));
+    }
+    let Some(&last) = tick.iter().max() else {
+        return Ok(None);
+    };
+    let c = run.c() as i64;
+    // id → (home, first tick, first location, last tick, last location)
+    let mut careers: std::collections::BTreeMap<i64, (i64, i64, i64, i64, i64)> =
+        std::collections::BTreeMap::new();
+    for r in 0..n {
+        if !(0..c).contains(&home[r]) || !(0..c).contains(&loc[r]) {
+            return Err(bad(format!(
+                "row {r}: a country index outside the run's {c}"
+            )));
+        }
+        let e = careers
+            .entry(id[r])
+            .or_insert((home[r], tick[r], loc[r], tick[r], loc[r]));
+        if tick[r] < e.1 {
+            (e.1, e.2) = (tick[r], loc[r]);
+        }
+        if tick[r] >= e.3 {
+            (e.3, e.4) = (tick[r], loc[r]);
+        }
+    }
+    let colours = CountryColours::of(run)?;
+    let shown = colours.coloured();
+    let other = shown.len();
+    let left = other + 1;
+    let node = |k: i64| shown.iter().position(|&s| s as i64 == k).unwrap_or(other);
+    let mut pairs = [
+        std::collections::BTreeMap::new(),
+        std::collections::BTreeMap::new(),
+    ];
+    for &(h, _, start, end_tick, end) in careers.values() {
+        let (a, b) = (node(h), node(start));
+        let z = if end_tick == last { node(end) } else { left };
+        *pairs[0].entry((a, b)).or_insert(0.0) += 1.0;
+        *pairs[1].entry((b, z)).or_insert(0.0) += 1.0;
+    }
+    // Only the nodes something flows through, in order (countries by talent, other, left).
+    let mut used = vec![vec![false; left + 1]; 3];
+    for (s, p) in pairs.iter().enumerate() {
+        for &(a, b) in p.keys() {
+            used[s][a] = true;
+            used[s + 1][b] = true;
+        }
+    }
+    let label = |k: usize| match k {
+        k if k < other => country_name(run, shown[k]),
+        k if k == other => "other".to_string(),
+        _ => "left the field".to_string(),
+    };
+    let colour = |k: usize| match k {
+        k if k < other => colours.colour[shown[k]].unwrap_or(OTHERS),
+        k if k == other => OTHERS,
+        _ => GREY,
+    };
+    let index: Vec<Vec<Option<usize>>> = used
+        .iter()
+        .map(|u| {
+            let mut next = 0;
+            u.iter()
+                .map(|&x| {
+                    x.then(|| {
+                        next += 1;
+                        next - 1
+                    })
+                })
+                .collect()
+        })
+        .collect();
+    let nodes = used
+        .iter()
+        .map(|u| {
+            (0..u.len())
+                .filter(|&k| u[k])
+                .map(|k| AlluvialNode {
+                    label: label(k),
+                    color: colour(k),
+                })
+                .collect()
+        })
+        .collect();
+    let flows = pairs
+        .iter()
+        .enumerate()
+        .map(|(s, p)| {
+            p.iter()
+                .filter_map(|(&(a, b), &n)| Some((index[s][a]?, index[s + 1][b]?, n)))
+                .collect()
+        })
+        .collect();
+    let sampled = careers.len();
+    Ok(Some(Figure {
+        name: "careers".into(),
+        title: "Careers: where the sampled researchers were born, started and ended".into(),
+        caption: format!(
+            "Every researcher of the agent panel (panel.npz; {} sampled agents): country of \
+             birth, the country they worked in when first observed, and where they worked at \
+             the run's end (or that they left the field). Band widths are agent counts; every \
+             node has a minimum height so its label fits. The {} countries with most talent at \
+             the end are shown by name, the rest as \"other\".",
+            super::thousands(sampled as f64, 0),
+            shown.len()
+        ),
+        notes: vec![format!(
+            "{} sampled researcher agents (the panel), observed every panel snapshot up to year {}.",
+            super::thousands(sampled as f64, 0),
+            year(crate::rundir::write::year_of_row(&run.scenario, last.max(0) as usize))
+        )],
+        chart: Chart::Alluvial(Alluvial {
+            stages: vec![
+                "born in".into(),
+                "first observed in".into(),
+                "at the end".into(),
+            ],
+            nodes,
+            flows,
+        }),
+    }))
 }
 
 /// Fewest cohort members at entry for a stay curve to be drawn.

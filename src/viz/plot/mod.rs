@@ -391,6 +391,28 @@ pub enum Chart {
     Heatmap(Heatmap),
     /// A forest plot.
     Forest(Forest),
+    /// An alluvial (Sankey) diagram of stages.
+    Alluvial(Alluvial),
+}
+
+/// One node of an alluvial stage.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AlluvialNode {
+    /// Label (a country, "other", "left the field").
+    pub label: String,
+    /// Colour of the node and of the bands leaving it.
+    pub color: Rgb,
+}
+
+/// An alluvial diagram: columns of nodes (stages) and the counts flowing between neighbours.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Alluvial {
+    /// Stage titles, left to right.
+    pub stages: Vec<String>,
+    /// Nodes per stage, top to bottom.
+    pub nodes: Vec<Vec<AlluvialNode>>,
+    /// Between stage s and s + 1: (node in s, node in s + 1, count).
+    pub flows: Vec<Vec<(usize, usize, f64)>>,
 }
 
 /// A figure: file name, title, caption (for the report) and what to draw.
@@ -467,6 +489,24 @@ impl Figure {
                 col_title: c(&h.col_title, 80),
                 scale_label: c(&h.scale_label, 80),
                 ..h.clone()
+            }),
+            Chart::Alluvial(a) => Chart::Alluvial(Alluvial {
+                stages: a.stages.iter().take(8).map(|l| c(l, 60)).collect(),
+                nodes: a
+                    .nodes
+                    .iter()
+                    .take(8)
+                    .map(|ns| {
+                        ns.iter()
+                            .take(figures::MAX_ALLUVIAL_NODES)
+                            .map(|n| AlluvialNode {
+                                label: c(&n.label, 40),
+                                ..n.clone()
+                            })
+                            .collect()
+                    })
+                    .collect(),
+                ..a.clone()
             }),
             Chart::Forest(f) => Chart::Forest(Forest {
                 panels: f

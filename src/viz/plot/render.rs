@@ -20,8 +20,8 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::FontTransform;
 
 use super::{
-    compact, diverging, register_font, Chart, Figure, Forest, Format, Heatmap, Layer, LegendEntry,
-    Mark, Panel, Panels, PlotError, Rgb, BLUE, FONT, GREY,
+    compact, diverging, register_font, Alluvial, Chart, Figure, Forest, Format, Heatmap, Layer,
+    LegendEntry, Mark, Panel, Panels, PlotError, Rgb, BLUE, FONT, GREY,
 };
 
 /// Figure width for panel grids and forest plots, pixels.
@@ -195,6 +195,7 @@ pub fn size(fig: &Figure) -> (u32, u32) {
             WIDTH,
             TITLE_H + xy::rows(g) * g.panel_height + legend_height(&g.legend, WIDTH),
         ),
+        Chart::Alluvial(_) => (WIDTH, TITLE_H + ALLUVIAL_BODY),
         Chart::Forest(f) => (
             WIDTH,
             TITLE_H
@@ -241,6 +242,7 @@ fn draw<DB: DrawingBackend>(fig: &Figure, root: &DrawingArea<DB, Shift>) -> Resu
             xy::draw_grid(&grid, g)?;
             draw_legend(&legend, &g.legend)?;
         }
+        Chart::Alluvial(a) => draw_alluvial(&body, a)?,
         Chart::Forest(f) => {
             let legend_h = legend_height(&f.legend, width);
             let (panels, legend) = body.split_vertically(chart_h - TITLE_H - legend_h);
@@ -880,6 +882,158 @@ fn symlog_ticks(unit: f64, vmax: f64) -> Vec<f64> {
         v *= 10.0;
     }
     ticks
+}
+
+// ---------------------------------------------------------------- alluvial
+
+/// Height of an alluvial's body (stage titles, nodes, bottom margin).
+const ALLUVIAL_BODY: u32 = ALLUVIAL_TOP + ALLUVIAL_H + 24;
+const ALLUVIAL_TOP: u32 = 40;
+const ALLUVIAL_H: u32 = 520;
+/// Smallest node height, so every node's label has room (labels are 15 px).
+const ALLUVIAL_MIN_NODE: f64 = 20.0;
+const ALLUVIAL_GAP: f64 = 8.0;
+const ALLUVIAL_BAR: i32 = 22;
+/// Room for the first stage's labels (left) and the last stage's (right).
+const ALLUVIAL_SIDE: i32 = 250;
+
+/// Per node of one stage: (top, height) in pixels from the top of the node area. Every node
+/// gets at least [`ALLUVIAL_MIN_NODE`]; the rest of the height is shared in proportion to the
+/// counts.
+fn alluvial_nodes(totals: &[f64]) -> Vec<(f64, f64)> {
+    let n = totals.len() as f64;
+    let sum: f64 = totals.iter().sum();
+    let free =
+        (ALLUVIAL_H as f64 - ALLUVIAL_GAP * (n - 1.0).max(0.0) - ALLUVIAL_MIN_NODE * n).max(0.0);
+    let mut y = 0.0;
+    totals
+        .iter()
+        .map(|&t| {
+            let share = if sum > 0.0 { t / sum } else { 0.0 };
+            let h = ALLUVIAL_MIN_NODE + free * share;
+            let at = (y, h);
+            y += h + ALLUVIAL_GAP;
+            at
+        })
+        .collect()
+}
+
+fn draw_alluvial<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    a: &Alluvial,
+) -> Result<(), String> {
+    let (width, _) = root.dim_in_pixel();
+    let stages = a.nodes.len();
+    if stages < 2 {
+        return Ok(());
+    }
+    let span = width as i32 - 2 * ALLUVIAL_SIDE - ALLUVIAL_BAR;
+    let x = |s: usize| ALLUVIAL_SIDE + span * s as i32 / (stages as i32 - 1);
+    let top = ALLUVIAL_TOP as f64;
+    // Node totals per stage: what flows in (stage > 0) or out (stage 0).
+    let mut totals: Vec<Vec<f64>> = a.nodes.iter().map(|ns| vec![0.0; ns.len()]).collect();
+    for (s, flows) in a.flows.iter().enumerate().take(stages - 1) {
+        for &(i, j, n) in flows {
+            if s == 0 {
+                if let Some(t) = totals[0].get_mut(i) {
+                    *t += n;
+                }
+            }
+            if let Some(t) = totals[s + 1].get_mut(j) {
+                *t += n;
+            }
+        }
+    }
+    let layout: Vec<Vec<(f64, f64)>> = totals.iter().map(|t| alluvial_nodes(t)).collect();
+    // Bands, stacked within each node in the order of the node at the other end.
+    for (s, flows) in a.flows.iter().enumerate().take(stages - 1) {
+        let mut out_used = vec![0.0; a.nodes[s].len()];
+        let mut in_used = vec![0.0; a.nodes[s + 1].len()];
+        let mut order: Vec<&(usize, usize, f64)> = flows.iter().collect();
+        order.sort_by_key(|f| (f.0, f.1));
+        let mut starts = Vec::new();
+        for f in &order {
+            let (i, _, n) = **f;
+            let (Some(&(y0, h0)), Some(&t0)) = (layout[s].get(i), totals[s].get(i)) else {
+                continue;
+            };
+            let th = if t0 > 0.0 { n / t0 * h0 } else { 0.0 };
+            starts.push(Some((y0 + out_used[i], th)));
+            out_used[i] += th;
+        }
+        let mut by_target: Vec<usize> = (0..order.len()).collect();
+        by_target.sort_by_key(|&k| (order[k].1, order[k].0));
+        let mut ends = vec![None; order.len()];
+        for k in by_target {
+            let (_, j, n) = *order[k];
+            let (Some(&(y1, h1)), Some(&t1)) = (layout[s + 1].get(j), totals[s + 1].get(j)) else {
+                continue;
+            };
+            let th = if t1 > 0.0 { n / t1 * h1 } else { 0.0 };
+            ends[k] = Some((y1 + in_used[j], th));
+            in_used[j] += th;
+        }
+        let (x0, x1) = ((x(s) + ALLUVIAL_BAR) as f64, x(s + 1) as f64);
+        for (k, f) in order.iter().enumerate() {
+            let (Some(Some((ya, ta))), Some((yb, tb))) = (starts.get(k), ends[k]) else {
+                continue;
+            };
+            let color = a.nodes[s].get(f.0).map_or(GREY, |n| n.color);
+            let steps = 24;
+            let mut pts: Vec<(i32, i32)> = Vec::with_capacity(2 * steps + 2);
+            for e in 0..=steps {
+                let u = e as f64 / steps as f64;
+                let w = u * u * (3.0 - 2.0 * u);
+                let y = ya + (yb - ya) * w;
+                pts.push(((x0 + (x1 - x0) * u) as i32, (top + y) as i32));
+            }
+            for e in (0..=steps).rev() {
+                let u = e as f64 / steps as f64;
+                let w = u * u * (3.0 - 2.0 * u);
+                let y = ya + ta + (yb + tb - ya - ta) * w;
+                pts.push(((x0 + (x1 - x0) * u) as i32, (top + y).ceil() as i32));
+            }
+            root.draw(&Polygon::new(pts, rgb(color).mix(0.42).filled()))
+                .ctx()?;
+        }
+    }
+    // Nodes and labels: the first stage's on the left, every other stage's on the right.
+    for (s, nodes) in a.nodes.iter().enumerate() {
+        let xs = x(s);
+        let anchor = if s == 0 { HPos::Right } else { HPos::Left };
+        if let Some(title) = a.stages.get(s) {
+            root.draw(&Text::new(
+                fit(title, 17.0, 2 * ALLUVIAL_SIDE as u32 - 20),
+                (xs + ALLUVIAL_BAR / 2, 8),
+                style(17.0).pos(Pos::new(HPos::Center, VPos::Top)),
+            ))
+            .ctx()?;
+        }
+        for (i, node) in nodes.iter().enumerate() {
+            let Some(&(y, h)) = layout[s].get(i) else {
+                continue;
+            };
+            let (y0, y1) = ((top + y) as i32, (top + y + h) as i32);
+            root.draw(&Rectangle::new(
+                [(xs, y0), (xs + ALLUVIAL_BAR, y1)],
+                rgb(node.color).filled(),
+            ))
+            .ctx()?;
+            let label = format!("{} {}", node.label, super::thousands(totals[s][i], 0));
+            let lx = if s == 0 {
+                xs - 8
+            } else {
+                xs + ALLUVIAL_BAR + 8
+            };
+            root.draw(&Text::new(
+                fit(&label, 15.0, ALLUVIAL_SIDE as u32 - 16),
+                (lx, (y0 + y1) / 2),
+                style(15.0).pos(Pos::new(anchor, VPos::Center)),
+            ))
+            .ctx()?;
+        }
+    }
+    Ok(())
 }
 
 fn draw_heatmap<DB: DrawingBackend>(
