@@ -82,7 +82,7 @@ fn unknown_kind(kind: &str) -> PyErr {
 /// returns the table the CLI prints. Ctrl-C stops it between runs: the finished runs' outcomes
 /// go to `OUT/runs.partial.csv`, as with the CLI, and `Interrupted` is raised.
 #[pyfunction]
-#[pyo3(signature = (kind, source, set, replicates, out, force, threads=None, branch_at=None))]
+#[pyo3(signature = (kind, source, set, replicates, out, force, threads=None, branch_at=None, posterior=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn experiment(
     py: Python<'_>,
@@ -94,6 +94,7 @@ pub fn experiment(
     force: bool,
     threads: Option<usize>,
     branch_at: Option<i64>,
+    posterior: Option<PathBuf>,
 ) -> PyResult<String> {
     let class = "ExperimentError";
     let exp_err = |e: &ExperimentError| errors::of(py, class, e);
@@ -112,6 +113,18 @@ pub fn experiment(
     // As `--branch-at`: overrides the file's `branch_at`, checked before anything is written.
     if branch_at.is_some() {
         exp.set_branch_at(branch_at).map_err(|e| exp_err(&e))?;
+    }
+    // As `--posterior DIR`: replicate r of every arm at draw r (the inner step re-solved at each
+    // draw, which takes seconds per draw: without the GIL), then the branch checked again
+    // against the draws, as the CLI does.
+    if let Some(dir) = &posterior {
+        let applied = py.detach(|| {
+            talentflow::study::calibrate::posterior::Posterior::load(dir)
+                .and_then(|p| p.apply(&mut exp))
+                .map(|_| ())
+        });
+        applied.map_err(|e| exp_err(&e))?;
+        exp.branch_plan().map_err(|e| exp_err(&e))?;
     }
     // As the CLI: claims the directory (held to the end) and, with `force`, removes the old
     // experiment's files.

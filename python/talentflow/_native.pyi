@@ -116,6 +116,7 @@ def experiment(
     force: bool,
     threads: int | None = None,
     branch_at: int | None = None,
+    posterior: str | None = None,
 ) -> str: ...
 def read_experiment(dir: str) -> None: ...
 def sweep(

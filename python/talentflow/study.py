@@ -224,6 +224,7 @@ def experiment(
     force: bool = False,
     threads: int | None = None,
     branch_at: int | None = None,
+    posterior: str | os.PathLike[str] | None = None,
 ) -> ExperimentResult:
     """Runs an experiment (a file, TOML text or a dict with the file's keys) as
     ``talentflow experiment FILE --replicates N --out OUT`` does and returns its tables.
@@ -233,6 +234,9 @@ def experiment(
     ``branch_at`` (a year) is ``--branch-at``: every replicate's common part before that year is
     run once and every arm continues from it (it overrides the file's ``branch_at``; an arm
     that differs from the control arm before that year raises ``ExperimentError``).
+    ``posterior`` (a finished calibration directory) is ``--posterior``: replicate r of every
+    arm runs at draw r from that calibration, so effects and intervals include parameter
+    uncertainty (the summary's second line says how the draws were made).
     """
     kind, text = _study(source)
     output = _Output(out)
@@ -246,6 +250,7 @@ def experiment(
             force,
             threads,
             branch_at,
+            None if posterior is None else os.fspath(posterior),
         )
         return ExperimentResult(output.path, table, keep=out is not None)
     finally:

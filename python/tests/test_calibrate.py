@@ -56,3 +56,39 @@ def test_a_bad_file_raises_the_clis_message(cli: Cli, tmp_path: Path) -> None:
         tf.calibrate(bad, out=tmp_path / "py")
     assert str(raised.value) == message
     assert "target[0].se" in message
+
+
+POSTERIOR_EXPERIMENT = """
+name = "post"
+base = "toy3"
+replicates = 3
+master_seed = 5
+set = ["world.years=1", "world.agents=300"]
+outcomes = ["retention.NEW@end"]
+[[arm]]
+name = "control"
+[[arm]]
+name = "open"
+set = ["country.NEW.openness=0.9"]
+"""
+
+
+def test_an_experiment_with_posterior_draws_matches_the_cli(cli: Cli, tmp_path: Path) -> None:
+    cal = tmp_path / "cal"
+    cli("calibrate", FIXTURE, "--out", cal, "-q")
+    path = tmp_path / "post.toml"
+    path.write_text(POSTERIOR_EXPERIMENT)
+    cli("experiment", path, "--posterior", cal, "--out", tmp_path / "cli", "-q")
+    result = tf.experiment(path, posterior=cal, out=tmp_path / "py", threads=1)
+    for name in ("runs.csv", "summary.csv", "summary.txt"):
+        assert (tmp_path / "py" / name).read_bytes() == (tmp_path / "cli" / name).read_bytes(), name
+    assert "parameter uncertainty: replicate r of every arm runs at draw r" in (tmp_path / "py" / "summary.txt").read_text()
+    # The draws differ between replicates (so the intervals carry them), not between arms.
+    plain = tf.experiment(path, threads=1)
+    assert result.runs is not None and plain.runs is not None
+    assert not result.runs.equals(plain.runs)
+    # Not a calibration directory: the CLI's message.
+    message = cli.error("experiment", path, "--posterior", tmp_path / "cli", "--out", tmp_path / "x")
+    with pytest.raises(tf.ExperimentError) as e:
+        tf.experiment(path, posterior=tmp_path / "cli")
+    assert str(e.value) == message
