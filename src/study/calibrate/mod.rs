@@ -251,6 +251,23 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> CalibrateError + '_ {
     }
 }
 
+/// The error for a directory holding another calibration (`found`: its `calibration.json`).
+fn mismatch(
+    dir: &Path,
+    cal: &Calibration,
+    hash: &str,
+    found: &serde_json::Value,
+) -> CalibrateError {
+    CalibrateError::Mismatch {
+        dir: dir.to_path_buf(),
+        found: format!(
+            "hash {hash}, talentflow {}",
+            found["talentflow_version"].as_str().unwrap_or("?")
+        ),
+        expected: format!("hash {}, talentflow {}", cal.hash, crate::VERSION),
+    }
+}
+
 /// Files a calibration writes (removed by `--force`).
 const OWN_FILES: &[&str] = &[
     "calibration.toml",
@@ -298,14 +315,7 @@ pub fn prepare(cal: &Calibration, dir: &Path, force: bool) -> Result<(), Calibra
             return Ok(());
         }
         if !force {
-            return Err(CalibrateError::Mismatch {
-                dir: dir.to_path_buf(),
-                found: format!(
-                    "hash {hash}, talentflow {}",
-                    found["talentflow_version"].as_str().unwrap_or("?")
-                ),
-                expected: format!("hash {}, talentflow {}", cal.hash, crate::VERSION),
-            });
+            return Err(mismatch(dir, cal, &hash, &found));
         }
         remove_own_files(dir)?;
     } else if dir.exists()
@@ -359,14 +369,7 @@ fn wait_prepared(
             if hash == cal.hash {
                 return Ok(());
             }
-            return Err(CalibrateError::Mismatch {
-                dir: dir.to_path_buf(),
-                found: format!(
-                    "hash {hash}, talentflow {}",
-                    found["talentflow_version"].as_str().unwrap_or("?")
-                ),
-                expected: format!("hash {}, talentflow {}", cal.hash, crate::VERSION),
-            });
+            return Err(mismatch(dir, cal, hash, &found));
         }
         if stop() {
             return Err(CalibrateError::Interrupted);

@@ -7,6 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::abc::Generation;
 use super::prior::Prior;
 use super::spec::{CalibrationFile, Method, Role, Target};
 use crate::rundir::input::{read_limited_string, MAX_DATA_BYTES, MAX_JSON_BYTES};
@@ -66,21 +67,6 @@ pub struct EstimateRow {
     pub hi: f64,
 }
 
-/// A row of `generations.csv` (ABC-SMC).
-#[derive(Clone, Debug, PartialEq)]
-pub struct GenerationRow {
-    /// Index.
-    pub index: usize,
-    /// Tolerance (∞ for generation 0).
-    pub tolerance: f64,
-    /// Effective sample size.
-    pub ess: f64,
-    /// Mean acceptance kernel.
-    pub acceptance: f64,
-    /// Evaluations used so far.
-    pub evaluations: usize,
-}
-
 /// A row of `fit.csv`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FitRow {
@@ -131,7 +117,7 @@ pub enum MethodResult {
         /// Normalised weights.
         weights: Vec<f64>,
         /// Traces.
-        generations: Vec<GenerationRow>,
+        generations: Vec<Generation>,
     },
 }
 
@@ -377,7 +363,7 @@ impl CalibrationData {
                 )?;
                 let mut generations = Vec::new();
                 for i in 0..gens.rows.len() {
-                    generations.push(GenerationRow {
+                    generations.push(Generation {
                         index: gens.num(i, 0, "generation")? as usize,
                         tolerance: gens.num(i, 1, "tolerance")?,
                         ess: gens.num(i, 2, "ess")?,

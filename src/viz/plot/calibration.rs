@@ -450,8 +450,7 @@ pub fn traces(cal: &CalibrationData) -> Figure {
     match &cal.result {
         MethodResult::Abc { generations, .. } => {
             let later: Vec<_> = generations.iter().filter(|g| g.index > 0).collect();
-            let line = |f: &dyn Fn(&crate::study::calibrate::read::GenerationRow) -> f64,
-                        all: bool| {
+            let line = |f: &dyn Fn(&crate::study::calibrate::abc::Generation) -> f64, all: bool| {
                 let pts: Vec<(f64, f64)> = generations
                     .iter()
                     .filter(|g| all || g.index > 0)
@@ -614,8 +613,9 @@ pub fn traces(cal: &CalibrationData) -> Figure {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::study::calibrate::abc::Generation;
     use crate::study::calibrate::prior::PriorKind;
-    use crate::study::calibrate::read::{FitRow, GenerationRow};
+    use crate::study::calibrate::read::FitRow;
     use crate::study::calibrate::spec::Method;
     use crate::viz::plot::render;
 
@@ -680,7 +680,7 @@ mod tests {
                 points,
                 weights,
                 generations: (0..30)
-                    .map(|g| GenerationRow {
+                    .map(|g| Generation {
                         index: g,
                         tolerance: if g == 0 {
                             f64::INFINITY
